@@ -1,0 +1,67 @@
+"""The composition root: config -> engine -> sessions -> conversations -> channels. Nothing at import."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.services.calendar import ProductionCalendar
+from handlers import Clock, Conversations, utc_now
+from storage.engine import create_engine, create_sessionmaker
+from storage.migrate import upgrade_async
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutdated(Exception):
+    """The database is not at the latest migration: run `appeals-bot db upgrade`."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    calendar: ProductionCalendar
+    conversations: Conversations
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = True) -> App:
+    """Wire everything. A SQLite database is brought to the latest schema by itself (zero set-up);
+    PostgreSQL is migrated explicitly (`appeals-bot db upgrade`), so several instances never race."""
+    url = settings.database.url
+    engine = create_engine(url)
+    if migrate and engine.dialect.name == "sqlite":
+        await upgrade_async(url)
+    else:
+        await _check_schema(engine)
+    sessionmaker = create_sessionmaker(engine)
+    calendar = ProductionCalendar.from_settings(settings)
+    extras: dict[str, Any] = {}
+    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras)
+    return App(settings, engine, sessionmaker, calendar, conversations, extras)
+
+
+async def _check_schema(engine: AsyncEngine) -> None:
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import MIGRATIONS, alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    try:
+        async with engine.connect() as connection:
+            current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception as exc:
+        raise SchemaOutdated(f"the database has no schema yet: run `appeals-bot db upgrade` ({MIGRATIONS})") from exc
+    if current != head:
+        raise SchemaOutdated(f"the database schema is at {current}, the code needs {head}: "
+                             "run `appeals-bot db upgrade`")

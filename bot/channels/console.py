@@ -1,0 +1,151 @@
+"""The console channel: the same conversations in a terminal, like `rasa shell`.
+
+Buttons are listed numbered and pressed by typing the number or the label. When standard
+input is not a terminal, lines are read as messages one by one, so a conversation can be
+piped in. Each ``--user NAME`` is a separate person in the database; messages the bot owed
+that person while they were away (the outbox) are shown when they come back.
+
+Beyond plain text:  /attach PATH  sends a file,  /geo LAT LON  sends a location,
+a "share phone" button asks for the number on the next line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+from bot.events import Attachment, Button, ConversationHandler, Incoming, Location, Reply
+
+CHANNEL = "console"
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"}
+
+PendingDrain = Callable[[str], Awaitable[int]]
+
+
+class ConsoleChannel:
+    channel = CHANNEL
+
+    def __init__(self, handler: ConversationHandler, user: str, stdin: TextIO, stdout: TextIO,
+                 drain_pending: PendingDrain | None = None) -> None:
+        self.handler = handler
+        self.user = user
+        self.stdin = stdin
+        self.stdout = stdout
+        self.drain_pending = drain_pending
+        self.buttons: list[Button] = []
+        self.interactive = stdin.isatty()
+
+    # --- Sender: what the outbox delivers to this console user ---
+    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> None:
+        self._print("📨 " + reply.text if reply.text else "")
+        self._show_buttons(reply, numbered_from=None)
+
+    async def run(self) -> None:
+        self._print(f"— appeals-bot console · you are “{self.user}” · /help, Ctrl+D to leave —")
+        await self._pending()
+        while True:
+            line = await self._read("> ")
+            if line is None:
+                break
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            if not self.interactive:
+                self._print(f"> {line}")
+            event = await self._to_incoming(line)
+            if event is None:
+                continue
+            self.render(await self.handler.handle(event))
+            await self._pending()
+        self._print("— bye —")
+
+    async def _pending(self) -> None:
+        if self.drain_pending is not None:
+            await self.drain_pending(self.user)
+
+    async def _read(self, prompt: str) -> str | None:
+        if self.interactive:
+            self.stdout.write(prompt)
+            self.stdout.flush()
+        line = await asyncio.to_thread(self.stdin.readline)
+        return line or None
+
+    def _incoming(self, **fields: object) -> Incoming:
+        return Incoming(channel=CHANNEL, chat_id=self.user, user_id=self.user,
+                        update_key=f"console:{uuid.uuid4().hex}", user_name=self.user, **fields)  # type: ignore[arg-type]
+
+    async def _to_incoming(self, line: str) -> Incoming | None:
+        button = self._match_button(line.strip())
+        if button is not None:
+            if button.request == "phone":
+                phone = await self._read("phone> ")
+                return self._incoming(phone=(phone or "").strip()) if phone else None
+            if button.request == "location":
+                coordinates = await self._read("lat lon> ")
+                return self._location(coordinates or "")
+            return self._incoming(payload=button.payload)
+        if line.startswith("/attach "):
+            return self._attachment(line.removeprefix("/attach ").strip())
+        if line.startswith("/geo "):
+            return self._location(line.removeprefix("/geo "))
+        return self._incoming(text=line)
+
+    def _match_button(self, text: str) -> Button | None:
+        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+            return self.buttons[int(text) - 1]
+        lowered = text.casefold()
+        return next((b for b in self.buttons if b.label.casefold() == lowered), None)
+
+    def _attachment(self, raw_path: str) -> Incoming | None:
+        path = Path(raw_path).expanduser()
+        if not path.is_file():
+            self._print(f"(no such file: {path})")
+            return None
+        kind = "photo" if path.suffix.lower() in IMAGE_SUFFIXES else "document"
+        attachment = Attachment(kind=kind, ref=str(path.resolve()), channel=CHANNEL, name=path.name,
+                                size=path.stat().st_size, mime=mimetypes.guess_type(path.name)[0] or "")
+        return self._incoming(attachments=(attachment,))
+
+    def _location(self, raw: str) -> Incoming | None:
+        try:
+            latitude, longitude = (float(part) for part in raw.replace(",", " ").split())
+        except ValueError:
+            self._print("(write the location as two numbers: latitude longitude)")
+            return None
+        return self._incoming(location=Location(latitude, longitude))
+
+    def render(self, replies: list[Reply]) -> None:
+        numbered: list[Button] = []
+        for reply in replies:
+            if reply.toast:
+                self._print(f"  ({reply.toast})")
+            if reply.is_toast_only:
+                continue
+            self._print(reply.text)
+            for attachment in reply.attachments:
+                self._print(f"  📎 {attachment.name or attachment.ref}")
+            numbered.extend(self._show_buttons(reply, numbered_from=len(numbered)))
+        if any(not reply.is_toast_only for reply in replies):
+            # Only the buttons of the latest answer can be pressed, as in a messenger.
+            self.buttons = numbered
+
+    def _show_buttons(self, reply: Reply, numbered_from: int | None) -> list[Button]:
+        shown: list[Button] = []
+        for row in reply.buttons:
+            cells = []
+            for button in row:
+                if numbered_from is None:
+                    cells.append(f"[{button.label}]")
+                    continue
+                shown.append(button)
+                cells.append(f"[{numbered_from + len(shown)}] {button.label}")
+            self._print("  " + "   ".join(cells))
+        return shown
+
+    def _print(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()

@@ -1,0 +1,68 @@
+"""`appeals-bot` — one command for everything: run, console, db, and the admin's tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import config as config_module
+from bot.app import SchemaOutdated
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="appeals-bot", description="Citizens' appeals bot (Telegram, VK, console).")
+    parser.add_argument("--config", help=f"path to config.toml (default: ${config_module.CONFIG_ENV} or ./config.toml)")
+    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO; console: WARNING)")
+    commands = parser.add_subparsers(dest="command")
+
+    commands.add_parser("run", help="run the enabled messenger channels (the default)")
+    console = commands.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--user", default="citizen", help="who you are in the console (each name is a person)")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate to the latest schema")
+    down = db_commands.add_parser("downgrade", help="migrate down to a revision")
+    down.add_argument("revision")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    level = args.log_level or ("WARNING" if command == "console" else "INFO")
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = config_module.load(args.config)
+    except config_module.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        if command == "db":
+            return _db(args, settings)
+        if command == "console":
+            from bot.runner import run_console
+
+            return asyncio.run(run_console(settings, args.user, sys.stdin, sys.stdout))
+        from bot.runner import run_channels
+
+        return asyncio.run(run_channels(settings))
+    except SchemaOutdated as exc:
+        print(f"appeals-bot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _db(args: argparse.Namespace, settings: config_module.Settings) -> int:
+    from storage import migrate
+
+    if args.db_command == "upgrade":
+        migrate.upgrade(settings.database.url)
+    else:
+        migrate.downgrade(settings.database.url, args.revision)
+    print(f"database {args.db_command}: done")
+    return 0

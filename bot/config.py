@@ -1,0 +1,286 @@
+"""Loads and validates config.toml; secrets come from the environment only."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG = Path("config.toml")
+CONFIG_ENV = "APPEALS_BOT_CONFIG"
+DURATION_RE = re.compile(r"^(\d{1,4})(d|wd)$")
+MIN_CATEGORIES = 3  # Положение о ЦУР: at least three problem categories per sector
+
+
+class ConfigError(Exception):
+    """A broken configuration: the message names the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A span of days: calendar ("30d") or working ("10wd")."""
+
+    amount: int
+    working: bool
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = DURATION_RE.match(text.strip())
+        if match is None:
+            raise ValueError(f"bad duration {text!r}: write e.g. \"30d\" (calendar days) or \"10wd\" (working days)")
+        return cls(int(match.group(1)), match.group(2) == "wd")
+
+    def __str__(self) -> str:
+        return f"{self.amount}{'wd' if self.working else 'd'}"
+
+
+def _duration(value: str) -> str:
+    Duration.parse(value)
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Region(Section):
+    name: str
+    name_en: str = ""
+    timezone: str = "Europe/Moscow"
+    number_prefix: str = "ЦУР"
+    default_language: Literal["ru", "en"] = "ru"
+    operator_name: str
+    operator_name_en: str = ""
+    working_hours: str = "09:00-18:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)") from exc
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"bad working hours {value!r}: write e.g. \"09:00-18:00\"")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Database(Section):
+    url: str = "sqlite+aiosqlite:///appeals.db"
+
+
+class Limits(Section):
+    name_max_length: int = Field(200, gt=0)
+    phone_max_length: int = Field(32, gt=0)
+    text_min_length: int = Field(20, ge=1)
+    text_max_length: int = Field(20000, gt=0)
+    address_max_length: int = Field(500, gt=0)
+    attachments_max_count: int = Field(10, ge=0)
+    attachment_max_size_mb: int = Field(20, gt=0)
+    comment_max_length: int = Field(2000, gt=0)
+
+
+class Deadlines(Section):
+    default: str = "30d"
+    extension_max: str = "30d"
+    redirect_within: str = "7d"
+    reminder_offsets: list[str] = ["3wd", "1wd", "0wd"]
+
+    _check = field_validator("default", "extension_max", "redirect_within")(_duration)
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, values: list[str]) -> list[str]:
+        for value in values:
+            Duration.parse(value)
+        return values
+
+
+class Calendar(Section):
+    extra_days_off: list[str] = []
+    extra_working_days: list[str] = []
+
+
+class Telegram(Section):
+    enabled: bool = True
+    mode: Literal["polling", "webhook"] = "polling"
+    api_base: str = ""
+    bot_username: str = ""
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_path: str = "/telegram"
+    webhook_url: str = ""
+    token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+
+
+class Vk(Section):
+    enabled: bool = False
+    group_id: int = 0
+    mode: Literal["longpoll", "callback"] = "longpoll"
+    api_base: str = ""
+    api_version: str = "5.199"
+    callback_host: str = "127.0.0.1"
+    callback_port: int = 8090
+    callback_path: str = "/vk"
+    token: SecretStr | None = None
+    callback_secret: SecretStr | None = None
+    confirmation: str = ""
+
+
+class Ministry(Section):
+    name: str
+    name_en: str = ""
+    staff_chat: dict[str, str] = {}
+
+
+class Category(Section):
+    id: str
+    name: str
+    name_en: str = ""
+    deadline: str | None = None
+    location: Literal["required", "optional"] = "required"
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: str | None) -> str | None:
+        return None if value is None else _duration(value)
+
+
+class Sector(Section):
+    name: str
+    name_en: str = ""
+    ministry: str
+    deadline: str | None = None
+    categories: list[Category]
+
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: str | None) -> str | None:
+        return None if value is None else _duration(value)
+
+    @field_validator("categories")
+    @classmethod
+    def _enough(cls, values: list[Category]) -> list[Category]:
+        problems = [c for c in values if c.id != "other"]
+        if len(problems) < MIN_CATEGORIES:
+            raise ValueError(
+                f"has {len(problems)} problem categories; the ЦУР regulation requires at least {MIN_CATEGORIES}"
+            )
+        ids = [c.id for c in values]
+        if len(ids) != len(set(ids)):
+            raise ValueError("category ids must be unique within a sector")
+        return values
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+class Settings(Section):
+    region: Region
+    database: Database = Database()
+    limits: Limits = Limits()
+    deadlines: Deadlines = Deadlines()
+    calendar: Calendar = Calendar()
+    telegram: Telegram = Telegram()
+    vk: Vk = Vk()
+    ministries: dict[str, Ministry]
+    sectors: dict[str, Sector]
+    # Sections that later features add are accepted as free tables until they get a model.
+    extra: dict[str, dict] = {}
+
+    @model_validator(mode="after")
+    def _sectors_have_ministries(self) -> Settings:
+        for sector_id, sector in self.sectors.items():
+            if sector.ministry not in self.ministries:
+                known = ", ".join(sorted(self.ministries))
+                raise ValueError(
+                    f"sectors.{sector_id}.ministry: unknown ministry {sector.ministry!r} (known: {known})"
+                )
+        if not self.sectors:
+            raise ValueError("sectors: at least one sector is needed")
+        return self
+
+    def sector(self, sector_id: str) -> Sector | None:
+        return self.sectors.get(sector_id)
+
+
+def _format_error(exc: ValidationError, path: Path) -> str:
+    lines = [f"{path}: the configuration is not valid:"]
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "this key is required"
+        elif error["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling)"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def resolve_path(explicit: str | Path | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def load(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the TOML file, overlay secrets from the environment, validate."""
+    config_path = resolve_path(path)
+    env = os.environ if environ is None else environ
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{config_path}: no such configuration file (use --config PATH or {CONFIG_ENV})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
+    known = set(Settings.model_fields) - {"extra"}
+    raw["extra"] = {key: raw.pop(key) for key in list(raw) if key not in known and isinstance(raw[key], dict)}
+    raw.setdefault("telegram", {})
+    raw.setdefault("vk", {})
+    _overlay_secrets(raw, env)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, config_path)) from exc
+
+
+def _overlay_secrets(raw: dict, env: dict[str, str] | os._Environ[str]) -> None:
+    for section, key in (("telegram", "token"), ("telegram", "webhook_secret"),
+                         ("vk", "token"), ("vk", "callback_secret")):
+        if key in raw[section]:
+            raise ConfigError(f"{section}.{key}: secrets must not be in the config file; set it in the environment")
+    secrets = {
+        ("telegram", "token"): "TELEGRAM_BOT_TOKEN",
+        ("telegram", "webhook_secret"): "TELEGRAM_WEBHOOK_SECRET",
+        ("vk", "token"): "VK_GROUP_TOKEN",
+        ("vk", "callback_secret"): "VK_CALLBACK_SECRET",
+    }
+    for (section, key), variable in secrets.items():
+        if env.get(variable):
+            raw[section][key] = env[variable]
+    if env.get("APPEALS_BOT_DATABASE_URL"):
+        raw.setdefault("database", {})["url"] = env["APPEALS_BOT_DATABASE_URL"]

@@ -1,0 +1,214 @@
+"""The outbox sender: drains messages the bot owes people under each platform's limits.
+
+Rows are written by services in the same transaction as the change that caused them, so
+nothing is lost when the messenger or the bot is down. A row is claimed with a lease (its
+``due_at`` moves forward) before it is sent, so a crash mid-send means one more attempt later
+(at least once), and on PostgreSQL several instances skip each other's rows (SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.events import Reply, RetryLater, Sender, Unreachable
+from bot.services.users import mark_unreachable
+from storage.models import OutboxMessage
+from storage.repositories import Repositories
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BACKOFF_BASE_S = 2.0
+BACKOFF_MAX_S = 15 * 60
+MAX_ATTEMPTS = 50
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram: ~30 msg/s overall, 1 msg/s per chat, 20 msg/min per group. VK: 20 requests/s per token."""
+
+    per_second: float
+    per_chat_interval_s: float
+    group_per_minute: int | None = None
+
+
+PLATFORM_LIMITS = {
+    "telegram": Limits(per_second=30, per_chat_interval_s=1.0, group_per_minute=20),
+    "vk": Limits(per_second=20, per_chat_interval_s=0.0),
+    "console": Limits(per_second=1000, per_chat_interval_s=0.0),
+}
+
+
+@dataclass
+class Throttle:
+    """Spaces sends: a global pace plus a per-chat pace (and a per-minute budget for groups)."""
+
+    limits: Limits
+    monotonic: Callable[[], float] = time.monotonic
+    _next_global: float = 0.0
+    _next_chat: dict[str, float] = field(default_factory=dict)
+    _group_sends: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def wait(self, chat_id: str, is_group: bool) -> None:
+        async with self._lock:
+            now = self.monotonic()
+            start = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
+            if is_group and self.limits.group_per_minute:
+                recent = [t for t in self._group_sends[chat_id] if t > now - 60]
+                if len(recent) >= self.limits.group_per_minute:
+                    start = max(start, recent[0] + 60)
+                recent.append(start)
+                self._group_sends[chat_id] = recent
+            self._next_global = start + 1.0 / self.limits.per_second
+            self._next_chat[chat_id] = start + self.limits.per_chat_interval_s
+        delay = start - self.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def hold_chat(self, chat_id: str, seconds: float) -> None:
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), self.monotonic() + seconds)
+
+    def hold_all(self, seconds: float) -> None:
+        self._next_global = max(self._next_global, self.monotonic() + seconds)
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog), capped."""
+    ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(attempts - 1, 0))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def is_group_chat(channel: str, chat_id: str) -> bool:
+    if channel == "telegram":
+        return chat_id.startswith("-")
+    if channel == "vk":
+        return chat_id.isdigit() and int(chat_id) >= 2_000_000_000
+    return False
+
+
+class Outbox:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], senders: dict[str, Sender],
+                 clock: Callable[[], datetime], concurrency: int = 32,
+                 limits: dict[str, Limits] | None = None) -> None:
+        self.sessionmaker = sessionmaker
+        self.senders = senders
+        self.clock = clock
+        self.concurrency = concurrency
+        limits = limits or PLATFORM_LIMITS
+        self.throttles = {name: Throttle(limits.get(name, PLATFORM_LIMITS["console"])) for name in senders}
+        self.stats: dict[str, int] = defaultdict(int)
+
+    async def deliver_due(self, batch: int = 200) -> int:
+        """One pass: claim due rows, send them (same chat in order), record outcomes. Returns rows handled."""
+        claimed = await self._claim(batch)
+        if not claimed:
+            return 0
+        by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
+        for message in claimed:
+            by_chat[(message.channel, message.chat_id)].append(message)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def chat_queue(messages: list[OutboxMessage]) -> None:
+            async with semaphore:
+                for index, message in enumerate(messages):
+                    if not await self._deliver(message):
+                        # Keep a chat's messages in order: the rest waits for the failed one.
+                        await self._postpone(messages[index + 1:], reason="waiting for an earlier message")
+                        return
+
+        await asyncio.gather(*(chat_queue(messages) for messages in by_chat.values()))
+        return len(claimed)
+
+    async def deliver_chat(self, channel: str, chat_id: str) -> int:
+        """Everything pending for one chat, now (the console shows what came while the user was away)."""
+        async with self.sessionmaker() as session, session.begin():
+            pending = list(await Repositories(session).outbox.pending_for_chat(channel, chat_id))
+        delivered = 0
+        for message in pending:
+            delivered += await self._deliver(message)
+        return delivered
+
+    async def run(self, stop: asyncio.Event, idle_sleep_s: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.deliver_due()
+            except Exception:
+                log.exception("outbox pass failed; retrying")
+                handled = 0
+            if not handled:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle_sleep_s)
+                except TimeoutError:
+                    pass
+
+    async def _claim(self, batch: int) -> Sequence[OutboxMessage]:
+        now = self.clock()
+        async with self.sessionmaker() as session, session.begin():
+            rows = list(await Repositories(session).outbox.claim_due(now, batch, list(self.senders)))
+            for row in rows:
+                row.due_at = now + LEASE
+                row.attempts += 1
+        return rows
+
+    async def _deliver(self, message: OutboxMessage) -> bool:
+        sender = self.senders.get(message.channel)
+        if sender is None:
+            return False
+        throttle = self.throttles[message.channel]
+        await throttle.wait(message.chat_id, is_group_chat(message.channel, message.chat_id))
+        try:
+            await sender.send(message.chat_id, Reply.from_dict(message.reply), dedup_key=message.dedup_key)
+        except RetryLater as exc:
+            self.stats["retry"] += 1
+            delay = exc.retry_after if exc.retry_after is not None else backoff(message.attempts)
+            if exc.retry_after is not None:
+                throttle.hold_chat(message.chat_id, exc.retry_after)
+            await self._retry(message, delay, exc.reason)
+            return False
+        except Unreachable as exc:
+            self.stats["unreachable"] += 1
+            await self._fail(message, exc.reason)
+            return True
+        except Exception as exc:
+            log.exception("unexpected error sending outbox message %s", message.id)
+            self.stats["retry"] += 1
+            await self._retry(message, backoff(message.attempts), repr(exc)[:200])
+            return False
+        self.stats["sent"] += 1
+        await self._mark_sent(message)
+        return True
+
+    async def _mark_sent(self, message: OutboxMessage) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                                  .values(status="sent", sent_at=self.clock(), last_error=None))
+
+    async def _retry(self, message: OutboxMessage, delay_s: float, reason: str) -> None:
+        status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
+                status=status, due_at=self.clock() + timedelta(seconds=delay_s), last_error=reason[:500]))
+
+    async def _postpone(self, messages: Sequence[OutboxMessage], reason: str) -> None:
+        if not messages:
+            return
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([m.id for m in messages]))
+                                  .values(due_at=self.clock() + timedelta(seconds=1), last_error=reason))
+
+    async def _fail(self, message: OutboxMessage, reason: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                                  .values(status="failed", last_error=f"unreachable: {reason}"[:500]))
+            await mark_unreachable(Repositories(session), message.channel, message.chat_id, reason, self.clock())

@@ -1,0 +1,154 @@
+"""The neutral shapes every messenger is translated to and from.
+
+A channel turns a platform update into an ``Incoming`` and renders each ``Reply``
+in its own way (inline keyboard in Telegram, callback buttons in VK, numbered
+lines in a terminal). Handlers and services see only these shapes. This module
+imports nothing of the project, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+AttachmentKind = Literal["photo", "document"]
+RequestKind = Literal["phone", "location"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a user sent or the bot sends: a platform reference, never the bytes."""
+
+    kind: AttachmentKind
+    ref: str
+    channel: str
+    name: str = ""
+    size: int | None = None
+    mime: str = ""
+
+
+@dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did: a message, a button press, a shared contact or location."""
+
+    channel: str
+    chat_id: str
+    user_id: str
+    update_key: str
+    text: str = ""
+    payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    location: Location | None = None
+    phone: str | None = None
+    unsupported: str | None = None
+    is_group: bool = False
+    user_name: str = ""
+    language: str | None = None
+    message_ref: str | None = None
+
+    @property
+    def is_button(self) -> bool:
+        return self.payload is not None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice: ``payload`` comes back in ``Incoming.payload``; ``request`` asks for a phone/location."""
+
+    label: str
+    payload: str = ""
+    request: RequestKind | None = None
+
+
+@dataclass
+class Reply:
+    """What the bot says: text, rows of buttons, files.
+
+    ``replace`` asks the channel to edit the message whose button was pressed instead
+    of sending a new one, where the platform allows. ``toast`` is the short notice
+    shown on a button press (Telegram's answerCallbackQuery text, VK's snackbar).
+    A reply with an empty ``text`` and no buttons carries only its toast: the channel
+    answers the button press with it and sends no message.
+    """
+
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    replace: bool = False
+    toast: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        return cls(
+            text=data["text"],
+            buttons=[[Button(**button) for button in row] for row in data.get("buttons", [])],
+            attachments=[Attachment(**item) for item in data.get("attachments", [])],
+            replace=data.get("replace", False),
+            toast=data.get("toast"),
+        )
+
+    @property
+    def is_toast_only(self) -> bool:
+        return not self.text and not self.buttons and not self.attachments
+
+    @property
+    def inline_buttons(self) -> list[list[Button]]:
+        return [[b for b in row if b.request is None] for row in self.buttons if any(b.request is None for b in row)]
+
+    @property
+    def request_buttons(self) -> list[list[Button]]:
+        return [[b for b in row if b.request is not None] for row in self.buttons
+                if any(b.request is not None for b in row)]
+
+
+class DeliveryError(Exception):
+    """Sending failed; the delivery layer decides what to do from the subclass."""
+
+
+class RetryLater(DeliveryError):
+    """A transient failure: flood control, 5xx, a network error. ``retry_after`` in seconds if the platform said."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Unreachable(DeliveryError):
+    """A permanent failure for this chat: the bot is blocked, the chat is gone, messages not allowed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Sender(Protocol):
+    """What a channel offers the delivery layer: send one reply to one chat.
+
+    ``dedup_key`` identifies the outgoing message; a platform with de-duplication
+    (VK ``random_id``) derives its id from it, so a retried send is delivered once.
+    Raises ``RetryLater`` or ``Unreachable``.
+    """
+
+    channel: str
+
+    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> None: ...
+
+
+class ConversationHandler(Protocol):
+    """What a channel calls: one incoming event in, the immediate replies out (empty for a replay)."""
+
+    async def handle(self, event: Incoming) -> list[Reply]: ...
+
+    async def mark_unreachable(self, channel: str, chat_id: str, reason: str) -> None:
+        """Record that a chat cannot be written to (bot blocked, messages not allowed)."""
+        ...

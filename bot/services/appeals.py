@@ -1,0 +1,102 @@
+"""Appeals: the draft a citizen fills in, registration with a number and a deadline, history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import Settings
+from bot.events import Attachment, Location
+from bot.services.calendar import ProductionCalendar
+from bot.services.deadlines import compute_deadline, deadline_for, parse_working_hours
+from storage.models import Appeal, AppealAttachment, AppealEvent, User
+from storage.repositories import Repositories
+
+OPEN_STATUSES = ("registered", "in_work", "clarification_requested", "reopened")
+
+
+@dataclass
+class Draft:
+    """What the citizen has entered so far; kept in the conversation state between messages."""
+
+    name: str | None = None
+    phone: str | None = None
+    sector_id: str | None = None
+    category_id: str | None = None
+    text_parts: list[str] = field(default_factory=list)
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    suggested_sector_id: str | None = None
+    suggested_category_id: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.text_parts)
+
+    @property
+    def location(self) -> Location | None:
+        if self.latitude is None or self.longitude is None:
+            return None
+        return Location(self.latitude, self.longitude)
+
+    def add_attachment(self, attachment: Attachment) -> None:
+        self.attachments.append(asdict(attachment))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Draft:
+        known = {k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def format_number(prefix: str, year: int, seq: int) -> str:
+    return f"{prefix}-{year}-{seq:06d}"
+
+
+async def register(repo: Repositories, settings: Settings, calendar: ProductionCalendar, citizen: User,
+                   draft: Draft, now: datetime) -> Appeal:
+    """Give the appeal its number, ministry and deadline (59-ФЗ art. 8, 12), all in one transaction."""
+    if draft.sector_id is None or draft.category_id is None or draft.name is None:
+        raise ValueError("the draft is not complete")
+    sector = settings.sectors[draft.sector_id]
+    year = now.astimezone(settings.region.zone).year
+    seq = await repo.appeals.next_seq(year)
+    deadline = compute_deadline(now, deadline_for(settings, draft.sector_id, draft.category_id), calendar,
+                                settings.region.zone, parse_working_hours(settings.region.working_hours))
+    appeal = await repo.appeals.add(Appeal(
+        number=format_number(settings.region.number_prefix, year, seq), year=year, seq=seq,
+        citizen_id=citizen.id, citizen_name=draft.name, phone=draft.phone,
+        sector_id=draft.sector_id, category_id=draft.category_id, ministry_id=sector.ministry,
+        text=draft.text, address=draft.address, latitude=draft.latitude, longitude=draft.longitude,
+        status="registered", registered_at=now, deadline_at=deadline,
+        suggested_sector_id=draft.suggested_sector_id, suggested_category_id=draft.suggested_category_id,
+    ))
+    for item in draft.attachments:
+        await repo.appeals.add_attachment(AppealAttachment(appeal_id=appeal.id, source="appeal", **item))
+    await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=citizen.id, kind="registered",
+                                             status="registered", at=now,
+                                             details={"deadline": deadline.isoformat()}))
+    await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=None, kind="routed",
+                                             status="registered", at=now,
+                                             details={"ministry": sector.ministry}))
+    return appeal
+
+
+async def citizen_appeals(repo: Repositories, citizen: User, limit: int, offset: int = 0) -> Sequence[Appeal]:
+    return await repo.appeals.of_citizen(citizen.id, limit, offset)
+
+
+async def citizen_appeal(repo: Repositories, citizen: User, appeal_id: int) -> Appeal | None:
+    """The appeal if it belongs to this citizen; None otherwise (a forged button must not reveal others')."""
+    appeal = await repo.appeals.get(appeal_id)
+    return appeal if appeal is not None and appeal.citizen_id == citizen.id else None
+
+
+async def history(repo: Repositories, appeal: Appeal) -> Sequence[AppealEvent]:
+    return await repo.appeals.events(appeal.id)

@@ -1,0 +1,35 @@
+"""Who is talking: users by (channel, platform id), their language, consent and reachability."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.models import Consent, User
+from storage.repositories import Repositories
+
+
+async def identify(repo: Repositories, channel: str, platform_id: str, chat_id: str,
+                   language: str) -> User:
+    """The user behind an update, created on first contact with only what is needed to answer."""
+    user = await repo.users.find(channel, platform_id)
+    if user is None:
+        user = await repo.users.add(User(channel=channel, platform_id=platform_id, chat_id=chat_id,
+                                         language=language, role="citizen"))
+    elif user.chat_id != chat_id and chat_id == platform_id:
+        user.chat_id = chat_id
+    if user.unreachable_reason is not None:
+        # They wrote to us, so they can be written to again.
+        user.unreachable_reason = None
+        user.unreachable_at = None
+    return user
+
+
+async def record_consent(repo: Repositories, user: User, accepted: bool, operator_name: str,
+                         now: datetime) -> None:
+    """152-ФЗ art. 9: consent is specific and provable, so each answer is kept with its time."""
+    user.consent_given = accepted
+    await repo.users.add_consent(Consent(user_id=user.id, accepted=accepted, operator_name=operator_name, at=now))
+
+
+async def mark_unreachable(repo: Repositories, channel: str, chat_id: str, reason: str, now: datetime) -> None:
+    await repo.users.mark_unreachable(channel, chat_id, reason, now)

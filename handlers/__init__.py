@@ -1,0 +1,83 @@
+"""The conversations, written once for every messenger.
+
+``Conversations.handle`` takes one neutral ``Incoming`` and returns the immediate replies.
+Everything an update changes — the de-duplication key, the dialog state, the appeal, the
+outbox rows — is committed in one transaction, so a redelivered update does nothing twice
+and a restart continues the dialog where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.events import Incoming, Reply
+from bot.i18n import translator
+from bot.services import users
+from bot.services.calendar import ProductionCalendar
+from handlers import citizen, common
+from handlers.context import Context
+from handlers.router import Router
+from storage.repositories import Repositories
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_router() -> Router:
+    router = Router()
+    common.setup(router)
+    citizen.setup(router)
+    return router
+
+
+class Conversations:
+    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
+                 calendar: ProductionCalendar | None = None, clock: Clock = utc_now,
+                 extras: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.calendar = calendar or ProductionCalendar.from_settings(settings)
+        self.clock = clock
+        self.extras = extras or {}
+        self.router = build_router()
+
+    async def handle(self, event: Incoming) -> list[Reply]:
+        language = self.settings.region.default_language
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                repo = Repositories(session)
+                if not await repo.updates.remember(event.update_key):
+                    log.info("update %s already handled; ignored", event.update_key)
+                    return []
+                ctx = await self._context(repo, event)
+                language = ctx.user.language
+                await self.router.dispatch(ctx)
+            return ctx.replies
+        except Exception:
+            log.exception("handler failed on update %s from %s:%s (text %r, payload %r)", event.update_key,
+                          event.channel, event.user_id, event.text[:200], event.payload)
+            return [Reply(text=translator(language)("error.internal"), toast=translator(language)("error.toast"))]
+
+    async def mark_unreachable(self, channel: str, chat_id: str, reason: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await users.mark_unreachable(Repositories(session), channel, chat_id, reason, self.clock())
+
+    async def _context(self, repo: Repositories, event: Incoming) -> Context:
+        default = self.settings.region.default_language
+        user = await users.identify(repo, event.channel, event.user_id, event.chat_id, default)
+        # In a group several staff members talk at once: each keeps a dialog of their own.
+        key = f"{event.chat_id}/{event.user_id}" if event.is_group else event.chat_id
+        conversation = await repo.conversations.load(event.channel, key)
+        return Context(event=event, settings=self.settings, repo=repo, user=user, conversation=conversation,
+                       now=self.clock(), calendar=self.calendar, extras=dict(self.extras))

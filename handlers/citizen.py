@@ -1,0 +1,466 @@
+"""The citizen's conversation: consent, the appeal step by step, confirmation, /my."""
+
+from __future__ import annotations
+
+from bot.events import Button
+from bot.services import appeals, users, validation
+from bot.services.appeals import Draft
+from handlers import common, texts
+from handlers.context import Context
+from handlers.payloads import make
+from handlers.router import Router
+
+STEPS = ("name", "phone", "sector", "category", "text", "attachments", "address")
+NEXT = {step: following for step, following in zip(STEPS, (*STEPS[1:], "confirm"), strict=True)}
+EDITABLE = ("name", "phone", "sector", "text", "attachments", "address")
+DIALOG_STATES = {"consent", *STEPS, "confirm", "edit"}
+PAGE_SIZE = 5
+SUMMARY_TEXT_PREVIEW = 3000
+
+
+def setup(router: Router) -> None:
+    router.command("new", new_appeal)
+    router.command("my", my_appeals)
+    router.button("new", new_appeal)
+    router.button("my", my_appeals)
+    router.button("open", open_appeal)
+    router.button("consent", answer_consent, {"consent"})
+    router.button("prev", use_previous_name, {"name"})
+    router.button("skip", skip_step, {"phone", "attachments", "address"})
+    router.button("sector", choose_sector, {"sector"})
+    router.button("cat", choose_category, {"category"})
+    router.button("back", back_to_sectors, {"category"})
+    router.button("done", finish_step, {"text", "attachments"})
+    router.button("confirm", confirm, {"confirm"})
+    router.button("edit", ask_field, {"confirm"})
+    router.button("field", edit_field, {"edit"})
+    router.state("consent", hint_buttons, ask_consent)
+    router.state("name", enter_name, ask_name)
+    router.state("phone", enter_phone, ask_phone)
+    router.state("sector", hint_buttons, ask_sector)
+    router.state("category", hint_buttons, ask_category)
+    router.state("text", enter_text, ask_text)
+    router.state("attachments", enter_attachments, ask_attachments)
+    router.state("address", enter_address, ask_address)
+    router.state("confirm", hint_buttons, show_summary)
+    router.state("edit", hint_buttons, ask_field)
+
+
+def cancel_row(ctx: Context) -> list[Button]:
+    return [ctx.button("button.cancel", make("cancel"))]
+
+
+async def go(ctx: Context, state: str) -> None:
+    ctx.set_state(state)
+    await texts.router(ctx).prompt(ctx)
+
+
+async def advance(ctx: Context, finished: str) -> None:
+    """The next step; while editing from the summary, back to the summary (a new sector needs a category)."""
+    if ctx.data.get("editing") and finished != "sector":
+        ctx.set_state("confirm", editing=False)
+        await show_summary(ctx)
+        return
+    await go(ctx, NEXT[finished])
+
+
+async def hint_buttons(ctx: Context) -> None:
+    ctx.say("hint.use_buttons")
+    await texts.router(ctx).prompt(ctx)
+
+
+# --- consent (152-ФЗ) ---------------------------------------------------------------------------
+
+async def ask_consent(ctx: Context) -> None:
+    ctx.say("consent.text", operator=texts.operator_name(ctx), buttons=[
+        [ctx.button("consent.accept", make("consent", "yes")), ctx.button("consent.decline", make("consent", "no"))],
+    ])
+
+
+async def answer_consent(ctx: Context) -> None:
+    assert ctx.payload is not None
+    accepted = ctx.payload.arg(0) == "yes"
+    await users.record_consent(ctx.repo, ctx.user, accepted, ctx.settings.region.operator_name, ctx.now)
+    if not accepted:
+        ctx.reset()
+        ctx.say("consent.declined", replace=True)
+        return
+    ctx.say("consent.accepted", replace=True)
+    await start_dialog(ctx)
+
+
+# --- the appeal, step by step -------------------------------------------------------------------
+
+async def new_appeal(ctx: Context) -> None:
+    if ctx.state in DIALOG_STATES - {"consent"}:
+        ctx.say("appeal.in_progress")
+        await texts.router(ctx).prompt(ctx)
+        return
+    if not ctx.user.consent_given:
+        await go(ctx, "consent")
+        return
+    await start_dialog(ctx)
+
+
+async def start_dialog(ctx: Context) -> None:
+    ctx.set_state("name", draft=Draft().to_dict(), editing=False)
+    ctx.say("appeal.intro")
+    await ask_name(ctx)
+
+
+async def _previous_name(ctx: Context) -> str | None:
+    earlier = await appeals.citizen_appeals(ctx.repo, ctx.user, limit=1)
+    return earlier[0].citizen_name if earlier and earlier[0].citizen_name else None
+
+
+async def ask_name(ctx: Context) -> None:
+    rows = []
+    previous = await _previous_name(ctx)
+    if previous:
+        rows.append([ctx.button("name.use_previous", make("prev"), name=previous[:40])])
+    ctx.say("appeal.ask_name", buttons=[*rows, cancel_row(ctx)])
+
+
+async def use_previous_name(ctx: Context) -> None:
+    previous = await _previous_name(ctx)
+    if previous is None:
+        await ask_name(ctx)
+        return
+    draft = ctx.draft
+    draft.name = previous
+    ctx.save_draft(draft)
+    await advance(ctx, "name")
+
+
+async def enter_name(ctx: Context) -> None:
+    if not ctx.event.text:
+        await hint_text_expected(ctx)
+        return
+    problem = validation.check_name(ctx.event.text, ctx.settings.limits)
+    if problem:
+        ctx.say(problem, max=ctx.settings.limits.name_max_length)
+        return
+    draft = ctx.draft
+    draft.name = " ".join(ctx.event.text.split())
+    ctx.save_draft(draft)
+    await advance(ctx, "name")
+
+
+async def hint_text_expected(ctx: Context) -> None:
+    ctx.say("hint.text_expected")
+    await texts.router(ctx).prompt(ctx)
+
+
+async def ask_phone(ctx: Context) -> None:
+    ctx.say("appeal.ask_phone", buttons=[
+        [Button(ctx.t("button.share_phone"), request="phone")],
+        [ctx.button("button.skip", make("skip", "phone"))],
+        cancel_row(ctx),
+    ])
+
+
+async def enter_phone(ctx: Context) -> None:
+    raw = ctx.event.phone or ctx.event.text
+    phone = validation.normalize_phone(raw) if raw else None
+    if phone is None:
+        ctx.say("error.phone_invalid")
+        return
+    draft = ctx.draft
+    draft.phone = phone
+    ctx.save_draft(draft)
+    await advance(ctx, "phone")
+
+
+async def skip_step(ctx: Context) -> None:
+    assert ctx.payload is not None
+    step = ctx.payload.arg(0)
+    if step != ctx.state:
+        await common.stale_button(ctx)
+        return
+    if step == "address" and not _location_optional(ctx):
+        ctx.say("error.address_required")
+        return
+    draft = ctx.draft
+    if step == "phone":
+        draft.phone = None
+    elif step == "address":
+        draft.address = draft.latitude = draft.longitude = None
+    elif step == "attachments":
+        draft.attachments = []
+    ctx.save_draft(draft)
+    await advance(ctx, step)
+
+
+async def ask_sector(ctx: Context) -> None:
+    buttons = [Button(texts.sector_name(ctx, sector_id), make("sector", sector_id))
+               for sector_id in ctx.settings.sectors]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    ctx.say("appeal.ask_sector", buttons=[*rows, cancel_row(ctx)])
+
+
+async def choose_sector(ctx: Context) -> None:
+    assert ctx.payload is not None
+    sector_id = ctx.payload.arg(0) or ""
+    if sector_id not in ctx.settings.sectors:
+        await common.stale_button(ctx)
+        return
+    draft = ctx.draft
+    draft.sector_id, draft.category_id = sector_id, None
+    ctx.save_draft(draft)
+    await go(ctx, "category")
+
+
+async def ask_category(ctx: Context) -> None:
+    sector = ctx.settings.sectors[ctx.draft.sector_id or ""]
+    rows = [[Button(texts.category_name(ctx, ctx.draft.sector_id, c.id), make("cat", c.id))]
+            for c in sector.categories]
+    rows.append([ctx.button("button.back", make("back"))])
+    ctx.say("appeal.ask_category", sector=texts.sector_name(ctx, ctx.draft.sector_id), buttons=rows)
+
+
+async def choose_category(ctx: Context) -> None:
+    assert ctx.payload is not None
+    draft = ctx.draft
+    sector = ctx.settings.sectors.get(draft.sector_id or "")
+    category_id = ctx.payload.arg(0) or ""
+    if sector is None or sector.category(category_id) is None:
+        await common.stale_button(ctx)
+        return
+    draft.category_id = category_id
+    ctx.save_draft(draft)
+    ctx.say("appeal.category_chosen", replace=True, sector=texts.sector_name(ctx, draft.sector_id),
+            category=texts.category_name(ctx, draft.sector_id, category_id))
+    if ctx.data.get("editing"):
+        ctx.set_state("confirm", editing=False)
+        await show_summary(ctx)
+        return
+    await go(ctx, "text")
+
+
+async def back_to_sectors(ctx: Context) -> None:
+    await go(ctx, "sector")
+
+
+async def ask_text(ctx: Context) -> None:
+    draft = ctx.draft
+    if draft.text_parts:
+        ctx.say("appeal.text_so_far", length=len(draft.text), buttons=[
+            [ctx.button("button.done", make("done", "text"))], cancel_row(ctx)])
+    else:
+        ctx.say("appeal.ask_text", min=ctx.settings.limits.text_min_length, buttons=[cancel_row(ctx)])
+
+
+async def enter_text(ctx: Context) -> None:
+    draft = ctx.draft
+    limits = ctx.settings.limits
+    if ctx.event.attachments:
+        # A photo with a caption (or an album) while writing: keep both, nothing is lost.
+        _take_attachments(ctx, draft)
+    text = ctx.event.text.strip()
+    if text:
+        problem = validation.check_text_part(len(draft.text), text, limits)
+        if problem:
+            ctx.say(problem, max=limits.text_max_length, length=len(draft.text))
+            ctx.save_draft(draft)
+            return
+        draft.text_parts.append(text)
+    elif not ctx.event.attachments:
+        ctx.say("hint.text_expected")
+        return
+    ctx.save_draft(draft)
+    ctx.say("appeal.text_added", length=len(draft.text), buttons=[
+        [ctx.button("button.done", make("done", "text"))], cancel_row(ctx)])
+
+
+async def finish_step(ctx: Context) -> None:
+    assert ctx.payload is not None
+    step = ctx.payload.arg(0)
+    if step != ctx.state:
+        await common.stale_button(ctx)
+        return
+    if step == "text":
+        problem = validation.check_text_complete(ctx.draft.text, ctx.settings.limits)
+        if problem:
+            ctx.say(problem, min=ctx.settings.limits.text_min_length, length=len(ctx.draft.text.strip()))
+            return
+    await advance(ctx, step)
+
+
+def _take_attachments(ctx: Context, draft: Draft) -> None:
+    limits = ctx.settings.limits
+    for attachment in ctx.event.attachments:
+        problem = validation.check_attachment(attachment, len(draft.attachments), limits)
+        if problem:
+            ctx.say(problem, name=attachment.name or attachment.kind, max=limits.attachments_max_count,
+                    max_mb=limits.attachment_max_size_mb)
+            continue
+        draft.add_attachment(attachment)
+
+
+async def ask_attachments(ctx: Context) -> None:
+    limits = ctx.settings.limits
+    count = len(ctx.draft.attachments)
+    label = "button.done" if count else "button.skip"
+    ctx.say("appeal.ask_attachments", max=limits.attachments_max_count, max_mb=limits.attachment_max_size_mb,
+            count=count, buttons=[[ctx.button(label, make("done", "attachments"))], cancel_row(ctx)])
+
+
+async def enter_attachments(ctx: Context) -> None:
+    if not ctx.event.attachments:
+        ctx.say("hint.attachments_expected")
+        await ask_attachments(ctx)
+        return
+    draft = ctx.draft
+    _take_attachments(ctx, draft)
+    ctx.save_draft(draft)
+    ctx.say("appeal.attachments_count", count=len(draft.attachments), max=ctx.settings.limits.attachments_max_count,
+            buttons=[[ctx.button("button.done", make("done", "attachments"))], cancel_row(ctx)])
+
+
+def _location_optional(ctx: Context) -> bool:
+    draft = ctx.draft
+    sector = ctx.settings.sectors.get(draft.sector_id or "")
+    category = sector.category(draft.category_id or "") if sector else None
+    return category is None or category.location == "optional"
+
+
+async def ask_address(ctx: Context) -> None:
+    rows = [[Button(ctx.t("button.share_location"), request="location")]]
+    if _location_optional(ctx):
+        rows.append([ctx.button("button.skip", make("skip", "address"))])
+        key = "appeal.ask_address_optional"
+    else:
+        key = "appeal.ask_address"
+    ctx.say(key, buttons=[*rows, cancel_row(ctx)])
+
+
+async def enter_address(ctx: Context) -> None:
+    draft = ctx.draft
+    if ctx.event.location is not None:
+        draft.latitude, draft.longitude = ctx.event.location.latitude, ctx.event.location.longitude
+    elif ctx.event.text:
+        problem = validation.check_address(ctx.event.text, ctx.settings.limits)
+        if problem:
+            ctx.say(problem, max=ctx.settings.limits.address_max_length)
+            return
+        draft.address = " ".join(ctx.event.text.split())
+    else:
+        ctx.say("hint.address_expected")
+        return
+    ctx.save_draft(draft)
+    await advance(ctx, "address")
+
+
+# --- summary, editing, registration -------------------------------------------------------------
+
+def _summary(ctx: Context, draft: Draft) -> str:
+    text = draft.text
+    if len(text) > SUMMARY_TEXT_PREVIEW:
+        text = text[:SUMMARY_TEXT_PREVIEW] + ctx.t("summary.text_cut", length=len(draft.text))
+    place = draft.address or ""
+    if draft.location is not None:
+        place = ctx.t("summary.location", lat=f"{draft.latitude:.5f}", lon=f"{draft.longitude:.5f}")
+    none = ctx.t("summary.none")
+    return ctx.t("summary.body", name=draft.name, phone=draft.phone or none,
+                 sector=texts.sector_name(ctx, draft.sector_id),
+                 category=texts.category_name(ctx, draft.sector_id, draft.category_id),
+                 text=text, files=len(draft.attachments), place=place or none)
+
+
+async def show_summary(ctx: Context) -> None:
+    ctx.say_text(_summary(ctx, ctx.draft), buttons=[
+        [ctx.button("button.confirm", make("confirm"))],
+        [ctx.button("button.edit", make("edit")), ctx.button("button.cancel", make("cancel"))],
+    ])
+
+
+async def ask_field(ctx: Context) -> None:
+    ctx.set_state("edit")
+    rows = [[ctx.button(f"field.{field}", make("field", field))] for field in EDITABLE]
+    rows.append([ctx.button("button.back_to_summary", make("field", "back"))])
+    ctx.say("appeal.edit_which", buttons=rows, replace=ctx.event.is_button)
+
+
+async def edit_field(ctx: Context) -> None:
+    assert ctx.payload is not None
+    field = ctx.payload.arg(0) or ""
+    if field == "back":
+        ctx.set_state("confirm", editing=False)
+        await show_summary(ctx)
+        return
+    if field not in EDITABLE:
+        await common.stale_button(ctx)
+        return
+    draft = ctx.draft
+    if field == "text":
+        draft.text_parts = []
+    elif field == "attachments":
+        draft.attachments = []
+    ctx.set_state(field, editing=True, draft=draft.to_dict())
+    await texts.router(ctx).prompt(ctx)
+
+
+async def confirm(ctx: Context) -> None:
+    draft = ctx.draft
+    appeal = await appeals.register(ctx.repo, ctx.settings, ctx.calendar, ctx.user, draft, ctx.now)
+    ctx.reset()
+    ctx.say("appeal.registered", replace=True, number=appeal.number,
+            ministry=texts.ministry_name(ctx, appeal.ministry_id), deadline=texts.local_date(ctx, appeal.deadline_at),
+            buttons=[[ctx.button("menu.my", make("my", 0)), ctx.button("menu.new", make("new"))]])
+    ctx.toast("appeal.registered_toast", number=appeal.number)
+    hook = ctx.extras.get("on_registered")
+    if hook is not None:
+        await hook(ctx, appeal)
+
+
+# --- /my ----------------------------------------------------------------------------------------
+
+async def my_appeals(ctx: Context) -> None:
+    offset = ctx.payload.int_arg(0) if ctx.payload else 0
+    offset = offset or 0
+    total = await ctx.repo.appeals.count_of_citizen(ctx.user.id)
+    if total == 0:
+        ctx.say("my.empty", buttons=[[ctx.button("menu.new", make("new"))]])
+        return
+    items = await appeals.citizen_appeals(ctx.repo, ctx.user, PAGE_SIZE, offset)
+    lines = [ctx.t.plural("my.header", total)]
+    rows = []
+    for appeal in items:
+        lines.append(ctx.t("my.line", number=appeal.number, sector=texts.sector_name(ctx, appeal.sector_id),
+                           status=texts.status_name(ctx, appeal.status),
+                           deadline=texts.local_date(ctx, appeal.deadline_at)))
+        rows.append([Button(appeal.number, make("open", appeal.id))])
+    paging = []
+    if offset > 0:
+        paging.append(ctx.button("button.previous", make("my", max(offset - PAGE_SIZE, 0))))
+    if offset + PAGE_SIZE < total:
+        paging.append(ctx.button("button.more", make("my", offset + PAGE_SIZE)))
+    if paging:
+        rows.append(paging)
+    ctx.say_text("\n".join(lines), buttons=rows, replace=ctx.event.is_button and ctx.payload is not None
+                 and ctx.payload.verb == "my")
+    if ctx.state:
+        ctx.say("my.dialog_waits")
+        await texts.router(ctx).prompt(ctx)
+
+
+async def open_appeal(ctx: Context) -> None:
+    assert ctx.payload is not None
+    appeal_id = ctx.payload.int_arg(0)
+    appeal = await appeals.citizen_appeal(ctx.repo, ctx.user, appeal_id) if appeal_id else None
+    if appeal is None:
+        ctx.say("error.appeal_not_found")
+        return
+    lines = [ctx.t("appeal.card", number=appeal.number, sector=texts.sector_name(ctx, appeal.sector_id),
+                   category=texts.category_name(ctx, appeal.sector_id, appeal.category_id),
+                   ministry=texts.ministry_name(ctx, appeal.ministry_id),
+                   status=texts.status_name(ctx, appeal.status),
+                   registered=texts.local_date(ctx, appeal.registered_at),
+                   deadline=texts.local_date(ctx, appeal.deadline_at)),
+             ctx.t("appeal.history")]
+    for event in await appeals.history(ctx.repo, appeal):
+        line = ctx.t("history.line", at=texts.local_datetime(ctx, event.at), what=ctx.t(f"event.{event.kind}"))
+        if event.reason:
+            line += ctx.t("history.reason", reason=event.reason)
+        lines.append(line)
+    ctx.say_text("\n".join(lines), buttons=[[ctx.button("button.back_to_list", make("my", 0))]])

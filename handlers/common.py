@@ -1,0 +1,109 @@
+"""What every user has: /start, /help, /lang, /cancel, the menu, stale buttons, unsupported input."""
+
+from __future__ import annotations
+
+from bot.events import Button
+from bot.i18n import LANGUAGES
+from handlers import texts
+from handlers.context import Context
+from handlers.payloads import make
+from handlers.router import Router
+
+LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+
+
+def setup(router: Router) -> None:
+    router.before.append(refuse_unsupported)
+    router.before.append(refuse_citizen_in_group)
+    router.command("start", start)
+    router.command("help", show_help)
+    router.command("lang", ask_language)
+    router.command("cancel", cancel)
+    router.command("menu", show_menu)
+    router.button("lang", choose_language)
+    router.button("cancel", cancel)
+    router.button("help", show_help)
+    router.idle = idle
+    router.stale = stale_button
+
+
+def menu_buttons(ctx: Context) -> list[list[Button]]:
+    return [[ctx.button("menu.new", make("new")), ctx.button("menu.my", make("my", 0))],
+            [ctx.button("menu.help", make("help"))]]
+
+
+async def show_menu(ctx: Context) -> None:
+    ctx.say("menu.text", buttons=menu_buttons(ctx))
+
+
+async def start(ctx: Context) -> None:
+    ctx.say("start.greeting", region=texts.region_name(ctx))
+    if ctx.state:
+        ctx.say("start.continue")
+        await texts.router(ctx).prompt(ctx)
+    elif not ctx.user.consent_given:
+        ctx.set_state("consent")
+        await texts.router(ctx).prompt(ctx)
+    else:
+        await show_menu(ctx)
+
+
+async def show_help(ctx: Context) -> None:
+    ctx.say("help.citizen", min_length=ctx.settings.limits.text_min_length,
+            max_files=ctx.settings.limits.attachments_max_count)
+    if ctx.state:
+        await texts.router(ctx).prompt(ctx)
+
+
+async def ask_language(ctx: Context) -> None:
+    buttons = [[Button(LANGUAGE_NAMES[code], make("lang", code)) for code in LANGUAGES]]
+    ctx.say("lang.choose", buttons=buttons)
+
+
+async def choose_language(ctx: Context) -> None:
+    assert ctx.payload is not None
+    code = ctx.payload.arg(0)
+    if code not in LANGUAGES:
+        await stale_button(ctx)
+        return
+    ctx.user.language = code
+    ctx.say("lang.changed", replace=True)
+    if ctx.state:
+        await texts.router(ctx).prompt(ctx)
+
+
+async def cancel(ctx: Context) -> None:
+    if ctx.state:
+        ctx.reset()
+        ctx.say("cancel.done", replace=ctx.event.is_button)
+    else:
+        ctx.say("cancel.nothing")
+    await show_menu(ctx)
+
+
+async def idle(ctx: Context) -> None:
+    ctx.say("menu.hint", buttons=menu_buttons(ctx))
+
+
+async def stale_button(ctx: Context) -> None:
+    ctx.say("error.stale_button")
+    ctx.toast("error.stale_toast")
+    await texts.router(ctx).prompt(ctx)
+
+
+async def refuse_unsupported(ctx: Context) -> bool:
+    if ctx.event.unsupported is None:
+        return True
+    ctx.say("error.unsupported")
+    if ctx.state:
+        await texts.router(ctx).prompt(ctx)
+    return False
+
+
+async def refuse_citizen_in_group(ctx: Context) -> bool:
+    if not ctx.event.is_group or ctx.user.role != "citizen":
+        return True
+    if ctx.event.is_button or ctx.event.text.startswith("/"):
+        # Only what was addressed to the bot gets an answer: group chatter is not for us.
+        ctx.say("error.group_citizen")
+    return False

@@ -1,0 +1,83 @@
+"""What a conversation step sees: the event, the user, the dialog state and a way to answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm.attributes import flag_modified
+
+from bot.config import Settings
+from bot.events import Button, Incoming, Reply
+from bot.i18n import Translator, translator
+from bot.services.appeals import Draft
+from bot.services.calendar import ProductionCalendar
+from handlers.payloads import Payload
+from storage.models import Conversation, User
+from storage.repositories import Repositories
+
+
+@dataclass
+class Context:
+    event: Incoming
+    settings: Settings
+    repo: Repositories
+    user: User
+    conversation: Conversation
+    now: datetime
+    calendar: ProductionCalendar
+    extras: dict[str, Any]
+    payload: Payload | None = None
+    replies: list[Reply] = field(default_factory=list)
+
+    @property
+    def t(self) -> Translator:
+        return translator(self.user.language)
+
+    @property
+    def state(self) -> str:
+        return self.conversation.state
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.conversation.data or {})
+
+    def set_state(self, state: str, **updates: Any) -> None:
+        self.conversation.state = state
+        if updates:
+            data = self.data
+            data.update(updates)
+            self.conversation.data = data
+            flag_modified(self.conversation, "data")
+
+    def reset(self) -> None:
+        self.conversation.state = ""
+        self.conversation.data = {}
+        flag_modified(self.conversation, "data")
+
+    @property
+    def draft(self) -> Draft:
+        return Draft.from_dict(self.data.get("draft"))
+
+    def save_draft(self, draft: Draft) -> None:
+        self.set_state(self.state, draft=draft.to_dict())
+
+    def say(self, key: str, *, buttons: list[list[Button]] | None = None, replace: bool = False,
+            toast: str | None = None, **params: Any) -> None:
+        self.replies.append(Reply(text=self.t(key, **params), buttons=buttons or [], replace=replace,
+                                  toast=toast))
+
+    def say_text(self, text: str, *, buttons: list[list[Button]] | None = None, replace: bool = False) -> None:
+        self.replies.append(Reply(text=text, buttons=buttons or [], replace=replace))
+
+    def toast(self, key: str, **params: Any) -> None:
+        """A short notice for the button press; attached to the first reply (or a reply of its own)."""
+        text = self.t(key, **params)
+        if self.replies:
+            self.replies[0].toast = text
+        else:
+            self.replies.append(Reply(text="", toast=text))
+
+    def button(self, key: str, payload: str, **params: Any) -> Button:
+        return Button(self.t(key, **params), payload)

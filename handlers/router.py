@@ -1,0 +1,85 @@
+"""Dispatch of one event: a command, a button press, or input for the current dialog step."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from handlers.context import Context
+from handlers.payloads import parse
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Context], Awaitable[None]]
+Guard = Callable[[Context], bool]
+
+
+@dataclass
+class ButtonRoute:
+    step: Step
+    states: frozenset[str] | None  # None: valid in any state
+
+
+@dataclass
+class Router:
+    commands: dict[str, Step] = field(default_factory=dict)
+    buttons: dict[str, ButtonRoute] = field(default_factory=dict)
+    inputs: dict[str, Step] = field(default_factory=dict)
+    prompts: dict[str, Step] = field(default_factory=dict)
+    idle: Step | None = None
+    stale: Step | None = None
+    before: list[Callable[[Context], Awaitable[bool]]] = field(default_factory=list)
+
+    def command(self, name: str, step: Step) -> None:
+        self.commands[name] = step
+
+    def button(self, verb: str, step: Step, states: set[str] | None = None) -> None:
+        self.buttons[verb] = ButtonRoute(step, frozenset(states) if states is not None else None)
+
+    def state(self, name: str, on_input: Step, prompt: Step) -> None:
+        self.inputs[name] = on_input
+        self.prompts[name] = prompt
+
+    async def prompt(self, ctx: Context) -> None:
+        """Ask again what the current step needs: after a restart, a stale button, a hint."""
+        step = self.prompts.get(ctx.state)
+        if step is not None:
+            await step(ctx)
+        elif self.idle is not None:
+            await self.idle(ctx)
+
+    async def dispatch(self, ctx: Context) -> None:
+        ctx.extras["router"] = self
+        for check in self.before:
+            if not await check(ctx):
+                return
+        event = ctx.event
+        if event.payload is not None:
+            await self._press(ctx)
+            return
+        command, _, argument = event.text.strip().partition(" ")
+        if command.startswith("/") and not event.attachments:
+            name = command[1:].split("@", 1)[0].lower()
+            step = self.commands.get(name)
+            if step is not None:
+                ctx.extras["argument"] = argument.strip()
+                await step(ctx)
+                return
+        on_input = self.inputs.get(ctx.state)
+        if on_input is not None:
+            await on_input(ctx)
+        elif self.idle is not None:
+            await self.idle(ctx)
+
+    async def _press(self, ctx: Context) -> None:
+        payload = parse(ctx.event.payload)
+        route = self.buttons.get(payload.verb) if payload is not None else None
+        if payload is None or route is None or (route.states is not None and ctx.state not in route.states):
+            log.info("stale or unknown button %r from %s:%s in state %r", ctx.event.payload,
+                     ctx.event.channel, ctx.event.user_id, ctx.state)
+            if self.stale is not None:
+                await self.stale(ctx)
+            return
+        ctx.payload = payload
+        await route.step(ctx)

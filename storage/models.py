@@ -1,0 +1,208 @@
+"""SQLAlchemy 2 typed models. Times are stored in UTC; every change of an appeal is an event row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class User(Base):
+    """A person on one messenger, identified by (channel, platform id)."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    platform_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="citizen")
+    ministry_id: Mapped[str | None] = mapped_column(String(64))
+    consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    unreachable_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Consent(Base):
+    """Each answer to the personal-data consent request (152-ФЗ art. 9): kept as evidence."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    operator_name: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """Where a dialog stands, per (channel, chat): survives restarts and is shared by instances."""
+
+    __tablename__ = "conversations"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Platform updates already handled: the key is written in the same transaction as the effect."""
+
+    __tablename__ = "processed_updates"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AppealCounter(Base):
+    """The last number given per year: incremented inside the registering transaction, so gap-free."""
+
+    __tablename__ = "appeal_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    __table_args__ = (
+        UniqueConstraint("year", "seq"),
+        Index("ix_appeals_status_deadline", "status", "deadline_at"),
+        Index("ix_appeals_ministry_status", "ministry_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    citizen_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    sector_id: Mapped[str] = mapped_column(String(64))
+    category_id: Mapped[str] = mapped_column(String(64))
+    ministry_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(32))
+    registered_at: Mapped[datetime]
+    deadline_at: Mapped[datetime]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
+    answered_at: Mapped[datetime | None]
+    suggested_sector_id: Mapped[str | None] = mapped_column(String(64))
+    suggested_category_id: Mapped[str | None] = mapped_column(String(64))
+
+    attachments: Mapped[list[AppealAttachment]] = relationship(
+        back_populates="appeal", order_by="AppealAttachment.id", lazy="selectin"
+    )
+
+
+class AppealEvent(Base):
+    """The audit log of an appeal: who, when, what, why. Statistics are computed from it."""
+
+    __tablename__ = "appeal_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppealAttachment(Base):
+    __tablename__ = "appeal_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16), default="appeal")
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(512))
+    channel: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(127), default="")
+
+    appeal: Mapped[Appeal] = relationship(back_populates="attachments")
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone; written with the change that caused it, drained by the sender."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    reply: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

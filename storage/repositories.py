@@ -1,0 +1,194 @@
+"""Repositories: the only place with queries. They flush, never commit: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Appeal,
+    AppealAttachment,
+    AppealCounter,
+    AppealEvent,
+    Consent,
+    Conversation,
+    OutboxMessage,
+    ProcessedUpdate,
+    User,
+)
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+class UserRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def find(self, channel: str, platform_id: str) -> User | None:
+        return await self.session.scalar(
+            select(User).where(User.channel == channel, User.platform_id == platform_id)
+        )
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def add(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def add_consent(self, consent: Consent) -> None:
+        self.session.add(consent)
+        await self.session.flush()
+
+    async def mark_unreachable(self, channel: str, chat_id: str, reason: str, at: datetime) -> None:
+        await self.session.execute(
+            update(User)
+            .where(User.channel == channel, User.chat_id == chat_id)
+            .values(unreachable_reason=reason[:200], unreachable_at=at)
+        )
+
+
+class ConversationRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def load(self, channel: str, chat_id: str) -> Conversation:
+        conversation = await self.session.get(Conversation, (channel, chat_id))
+        if conversation is None:
+            conversation = Conversation(channel=channel, chat_id=chat_id, state="", data={})
+            self.session.add(conversation)
+        return conversation
+
+
+class UpdateRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(self, key: str) -> bool:
+        """True the first time a key is seen; False for a redelivered update."""
+        statement = _insert(self.session, ProcessedUpdate).values(key=key).on_conflict_do_nothing()
+        result = await self.session.execute(statement.returning(ProcessedUpdate.key))
+        return result.scalar_one_or_none() is not None
+
+
+class AppealRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def next_seq(self, year: int) -> int:
+        """The next number of the year, taken under the row lock of the counter: unique and gap-free."""
+        statement = _insert(self.session, AppealCounter).values(year=year, last=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[AppealCounter.year], set_={"last": AppealCounter.last + 1}
+        ).returning(AppealCounter.last)
+        return (await self.session.execute(statement)).scalar_one()
+
+    async def add(self, appeal: Appeal) -> Appeal:
+        self.session.add(appeal)
+        await self.session.flush()
+        return appeal
+
+    async def add_attachment(self, attachment: AppealAttachment) -> None:
+        self.session.add(attachment)
+
+    async def add_event(self, event: AppealEvent) -> None:
+        self.session.add(event)
+        await self.session.flush()
+
+    async def get(self, appeal_id: int) -> Appeal | None:
+        return await self.session.get(Appeal, appeal_id)
+
+    async def get_for_update(self, appeal_id: int) -> Appeal | None:
+        return await self.session.scalar(
+            select(Appeal).where(Appeal.id == appeal_id).with_for_update().execution_options(populate_existing=True)
+        )
+
+    async def by_number(self, number: str) -> Appeal | None:
+        return await self.session.scalar(select(Appeal).where(Appeal.number == number))
+
+    async def of_citizen(self, citizen_id: int, limit: int, offset: int = 0) -> Sequence[Appeal]:
+        result = await self.session.scalars(
+            select(Appeal)
+            .where(Appeal.citizen_id == citizen_id)
+            .order_by(Appeal.registered_at.desc(), Appeal.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return result.all()
+
+    async def count_of_citizen(self, citizen_id: int) -> int:
+        return await self.session.scalar(select(func.count()).where(Appeal.citizen_id == citizen_id)) or 0
+
+    async def events(self, appeal_id: int) -> Sequence[AppealEvent]:
+        result = await self.session.scalars(
+            select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)
+        )
+        return result.all()
+
+
+class OutboxRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(self, message: OutboxMessage) -> None:
+        statement = _insert(self.session, OutboxMessage).values(
+            channel=message.channel,
+            chat_id=message.chat_id,
+            dedup_key=message.dedup_key,
+            reply=message.reply,
+            status="pending",
+            attempts=0,
+            due_at=message.due_at,
+            created_at=message.created_at,
+        )
+        await self.session.execute(statement.on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key]))
+
+    async def claim_due(self, now: datetime, limit: int, channels: Sequence[str]) -> Sequence[OutboxMessage]:
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now,
+                   OutboxMessage.channel.in_(channels))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.scalars(query)).all()
+
+    async def pending_for_chat(self, channel: str, chat_id: str) -> Sequence[OutboxMessage]:
+        result = await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
+                   OutboxMessage.status == "pending")
+            .order_by(OutboxMessage.id)
+        )
+        return result.all()
+
+    async def depth(self) -> int:
+        return await self.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
+        ) or 0
+
+
+class Repositories:
+    """The repositories over one session: what a service receives."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.users = UserRepo(session)
+        self.conversations = ConversationRepo(session)
+        self.updates = UpdateRepo(session)
+        self.appeals = AppealRepo(session)
+        self.outbox = OutboxRepo(session)
+
+    async def flush(self) -> None:
+        await self.session.flush()
