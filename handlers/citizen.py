@@ -64,6 +64,15 @@ async def advance(ctx: Context, finished: str) -> None:
     await go(ctx, NEXT[finished])
 
 
+async def complain(ctx: Context, key: str, **params: object) -> None:
+    """A polite refusal that keeps the step's buttons under it, so the person is never stuck."""
+    start = len(ctx.replies)
+    await texts.router(ctx).prompt(ctx)
+    prompt = ctx.replies[start:]
+    del ctx.replies[start:]
+    ctx.say(key, buttons=prompt[-1].buttons if prompt else [], **params)
+
+
 async def hint_buttons(ctx: Context) -> None:
     ctx.say("hint.use_buttons")
     await texts.router(ctx).prompt(ctx)
@@ -138,7 +147,7 @@ async def enter_name(ctx: Context) -> None:
         return
     problem = validation.check_name(ctx.event.text, ctx.settings.limits)
     if problem:
-        ctx.say(problem, max=ctx.settings.limits.name_max_length)
+        await complain(ctx, problem, max=ctx.settings.limits.name_max_length)
         return
     draft = ctx.draft
     draft.name = " ".join(ctx.event.text.split())
@@ -147,8 +156,7 @@ async def enter_name(ctx: Context) -> None:
 
 
 async def hint_text_expected(ctx: Context) -> None:
-    ctx.say("hint.text_expected")
-    await texts.router(ctx).prompt(ctx)
+    await complain(ctx, "hint.text_expected")
 
 
 async def ask_phone(ctx: Context) -> None:
@@ -163,7 +171,7 @@ async def enter_phone(ctx: Context) -> None:
     raw = ctx.event.phone or ctx.event.text
     phone = validation.normalize_phone(raw) if raw else None
     if phone is None:
-        ctx.say("error.phone_invalid")
+        await complain(ctx, "error.phone_invalid")
         return
     draft = ctx.draft
     draft.phone = phone
@@ -178,7 +186,7 @@ async def skip_step(ctx: Context) -> None:
         await common.stale_button(ctx)
         return
     if step == "address" and not _location_optional(ctx):
-        ctx.say("error.address_required")
+        await complain(ctx, "error.address_required")
         return
     draft = ctx.draft
     if step == "phone":
@@ -260,12 +268,12 @@ async def enter_text(ctx: Context) -> None:
     if text:
         problem = validation.check_text_part(len(draft.text), text, limits)
         if problem:
-            ctx.say(problem, max=limits.text_max_length, length=len(draft.text))
             ctx.save_draft(draft)
+            await complain(ctx, problem, max=limits.text_max_length, length=len(draft.text))
             return
         draft.text_parts.append(text)
     elif not ctx.event.attachments:
-        ctx.say("hint.text_expected")
+        await complain(ctx, "hint.text_expected")
         return
     ctx.save_draft(draft)
     ctx.say("appeal.text_added", length=len(draft.text), buttons=[
@@ -281,7 +289,8 @@ async def finish_step(ctx: Context) -> None:
     if step == "text":
         problem = validation.check_text_complete(ctx.draft.text, ctx.settings.limits)
         if problem:
-            ctx.say(problem, min=ctx.settings.limits.text_min_length, length=len(ctx.draft.text.strip()))
+            await complain(ctx, problem, min=ctx.settings.limits.text_min_length,
+                           length=len(ctx.draft.text.strip()))
             return
     await advance(ctx, step)
 
@@ -307,8 +316,7 @@ async def ask_attachments(ctx: Context) -> None:
 
 async def enter_attachments(ctx: Context) -> None:
     if not ctx.event.attachments:
-        ctx.say("hint.attachments_expected")
-        await ask_attachments(ctx)
+        await complain(ctx, "hint.attachments_expected")
         return
     draft = ctx.draft
     _take_attachments(ctx, draft)
@@ -341,11 +349,11 @@ async def enter_address(ctx: Context) -> None:
     elif ctx.event.text:
         problem = validation.check_address(ctx.event.text, ctx.settings.limits)
         if problem:
-            ctx.say(problem, max=ctx.settings.limits.address_max_length)
+            await complain(ctx, problem, max=ctx.settings.limits.address_max_length)
             return
         draft.address = " ".join(ctx.event.text.split())
     else:
-        ctx.say("hint.address_expected")
+        await complain(ctx, "hint.address_expected")
         return
     ctx.save_draft(draft)
     await advance(ctx, "address")

@@ -26,6 +26,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"}
 PendingDrain = Callable[[str], Awaitable[int]]
 
 
+def _plain(label: str) -> str:
+    """A label as one would type it: no emoji or arrows, any case ("✅ Готово" == "готово")."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in label).split()).casefold()
+
+
 class ConsoleChannel:
     channel = CHANNEL
 
@@ -97,8 +102,8 @@ class ConsoleChannel:
     def _match_button(self, text: str) -> Button | None:
         if text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.buttons[int(text) - 1]
-        lowered = text.casefold()
-        return next((b for b in self.buttons if b.label.casefold() == lowered), None)
+        wanted = _plain(text)
+        return next((b for b in self.buttons if wanted and _plain(b.label) == wanted), None)
 
     def _attachment(self, raw_path: str) -> Incoming | None:
         path = Path(raw_path).expanduser()
