@@ -199,6 +199,50 @@ class Sector(Section):
         return next((c for c in self.categories if c.id == category_id), None)
 
 
+class Staff(Section):
+    invite_ttl_hours: int = Field(72, gt=0)
+
+
+class Ratings(Section):
+    """Satisfaction with an answer (issue: ratings and ranking)."""
+
+    change_window_hours: int = Field(24, ge=0)
+    reopen_threshold: int = Field(2, ge=1, le=5)
+    reopen_within_days: int = Field(30, ge=0)
+    reopen_max: int = Field(1, ge=0)
+    reminder_after_days: int = Field(3, ge=0)
+
+
+class Ranking(Section):
+    """Weights of the composite index: quantity, speed, quality, completeness (Положение о ЦУР)."""
+
+    quantity: float = Field(0.1, ge=0)
+    speed: float = Field(0.3, ge=0)
+    quality: float = Field(0.3, ge=0)
+    completeness: float = Field(0.3, ge=0)
+
+
+class ExpertGroup(Section):
+    """A regional expert group (НСИ) or an interdepartmental working group; numbers from their regulations."""
+
+    name: str
+    name_en: str = ""
+    kind: Literal["expert_group", "working_group"] = "expert_group"
+    # Expert group: one third of the membership; working group: one half.
+    quorum: float = Field(1 / 3, gt=0, le=1)
+    # Notice and materials: at least N working days before the meeting.
+    notice_lead_days: int = Field(2, ge=0)
+    materials_lead_days: int = Field(2, ge=0)
+    # Protocol: signed within N working days, sent within M working days of signing.
+    protocol_days: int = Field(3, ge=0)
+    protocol_send_days: int = Field(5, ge=0)
+    # Reminders to members before a meeting ("1d", "1h"); empty list turns them off.
+    member_reminders: list[str] = ["1d", "1h"]
+    # Remind chair and secretary when no meeting is scheduled N days before the quarter ends.
+    quarter_reminder_days: int = Field(14, ge=0)
+    dissent_hours: int = Field(24, ge=0)
+
+
 class Settings(Section):
     region: Region
     database: Database = Database()
@@ -207,8 +251,12 @@ class Settings(Section):
     calendar: Calendar = Calendar()
     telegram: Telegram = Telegram()
     vk: Vk = Vk()
+    staff: Staff = Staff()
+    ratings: Ratings = Ratings()
+    ranking: Ranking = Ranking()
     ministries: dict[str, Ministry]
     sectors: dict[str, Sector]
+    groups: dict[str, ExpertGroup] = {}
     # Sections that later features add are accepted as free tables until they get a model.
     extra: dict[str, dict] = {}
 

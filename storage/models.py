@@ -64,7 +64,8 @@ class User(Base):
     """A person on one messenger, identified by (channel, platform id)."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("channel", "platform_id"),)
+    __table_args__ = (UniqueConstraint("channel", "platform_id"), Index("ix_users_channel_chat", "channel", "chat_id"),
+                      Index("ix_users_role_ministry", "role", "ministry_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -150,6 +151,11 @@ class Appeal(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_at: Mapped[datetime | None]
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    redirect_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clarification_since: Mapped[datetime | None]
     suggested_sector_id: Mapped[str | None] = mapped_column(String(64))
     suggested_category_id: Mapped[str | None] = mapped_column(String(64))
 
@@ -206,3 +212,31 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # A message that is edited in place later (an appeal card): the key names it, sent_ref is
+    # the platform's message id, so the next version of the card edits this message.
+    card_key: Mapped[str | None] = mapped_column(String(64))
+    sent_ref: Mapped[str | None] = mapped_column(String(64))
+
+
+class Invite(Base):
+    """A one-time code that makes whoever redeems it staff (operator or supervisor) or a group member."""
+
+    __tablename__ = "invites"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    ministry_id: Mapped[str | None] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    used_at: Mapped[datetime | None]
+
+
+class SentNotice(Base):
+    """Reminders and digests already issued: recorded so a restart never sends one twice."""
+
+    __tablename__ = "sent_notices"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

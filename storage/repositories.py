@@ -17,8 +17,10 @@ from storage.models import (
     AppealEvent,
     Consent,
     Conversation,
+    Invite,
     OutboxMessage,
     ProcessedUpdate,
+    SentNotice,
     User,
 )
 
@@ -55,6 +57,44 @@ class UserRepo:
             .where(User.channel == channel, User.chat_id == chat_id)
             .values(unreachable_reason=reason[:200], unreachable_at=at)
         )
+
+
+class StaffRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_invite(self, invite: Invite) -> Invite:
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def invite_for_update(self, code: str) -> Invite | None:
+        return await self.session.scalar(select(Invite).where(Invite.code == code).with_for_update())
+
+    async def staff(self) -> Sequence[User]:
+        result = await self.session.scalars(
+            select(User).where(User.role != "citizen").order_by(User.role, User.ministry_id, User.id))
+        return result.all()
+
+    async def operators_of(self, ministry_id: str) -> Sequence[User]:
+        result = await self.session.scalars(
+            select(User).where(User.role == "operator", User.ministry_id == ministry_id).order_by(User.id))
+        return result.all()
+
+    async def supervisors(self) -> Sequence[User]:
+        result = await self.session.scalars(select(User).where(User.role == "supervisor").order_by(User.id))
+        return result.all()
+
+
+class NoticeRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, key: str, at: datetime) -> bool:
+        """True the first time a notice key is claimed: reminders and digests go out once."""
+        statement = _insert(self.session, SentNotice).values(key=key[:160], at=at).on_conflict_do_nothing()
+        result = await self.session.execute(statement.returning(SentNotice.key))
+        return result.scalar_one_or_none() is not None
 
 
 class ConversationRepo:
@@ -149,6 +189,7 @@ class OutboxRepo:
             attempts=0,
             due_at=message.due_at,
             created_at=message.created_at,
+            card_key=message.card_key,
         )
         await self.session.execute(statement.on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key]))
 
@@ -189,6 +230,8 @@ class Repositories:
         self.updates = UpdateRepo(session)
         self.appeals = AppealRepo(session)
         self.outbox = OutboxRepo(session)
+        self.staff = StaffRepo(session)
+        self.notices = NoticeRepo(session)
 
     async def flush(self) -> None:
         await self.session.flush()
