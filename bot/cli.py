@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
 
 from bot import config as config_module
-from bot.app import SchemaOutdated
+from bot.app import App, SchemaOutdated, build_app
+
+# Modules that add admin commands: each has `register(subparsers)`, and its parsers set
+# `handler=async def (args, app) -> int` with set_defaults.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="migrate to the latest schema")
     down = db_commands.add_parser("downgrade", help="migrate down to a revision")
     down.add_argument("revision")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(commands)
     return parser
 
 
@@ -43,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "db":
             return _db(args, settings)
+        if getattr(args, "handler", None) is not None:
+            return asyncio.run(_admin(args, settings))
         if command == "console":
             from bot.runner import run_console
 
@@ -66,3 +75,11 @@ def _db(args: argparse.Namespace, settings: config_module.Settings) -> int:
         migrate.downgrade(settings.database.url, args.revision)
     print(f"database {args.db_command}: done")
     return 0
+
+
+async def _admin(args: argparse.Namespace, settings: config_module.Settings) -> int:
+    app: App = await build_app(settings)
+    try:
+        return await args.handler(args, app)
+    finally:
+        await app.close()
