@@ -14,7 +14,7 @@ from bot.app import App, SchemaOutdated, build_app
 
 # Modules that add admin commands: each has `register(subparsers)`, and its parsers set
 # `handler=async def (args, app) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff",)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
-    level = args.log_level or ("WARNING" if command == "console" else "INFO")
+    level = args.log_level or ("INFO" if command == "run" else "WARNING")
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = config_module.load(args.config)

@@ -108,6 +108,8 @@ class Deadlines(Section):
     extension_max: str = "30d"
     redirect_within: str = "7d"
     reminder_offsets: list[str] = ["3wd", "1wd", "0wd"]
+    # Whether the deadline stands still while the ministry waits for the citizen's clarification.
+    pause_on_clarification: bool = False
 
     _check = field_validator("default", "extension_max", "redirect_within")(_duration)
 
@@ -228,19 +230,46 @@ class ExpertGroup(Section):
     name: str
     name_en: str = ""
     kind: Literal["expert_group", "working_group"] = "expert_group"
-    # Expert group: one third of the membership; working group: one half.
+    # Expert group: one third of the membership; working group: one half. "1/3" or 0.3333 both work.
     quorum: float = Field(1 / 3, gt=0, le=1)
+    # The presiding member's vote decides a tie (Положение об экспертной группе НСИ).
+    casting_vote: bool = True
     # Notice and materials: at least N working days before the meeting.
     notice_lead_days: int = Field(2, ge=0)
     materials_lead_days: int = Field(2, ge=0)
     # Protocol: signed within N working days, sent within M working days of signing.
     protocol_days: int = Field(3, ge=0)
     protocol_send_days: int = Field(5, ge=0)
-    # Reminders to members before a meeting ("1d", "1h"); empty list turns them off.
+    # Where protocols are written; empty: "protocols/" beside the SQLite database (or the working directory).
+    protocol_dir: str = ""
+    # Reminders to members before a meeting ("1d", "1h", "30m"); empty list turns them off.
     member_reminders: list[str] = ["1d", "1h"]
+    # Reminders of an absentee vote's deadline to those who have not voted yet.
+    absentee_reminders: list[str] = ["1d"]
+    # Chair and secretary are alerted when the forecast is below quorum N working days before.
+    quorum_alert_days: int = Field(1, ge=0)
     # Remind chair and secretary when no meeting is scheduled N days before the quarter ends.
     quarter_reminder_days: int = Field(14, ge=0)
     dissent_hours: int = Field(24, ge=0)
+
+    @field_validator("quorum", mode="before")
+    @classmethod
+    def _fraction(cls, value: object) -> object:
+        if isinstance(value, str) and "/" in value:
+            numerator, _, denominator = value.partition("/")
+            try:
+                return int(numerator) / int(denominator)
+            except (ValueError, ZeroDivisionError) as exc:
+                raise ValueError(f"bad quorum {value!r}: write e.g. \"1/3\", \"1/2\" or 0.5") from exc
+        return value
+
+    @field_validator("member_reminders", "absentee_reminders")
+    @classmethod
+    def _offsets(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.match(r"^\d{1,4}[dhm]$", value.strip()):
+                raise ValueError(f"bad reminder {value!r}: write e.g. \"1d\", \"1h\" or \"30m\"")
+        return values
 
 
 class Settings(Section):

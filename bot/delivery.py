@@ -165,10 +165,25 @@ class Outbox:
         sender = self.senders.get(message.channel)
         if sender is None:
             return False
+        previous_ref = None
+        if message.card_key is not None:
+            async with self.sessionmaker() as session:
+                repo = Repositories(session)
+                superseded = await repo.outbox.newer_card_pending(message)
+                previous_ref = await repo.outbox.last_card_ref(message.card_key, message.channel, message.chat_id)
+            if superseded:
+                # A later version of this card is queued: this one would only flicker.
+                await self._mark(message, "superseded", None)
+                return True
         throttle = self.throttles[message.channel]
         await throttle.wait(message.chat_id, is_group_chat(message.channel, message.chat_id))
         try:
-            await sender.send(message.chat_id, Reply.from_dict(message.reply), dedup_key=message.dedup_key)
+            reply = Reply.from_dict(message.reply)
+            sent_ref = None
+            if previous_ref is not None and await sender.edit(message.chat_id, previous_ref, reply):
+                sent_ref = previous_ref
+            else:
+                sent_ref = await sender.send(message.chat_id, reply, dedup_key=message.dedup_key)
         except RetryLater as exc:
             self.stats["retry"] += 1
             delay = exc.retry_after if exc.retry_after is not None else backoff(message.attempts)
@@ -186,13 +201,13 @@ class Outbox:
             await self._retry(message, backoff(message.attempts), repr(exc)[:200])
             return False
         self.stats["sent"] += 1
-        await self._mark_sent(message)
+        await self._mark(message, "sent", sent_ref)
         return True
 
-    async def _mark_sent(self, message: OutboxMessage) -> None:
+    async def _mark(self, message: OutboxMessage, status: str, sent_ref: str | None) -> None:
         async with self.sessionmaker() as session, session.begin():
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
-                                  .values(status="sent", sent_at=self.clock(), last_error=None))
+                                  .values(status=status, sent_at=self.clock(), last_error=None, sent_ref=sent_ref))
 
     async def _retry(self, message: OutboxMessage, delay_s: float, reason: str) -> None:
         status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"

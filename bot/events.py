@@ -136,12 +136,17 @@ class Sender(Protocol):
 
     ``dedup_key`` identifies the outgoing message; a platform with de-duplication
     (VK ``random_id``) derives its id from it, so a retried send is delivered once.
-    Raises ``RetryLater`` or ``Unreachable``.
+    ``send`` returns the platform's id of the (last) message sent, so a later version of
+    an appeal card can edit it; ``edit`` returns False when the platform refuses the edit
+    (too old, deleted) and the caller sends a new message instead.
+    Both raise ``RetryLater`` or ``Unreachable``.
     """
 
     channel: str
 
-    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> None: ...
+    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> str | None: ...
+
+    async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool: ...
 
 
 class ConversationHandler(Protocol):

@@ -20,7 +20,7 @@ from bot.events import Incoming, Reply
 from bot.i18n import translator
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common
+from handlers import citizen, common, operator
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -38,6 +38,7 @@ def build_router() -> Router:
     router = Router()
     common.setup(router)
     citizen.setup(router)
+    operator.setup(router)
     return router
 
 

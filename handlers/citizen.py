@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.services import appeals, users, validation
+from bot.services import operator as operator_service
 from bot.services.appeals import Draft
-from handlers import common, texts
+from handlers import cards, common, operator, texts
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
@@ -34,6 +35,8 @@ def setup(router: Router) -> None:
     router.button("confirm", confirm, {"confirm"})
     router.button("edit", ask_field, {"confirm"})
     router.button("field", edit_field, {"edit"})
+    router.button("clreply", start_clarification_reply)
+    router.state("clarification", enter_clarification, ask_clarification)
     router.state("consent", hint_buttons, ask_consent)
     router.state("name", enter_name, ask_name)
     router.state("phone", enter_phone, ask_phone)
@@ -416,9 +419,53 @@ async def confirm(ctx: Context) -> None:
             ministry=texts.ministry_name(ctx, appeal.ministry_id), deadline=texts.local_date(ctx, appeal.deadline_at),
             buttons=[[ctx.button("menu.my", make("my", 0)), ctx.button("menu.new", make("new"))]])
     ctx.toast("appeal.registered_toast", number=appeal.number)
-    hook = ctx.extras.get("on_registered")
-    if hook is not None:
-        await hook(ctx, appeal)
+    await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, with_files=True)
+
+
+# --- the citizen's reply to a ministry's question -----------------------------------------------
+
+async def start_clarification_reply(ctx: Context) -> None:
+    assert ctx.payload is not None
+    appeal = await appeals.citizen_appeal(ctx.repo, ctx.user, ctx.payload.int_arg(0) or 0)
+    if appeal is None:
+        ctx.say("error.appeal_not_found")
+        return
+    if appeal.status != "clarification_requested":
+        ctx.say("clarify.not_waiting", number=appeal.number)
+        return
+    # Whatever the citizen was doing (a new appeal half-written) waits and resumes afterwards.
+    resume = {"state": ctx.state, "data": ctx.data} if ctx.state != "clarification" else ctx.data.get("resume")
+    ctx.reset()
+    ctx.set_state("clarification", appeal_id=appeal.id, number=appeal.number, resume=resume)
+    await ask_clarification(ctx)
+
+
+async def ask_clarification(ctx: Context) -> None:
+    ctx.say("clarify.citizen_prompt", number=ctx.data.get("number", ""), buttons=[cancel_row(ctx)])
+
+
+async def enter_clarification(ctx: Context) -> None:
+    text = ctx.event.text.strip()
+    if not text and not ctx.event.attachments:
+        await complain(ctx, "hint.text_expected")
+        return
+    data = ctx.data
+    outcome = await operator_service.receive_clarification(
+        ctx.repo, data.get("appeal_id") or 0, ctx.user, text, list(ctx.event.attachments), ctx.now,
+        pause_deadline=ctx.settings.deadlines.pause_on_clarification)
+    resume = data.get("resume") or {}
+    ctx.reset()
+    if resume.get("state"):
+        ctx.set_state(resume["state"], **resume.get("data", {}))
+    if not outcome.ok or outcome.appeal is None:
+        ctx.say(outcome.problem or "error.appeal_not_found", number=data.get("number", ""))
+        return
+    await operator.notify_ministry(ctx, outcome.appeal, "clarify.received", f"clarified:{outcome.appeal.id}:{ctx.now}",
+                                   text=text or "—")
+    await cards.publish_card(ctx.repo, ctx.settings, outcome.appeal, ctx.now)
+    ctx.say("clarify.thanks", number=outcome.appeal.number)
+    if ctx.state:
+        await texts.router(ctx).prompt(ctx)
 
 
 # --- /my ----------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.i18n import LANGUAGES
+from bot.services import staff
 from handlers import texts
 from handlers.context import Context
 from handlers.payloads import make
@@ -37,6 +38,10 @@ async def show_menu(ctx: Context) -> None:
 
 
 async def start(ctx: Context) -> None:
+    code = str(ctx.extras.get("argument") or "").strip()
+    if code:
+        await redeem_code(ctx, code)
+        return
     ctx.say("start.greeting", region=texts.region_name(ctx))
     if ctx.state:
         ctx.say("start.continue")
@@ -48,7 +53,30 @@ async def start(ctx: Context) -> None:
         await show_menu(ctx)
 
 
+async def redeem_code(ctx: Context, code: str) -> None:
+    """An invite from `appeals-bot staff invite` (deep link /start CODE, or the code typed, as in VK)."""
+    result = await staff.redeem(ctx.repo, ctx.user, code, ctx.now)
+    if result.problem is not None or result.invite is None:
+        ctx.say(result.problem or "invite.unknown")
+        return
+    ctx.user.display_name = (ctx.event.user_name or ctx.user.display_name or "")[:200] or None
+    ctx.reset()
+    if result.invite.group_id is not None:
+        from handlers import experts
+
+        await experts.join_group(ctx, result.invite)
+        return
+    if result.invite.role == "operator":
+        ctx.say("invite.operator", ministry=texts.ministry_name(ctx, result.invite.ministry_id or ""))
+    else:
+        ctx.say("invite.supervisor")
+    ctx.say("help.staff")
+
+
 async def show_help(ctx: Context) -> None:
+    if staff.is_staff(ctx.user):
+        ctx.say("help.staff")
+        return
     ctx.say("help.citizen", min_length=ctx.settings.limits.text_min_length,
             max_files=ctx.settings.limits.attachments_max_count)
     if ctx.state:
@@ -82,6 +110,12 @@ async def cancel(ctx: Context) -> None:
 
 
 async def idle(ctx: Context) -> None:
+    if staff.looks_like_code(ctx.event.text):
+        await redeem_code(ctx, ctx.event.text)
+        return
+    if staff.is_staff(ctx.user):
+        ctx.say("help.staff")
+        return
     ctx.say("menu.hint", buttons=menu_buttons(ctx))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -140,6 +140,11 @@ class AppealRepo:
     async def add_attachment(self, attachment: AppealAttachment) -> None:
         self.session.add(attachment)
 
+    async def load_attachments(self, appeal: Appeal) -> None:
+        """Refresh the files of an appeal changed in this transaction (no lazy IO under asyncio)."""
+        await self.session.flush()
+        await self.session.refresh(appeal, attribute_names=["attachments"])
+
     async def add_event(self, event: AppealEvent) -> None:
         self.session.add(event)
         await self.session.flush()
@@ -167,6 +172,20 @@ class AppealRepo:
 
     async def count_of_citizen(self, citizen_id: int) -> int:
         return await self.session.scalar(select(func.count()).where(Appeal.citizen_id == citizen_id)) or 0
+
+    async def open_by_deadline(self, statuses: Iterable[str], ministry_id: str | None,
+                               limit: int) -> Sequence[Appeal]:
+        """Served by ix_appeals_ministry_status / ix_appeals_status_deadline."""
+        query = select(Appeal).where(Appeal.status.in_(list(statuses)))
+        if ministry_id is not None:
+            query = query.where(Appeal.ministry_id == ministry_id)
+        return (await self.session.scalars(query.order_by(Appeal.deadline_at, Appeal.id).limit(limit))).all()
+
+    async def overdue(self, statuses: Iterable[str], now: datetime, limit: int) -> Sequence[Appeal]:
+        result = await self.session.scalars(
+            select(Appeal).where(Appeal.status.in_(list(statuses)), Appeal.deadline_at < now)
+            .order_by(Appeal.deadline_at, Appeal.id).limit(limit))
+        return result.all()
 
     async def events(self, appeal_id: int) -> Sequence[AppealEvent]:
         result = await self.session.scalars(
@@ -213,6 +232,22 @@ class OutboxRepo:
             .order_by(OutboxMessage.id)
         )
         return result.all()
+
+    async def last_card_ref(self, card_key: str, channel: str, chat_id: str) -> str | None:
+        return await self.session.scalar(
+            select(OutboxMessage.sent_ref)
+            .where(OutboxMessage.card_key == card_key, OutboxMessage.channel == channel,
+                   OutboxMessage.chat_id == chat_id, OutboxMessage.status == "sent",
+                   OutboxMessage.sent_ref.is_not(None))
+            .order_by(OutboxMessage.id.desc()).limit(1))
+
+    async def newer_card_pending(self, message: OutboxMessage) -> bool:
+        newer = await self.session.scalar(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.card_key == message.card_key, OutboxMessage.channel == message.channel,
+                   OutboxMessage.chat_id == message.chat_id, OutboxMessage.id > message.id,
+                   OutboxMessage.status == "pending").limit(1))
+        return newer is not None
 
     async def depth(self) -> int:
         return await self.session.scalar(

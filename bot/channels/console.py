@@ -45,9 +45,14 @@ class ConsoleChannel:
         self.interactive = stdin.isatty()
 
     # --- Sender: what the outbox delivers to this console user ---
-    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> None:
-        self._print("📨 " + reply.text if reply.text else "")
-        self._show_buttons(reply, numbered_from=None)
+    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> str | None:
+        """A message that came while away (or for someone else's console): its buttons become pressable."""
+        self.render([Reply(text="📨 " + reply.text, buttons=reply.buttons, attachments=reply.attachments)],
+                    keep_previous=True)
+        return None
+
+    async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
+        return False
 
     async def run(self) -> None:
         self._print(f"— appeals-bot console · you are “{self.user}” · /help, Ctrl+D to leave —")
@@ -123,8 +128,8 @@ class ConsoleChannel:
             return None
         return self._incoming(location=Location(latitude, longitude))
 
-    def render(self, replies: list[Reply]) -> None:
-        numbered: list[Button] = []
+    def render(self, replies: list[Reply], keep_previous: bool = False) -> None:
+        numbered: list[Button] = list(self.buttons) if keep_previous else []
         for reply in replies:
             if reply.toast:
                 self._print(f"  ({reply.toast})")

@@ -1,0 +1,85 @@
+"""`appeals-bot staff invite|list|revoke`: the admin brings operators and supervisors in."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.app import App
+from bot.services import staff
+from storage.models import User
+from storage.repositories import Repositories
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("staff", help="invite, list and revoke ministry staff")
+    sub = parser.add_subparsers(dest="staff_command", required=True)
+    invite = sub.add_parser("invite", help="print a one-time invite code")
+    invite.add_argument("--role", choices=("operator", "supervisor"), required=True)
+    invite.add_argument("--ministry", help="the ministry id from config.toml (operators)")
+    invite.set_defaults(handler=invite_command)
+    listing = sub.add_parser("list", help="everyone with a staff role")
+    listing.set_defaults(handler=list_command)
+    revoke = sub.add_parser("revoke", help="take a staff role away")
+    revoke.add_argument("user", help="user id, or channel:platform_id (e.g. telegram:12345, console:olga)")
+    revoke.set_defaults(handler=revoke_command)
+
+
+async def invite_command(args: argparse.Namespace, app: App) -> int:
+    if args.role == "operator" and not args.ministry:
+        print("an operator belongs to a ministry: add --ministry "
+              f"({', '.join(app.settings.ministries)})", file=sys.stderr)
+        return 2
+    async with app.sessionmaker() as session, session.begin():
+        try:
+            invite = await staff.create_invite(Repositories(session), app.settings, args.role, args.ministry,
+                                               datetime.now(UTC))
+        except staff.InviteError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    expires = invite.expires_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y %H:%M")
+    username = app.settings.telegram.bot_username
+    print(f"code:      {invite.code}  (one use, valid until {expires})")
+    if username:
+        print(f"telegram:  https://t.me/{username}?start={invite.code}")
+    print(f"vk:        send {invite.code} as a message to the community")
+    print(f"console:   appeals-bot console --user NAME, then /start {invite.code}")
+    return 0
+
+
+def _describe(user: User) -> str:
+    return (f"{user.id:>5}  {user.channel}:{user.platform_id:<20} {user.role:<11} {user.ministry_id or '-':<18} "
+            f"{user.display_name or ''}")
+
+
+async def list_command(args: argparse.Namespace, app: App) -> int:
+    async with app.sessionmaker() as session:
+        people = await staff.staff_list(Repositories(session))
+    if not people:
+        print("no staff yet: appeals-bot staff invite --role operator --ministry ID")
+        return 0
+    print(f"{'id':>5}  {'who':<29} {'role':<11} {'ministry':<18} name")
+    for user in people:
+        print(_describe(user))
+    return 0
+
+
+async def _find(repo: Repositories, ref: str) -> User | None:
+    if ref.isdigit():
+        return await repo.users.get(int(ref))
+    channel, _, platform_id = ref.partition(":")
+    return await repo.users.find(channel, platform_id) if platform_id else None
+
+
+async def revoke_command(args: argparse.Namespace, app: App) -> int:
+    async with app.sessionmaker() as session, session.begin():
+        repo = Repositories(session)
+        user = await _find(repo, args.user)
+        if user is None or not staff.is_staff(user):
+            print(f"no staff member {args.user!r} (see appeals-bot staff list)", file=sys.stderr)
+            return 2
+        await staff.revoke(repo, user)
+    print(f"revoked: {args.user}")
+    return 0

@@ -1,0 +1,102 @@
+"""Appeal cards for the ministry: one message per recipient, edited in place as the appeal moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Settings
+from bot.events import Attachment, Button, Reply
+from bot.services.operator import OPEN
+from bot.services.outbox import notify
+from handlers.payloads import make
+from handlers.texts import Names
+from storage.models import Appeal
+from storage.repositories import Repositories
+
+CARD_TEXT_PREVIEW = 2500
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str
+    chat_id: str
+    language: str
+
+
+async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -> list[Recipient]:
+    """The ministry's staff chats from config and each of its operators in private."""
+    ministry = settings.ministries.get(ministry_id)
+    found = [Recipient(channel, chat_id, settings.region.default_language)
+             for channel, chat_id in (ministry.staff_chat.items() if ministry else [])]
+    for operator in await repo.staff.operators_of(ministry_id):
+        if operator.unreachable_reason is None:
+            found.append(Recipient(operator.channel, operator.chat_id, operator.language))
+    return found
+
+
+def action_buttons(names: Names, appeal: Appeal, supervisor: bool = False) -> list[list[Button]]:
+    if appeal.status not in OPEN:
+        return []
+    t = names.t
+    rows = []
+    if appeal.assignee_id is None:
+        rows.append([Button(t("card.take"), make("op", "take", appeal.id))])
+    rows.append([Button(t("card.answer"), make("op", "ans", appeal.id)),
+                 Button(t("card.clarify"), make("op", "clar", appeal.id))])
+    second = [Button(t("card.redirect"), make("op", "redir", appeal.id))]
+    if not appeal.extended:
+        second.append(Button(t("card.extend"), make("op", "ext", appeal.id)))
+    rows.append(second)
+    if supervisor:
+        rows.append([Button(t("card.reassign"), make("op", "reas", appeal.id))])
+    return rows
+
+
+def card_text(names: Names, appeal: Appeal, assignee: str | None, redirected_to: str | None = None) -> str:
+    t = names.t
+    text = appeal.text or ""
+    if len(text) > CARD_TEXT_PREVIEW:
+        text = text[:CARD_TEXT_PREVIEW] + t("card.text_cut", number=appeal.number)
+    place = appeal.address or ""
+    if appeal.latitude is not None and appeal.longitude is not None:
+        place = t("summary.location", lat=f"{appeal.latitude:.5f}", lon=f"{appeal.longitude:.5f}")
+    status = names.status(appeal.status)
+    if redirected_to is not None:
+        status = t("card.redirected_to", ministry=names.ministry(redirected_to))
+    lines = [t("card.body", number=appeal.number, sector=names.sector(appeal.sector_id),
+               category=names.category(appeal.sector_id, appeal.category_id),
+               registered=names.datetime(appeal.registered_at), deadline=names.date(appeal.deadline_at),
+               place=place or t("summary.none"), files=len(appeal.attachments), text=text, status=status,
+               assignee=assignee or t("card.nobody"))]
+    if appeal.reopen_count:
+        lines.insert(0, t("card.repeat", count=appeal.reopen_count))
+    if appeal.extended:
+        lines.append(t("card.extended"))
+    return "\n".join(lines)
+
+
+def appeal_files(appeal: Appeal, source: str = "appeal") -> list[Attachment]:
+    return [Attachment(kind=a.kind, ref=a.ref, channel=a.channel, name=a.name, size=a.size, mime=a.mime)  # type: ignore[arg-type]
+            for a in appeal.attachments if a.source == source]
+
+
+async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, now: datetime, *,
+                       ministry_id: str | None = None, redirected_to: str | None = None,
+                       with_files: bool = False) -> None:
+    """Queue the card's current version to every recipient of the ministry; later versions edit it."""
+    await repo.appeals.load_attachments(appeal)
+    version = len(await repo.appeals.events(appeal.id))
+    assignee = None
+    if appeal.assignee_id is not None:
+        user = await repo.users.get(appeal.assignee_id)
+        assignee = (user.display_name or f"#{user.id}") if user else None
+    target = ministry_id or appeal.ministry_id
+    for recipient in await recipients(repo, settings, target):
+        names = Names(settings, recipient.language)
+        buttons = [] if redirected_to else action_buttons(names, appeal)
+        reply = Reply(text=card_text(names, appeal, assignee, redirected_to), buttons=buttons,
+                      attachments=appeal_files(appeal) if with_files else [])
+        await notify(repo, recipient.channel, recipient.chat_id, reply, now=now,
+                     dedup_key=f"card:{appeal.id}:{version}:{recipient.channel}:{recipient.chat_id}",
+                     card_key=f"card:{appeal.id}")
