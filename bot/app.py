@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.services.calendar import ProductionCalendar
+from bot.services.classifier import Classifier
 from handlers import Clock, Conversations, utc_now
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
@@ -46,9 +48,18 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
         await _check_schema(engine)
     sessionmaker = create_sessionmaker(engine)
     calendar = ProductionCalendar.from_settings(settings)
-    extras: dict[str, Any] = {}
+    extras: dict[str, Any] = {"classifier": _classifier(settings)}
     conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras)
     return App(settings, engine, sessionmaker, calendar, conversations, extras)
+
+
+def _classifier(settings: Settings) -> Classifier | None:
+    """Loaded once (well under a second); without its knowledge file the bot just shows buttons."""
+    path = Path(settings.routing.knowledge)
+    if not path.is_file():
+        log.warning("no routing knowledge at %s: sector suggestions are off", path)
+        return None
+    return Classifier.load(settings, path)
 
 
 async def _check_schema(engine: AsyncEngine) -> None:

@@ -201,6 +201,12 @@ class Sector(Section):
         return next((c for c in self.categories if c.id == category_id), None)
 
 
+class Routing(Section):
+    """Where the classifier's knowledge lives: keywords and examples per category (relative to the config)."""
+
+    knowledge: str = "routing.toml"
+
+
 class Staff(Section):
     invite_ttl_hours: int = Field(72, gt=0)
 
@@ -281,6 +287,7 @@ class Settings(Section):
     telegram: Telegram = Telegram()
     vk: Vk = Vk()
     staff: Staff = Staff()
+    routing: Routing = Routing()
     ratings: Ratings = Ratings()
     ranking: Ranking = Ranking()
     ministries: dict[str, Ministry]
@@ -340,9 +347,13 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
     raw.setdefault("vk", {})
     _overlay_secrets(raw, env)
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_format_error(exc, config_path)) from exc
+    knowledge = Path(settings.routing.knowledge)
+    if not knowledge.is_absolute():
+        settings.routing.knowledge = str(config_path.resolve().parent / knowledge)
+    return settings
 
 
 def _overlay_secrets(raw: dict, env: dict[str, str] | os._Environ[str]) -> None:
