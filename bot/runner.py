@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import TextIO
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO
 
 from bot.app import build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.delivery import Outbox
+from bot.events import Sender
+from bot.scheduler import build_scheduler
 from handlers import utc_now
 
 log = logging.getLogger(__name__)
@@ -42,32 +45,50 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
 
 async def run_channels(settings: Settings, config_name: str = "config.toml") -> int:
     wants_telegram = settings.telegram.enabled and settings.telegram.token is not None
-    wants_vk = settings.vk.enabled and settings.vk.token is not None and settings.vk.group_id
+    wants_vk = bool(settings.vk.enabled and settings.vk.token is not None and settings.vk.group_id)
     if not (wants_telegram or wants_vk):
         print(NO_CHANNEL.format(config=config_name), file=sys.stderr)
         return 2
     app = await build_app(settings)
     stop = asyncio.Event()
+    closers: list[Callable[[], Awaitable[None]]] = []
+    tasks: list[asyncio.Task[Any]] = []
     try:
-        tasks: list[asyncio.Task[object]] = []
-        senders = {}
+        senders: dict[str, Sender] = {}
         if wants_telegram:
             from bot.channels.telegram import TelegramChannel
 
             telegram = TelegramChannel(settings, app.conversations)
+            closers.append(telegram.close)
             senders["telegram"] = telegram
-            tasks.append(asyncio.create_task(telegram.run(), name="telegram"))
+            await telegram.set_commands()
+            runner = telegram.run_webhook if settings.telegram.mode == "webhook" else telegram.run_polling
+            tasks.append(asyncio.create_task(runner(), name=f"telegram-{settings.telegram.mode}"))
         if wants_vk:
             from bot.channels.vk import VkChannel
 
             vk = VkChannel(settings, app.conversations)
+            closers.append(vk.stop)
             senders["vk"] = vk
-            tasks.append(asyncio.create_task(vk.run(), name="vk"))
+            tasks.append(asyncio.create_task(vk.run(), name=f"vk-{settings.vk.mode}"))
         outbox = Outbox(app.sessionmaker, senders, clock=utc_now)
         tasks.append(asyncio.create_task(outbox.run(stop), name="outbox"))
+        scheduler = build_scheduler(app, utc_now)
+        scheduler.start()
+        closers.append(scheduler.shutdown)
         log.info("running: %s", ", ".join(t.get_name() for t in tasks))
-        await asyncio.gather(*tasks)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
     finally:
         stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for close in reversed(closers):
+            try:
+                await close()
+            except Exception:
+                log.exception("while shutting down")
         await app.close()
     return 0

@@ -40,7 +40,8 @@ def setup(router: Router) -> None:
     router.state("consent", hint_buttons, ask_consent)
     router.state("name", enter_name, ask_name)
     router.state("phone", enter_phone, ask_phone)
-    router.state("sector", hint_buttons, ask_sector)
+    router.button("sugg", answer_suggestion, {"sector"})
+    router.state("sector", enter_sector_text, ask_sector)
     router.state("category", hint_buttons, ask_category)
     router.state("text", enter_text, ask_text)
     router.state("attachments", enter_attachments, ask_attachments)
@@ -94,7 +95,7 @@ async def answer_consent(ctx: Context) -> None:
     accepted = ctx.payload.arg(0) == "yes"
     await users.record_consent(ctx.repo, ctx.user, accepted, ctx.settings.region.operator_name, ctx.now)
     if not accepted:
-        ctx.reset()
+        ctx.reset()  # the text they began with is dropped too: nothing personal is kept
         ctx.say("consent.declined", replace=True)
         return
     ctx.say("consent.accepted", replace=True)
@@ -108,16 +109,44 @@ async def new_appeal(ctx: Context) -> None:
         ctx.say("appeal.in_progress")
         await texts.router(ctx).prompt(ctx)
         return
+    text = "" if ctx.event.is_button else str(ctx.extras.get("argument") or "").strip()
+    await begin(ctx, text)
+
+
+async def begin(ctx: Context, text: str = "") -> None:
+    """A new appeal, possibly starting from the problem in the citizen's words (/new TEXT or plain text)."""
     if not ctx.user.consent_given:
-        await go(ctx, "consent")
+        ctx.reset()
+        ctx.set_state("consent", pending_text=text)
+        await ask_consent(ctx)
         return
-    await start_dialog(ctx)
+    await start_dialog(ctx, text)
 
 
-async def start_dialog(ctx: Context) -> None:
-    ctx.set_state("name", draft=Draft().to_dict(), editing=False)
-    ctx.say("appeal.intro")
+async def start_dialog(ctx: Context, text: str = "") -> None:
+    draft = Draft()
+    text = text or ctx.data.get("pending_text", "")
+    if text:
+        # The citizen began with the problem itself: keep it as the appeal's text and guess the sector.
+        draft.text_parts.append(text[:ctx.settings.limits.text_max_length])
+        _suggest(ctx, draft, text)
+    ctx.reset()
+    ctx.set_state("name", draft=draft.to_dict(), editing=False)
+    ctx.say("appeal.intro_with_text" if text else "appeal.intro")
     await ask_name(ctx)
+
+
+def _suggest(ctx: Context, draft: Draft, text: str) -> None:
+    classifier = ctx.extras.get("classifier")
+    suggestions = classifier.suggest(text) if classifier is not None else []
+    if not suggestions:
+        draft.suggestion_pending = False
+        return
+    best = suggestions[0]
+    draft.suggested_sector_id, draft.suggested_category_id = best.sector_id, best.category_id
+    draft.suggestion_confident = classifier.is_confident(suggestions)
+    draft.suggested_sectors = [s.sector_id for s in suggestions[:3]]
+    draft.suggestion_pending = True
 
 
 async def _previous_name(ctx: Context) -> str | None:
@@ -203,10 +232,63 @@ async def skip_step(ctx: Context) -> None:
 
 
 async def ask_sector(ctx: Context) -> None:
+    draft = ctx.draft
+    if draft.suggestion_pending and draft.suggestion_confident:
+        ctx.say("suggest.looks_like", sector=texts.sector_name(ctx, draft.suggested_sector_id),
+                category=texts.category_name(ctx, draft.suggested_sector_id, draft.suggested_category_id),
+                buttons=[[ctx.button("suggest.yes", make("sugg", "yes")),
+                          ctx.button("suggest.other", make("sugg", "no"))], cancel_row(ctx)])
+        return
+    if draft.suggestion_pending:
+        rows = [[Button(texts.sector_name(ctx, s), make("sector", s))] for s in draft.suggested_sectors]
+        ctx.say("suggest.top", buttons=[*rows, [ctx.button("suggest.all", make("sugg", "no"))], cancel_row(ctx)])
+        return
     buttons = [Button(texts.sector_name(ctx, sector_id), make("sector", sector_id))
                for sector_id in ctx.settings.sectors]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     ctx.say("appeal.ask_sector", buttons=[*rows, cancel_row(ctx)])
+
+
+async def enter_sector_text(ctx: Context) -> None:
+    """Instead of a button the citizen describes the problem: it joins the text and we propose a sector."""
+    text = ctx.event.text.strip()
+    draft = ctx.draft
+    if not text or ctx.extras.get("classifier") is None:
+        await hint_buttons(ctx)
+        return
+    problem = validation.check_text_part(len(draft.text), text, ctx.settings.limits)
+    if problem:
+        await complain(ctx, problem, max=ctx.settings.limits.text_max_length, length=len(draft.text))
+        return
+    draft.text_parts.append(text)
+    _suggest(ctx, draft, draft.text)
+    if not draft.suggestion_pending:
+        ctx.save_draft(draft)
+        await hint_buttons(ctx)
+        return
+    ctx.save_draft(draft)
+    ctx.say("suggest.text_kept")
+    await ask_sector(ctx)
+
+
+async def answer_suggestion(ctx: Context) -> None:
+    assert ctx.payload is not None
+    draft = ctx.draft
+    draft.suggestion_pending = False
+    accepted = ctx.payload.arg(0) == "yes" and draft.suggested_sector_id in ctx.settings.sectors
+    if accepted:
+        draft.sector_id, draft.category_id = draft.suggested_sector_id, draft.suggested_category_id
+    ctx.save_draft(draft)
+    if not accepted:
+        await ask_sector(ctx)
+        return
+    ctx.say("appeal.category_chosen", replace=True, sector=texts.sector_name(ctx, draft.sector_id),
+            category=texts.category_name(ctx, draft.sector_id, draft.category_id))
+    if ctx.data.get("editing"):
+        ctx.set_state("confirm", editing=False)
+        await show_summary(ctx)
+        return
+    await go(ctx, "text")
 
 
 async def choose_sector(ctx: Context) -> None:

@@ -11,6 +11,8 @@ from handlers.payloads import make
 from handlers.router import Router
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+# A message this long outside a dialog is a problem described in the citizen's own words.
+MIN_FREE_TEXT = 15
 
 
 def setup(router: Router) -> None:
@@ -115,6 +117,12 @@ async def idle(ctx: Context) -> None:
         return
     if staff.is_staff(ctx.user):
         ctx.say("help.staff")
+        return
+    text = ctx.event.text.strip()
+    if len(text) >= MIN_FREE_TEXT and not text.startswith("/") and not ctx.event.is_group:
+        from handlers import citizen
+
+        await citizen.begin(ctx, text)
         return
     ctx.say("menu.hint", buttons=menu_buttons(ctx))
 

@@ -129,6 +129,7 @@ class Appeal(Base):
         UniqueConstraint("year", "seq"),
         Index("ix_appeals_status_deadline", "status", "deadline_at"),
         Index("ix_appeals_ministry_status", "ministry_id", "status"),
+        Index("ix_appeals_next_reminder", "next_reminder_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +157,9 @@ class Appeal(Base):
     redirect_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     clarification_since: Mapped[datetime | None]
+    # When the responsible staff are next reminded of the deadline; NULL once answered. The
+    # deadline scan reads only rows that are due (an index range), however many appeals exist.
+    next_reminder_at: Mapped[datetime | None]
     suggested_sector_id: Mapped[str | None] = mapped_column(String(64))
     suggested_category_id: Mapped[str | None] = mapped_column(String(64))
 

@@ -187,6 +187,20 @@ class AppealRepo:
             .order_by(Appeal.deadline_at, Appeal.id).limit(limit))
         return result.all()
 
+    async def due_reminders(self, now: datetime, limit: int) -> Sequence[Appeal]:
+        """Appeals whose reminder moment has come: an index range scan on next_reminder_at."""
+        query = (select(Appeal).where(Appeal.next_reminder_at <= now)
+                 .order_by(Appeal.next_reminder_at, Appeal.id).limit(limit))
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return (await self.session.scalars(query)).all()
+
+    async def overdue_count_by_ministry(self, statuses: Iterable[str], now: datetime) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Appeal.ministry_id, func.count()).where(Appeal.status.in_(list(statuses)), Appeal.deadline_at < now)
+            .group_by(Appeal.ministry_id))
+        return {ministry: count for ministry, count in rows.all()}
+
     async def events(self, appeal_id: int) -> Sequence[AppealEvent]:
         result = await self.session.scalars(
             select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)

@@ -272,7 +272,7 @@ async def test_unknown_input_and_unsupported_content_get_a_hint_never_silence(ci
     await citizen.press("Согласен")
     await citizen.send("Сидоров Сидор")
     await citizen.press("Пропустить")
-    await citizen.send("не знаю что выбрать")
+    await citizen.send("ъъъ ыыы")
     assert "кнопкой" in citizen.text and "направление" in citizen.text.lower()
     await citizen.send(unsupported="sticker")
     assert "не поддерживается" in citizen.text

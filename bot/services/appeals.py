@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.events import Attachment, Location
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import compute_deadline, deadline_for, parse_working_hours
+from bot.services.reminders import Rules, next_reminder
 from storage.models import Appeal, AppealAttachment, AppealEvent, User
 from storage.repositories import Repositories
 
@@ -32,6 +33,10 @@ class Draft:
     longitude: float | None = None
     suggested_sector_id: str | None = None
     suggested_category_id: str | None = None
+    # The classifier's proposal waiting for the citizen's yes/no; top sectors when unsure.
+    suggestion_pending: bool = False
+    suggestion_confident: bool = False
+    suggested_sectors: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -76,6 +81,7 @@ async def register(repo: Repositories, settings: Settings, calendar: ProductionC
         text=draft.text, address=draft.address, latitude=draft.latitude, longitude=draft.longitude,
         status="registered", registered_at=now, deadline_at=deadline,
         suggested_sector_id=draft.suggested_sector_id, suggested_category_id=draft.suggested_category_id,
+        next_reminder_at=next_reminder(Rules.from_settings(settings, calendar), deadline, now),
     ))
     for item in draft.attachments:
         await repo.appeals.add_attachment(AppealAttachment(appeal_id=appeal.id, source="appeal", **item))

@@ -15,6 +15,7 @@ from bot.config import Duration, Settings
 from bot.events import Attachment
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import extend_deadline, parse_working_hours
+from bot.services.reminders import Rules, next_reminder
 from bot.services.staff import is_supervisor, may_handle
 from storage.models import Appeal, AppealAttachment, AppealEvent, User
 from storage.repositories import Repositories
@@ -99,6 +100,7 @@ async def answer(repo: Repositories, appeal_id: int, actor: User, text: str, fil
     appeal.answer_text = text
     appeal.answered_by_id = actor.id
     appeal.clarification_since = None
+    appeal.next_reminder_at = None
     if appeal.assignee_id is None:
         appeal.assignee_id = actor.id
     for file in files:
@@ -133,6 +135,7 @@ async def receive_clarification(repo: Repositories, appeal_id: int, citizen: Use
         return Outcome(appeal, "clarify.not_waiting")
     if pause_deadline and appeal.clarification_since is not None:
         appeal.deadline_at += now - appeal.clarification_since
+        appeal.next_reminder_at = now  # the scan works out the next moment for the moved deadline
     appeal.status = "in_work"
     appeal.clarification_since = None
     for file in files:
@@ -186,6 +189,7 @@ async def extend(repo: Repositories, settings: Settings, calendar: ProductionCal
     appeal.deadline_at = extend_deadline(old, days, calendar, settings.region.zone,
                                          parse_working_hours(settings.region.working_hours))
     appeal.extended = True
+    appeal.next_reminder_at = next_reminder(Rules.from_settings(settings, calendar), appeal.deadline_at, now)
     await _event(repo, appeal, actor, "extended", now, reason=reason, old=old.isoformat(),
                  new=appeal.deadline_at.isoformat(), days=str(days))
     return Outcome(appeal)

@@ -1,0 +1,96 @@
+"""Timed work on APScheduler: periodic scans over indexed queries, not one stored job per appeal.
+
+Due times live in our own tables (``appeals.next_reminder_at``, the notices ledger), so an
+interval job only asks "what is due now?". Jobs coalesce (a missed run after downtime runs
+once) and never overlap; on PostgreSQL each scan takes an advisory lock so that of several
+instances one scans at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.services.calendar import ProductionCalendar
+from handlers import notices
+from storage.repositories import Repositories
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+Scan = Callable[[Repositories, Settings, ProductionCalendar, datetime], Awaitable[int]]
+# Scans written against the session factory (the expert group, ratings) have this shape.
+SessionScan = Callable[..., Awaitable[int]]
+
+
+@dataclass
+class Job:
+    name: str
+    every_s: int
+    scan: Scan | None = None
+    session_scan: SessionScan | None = None
+
+
+@dataclass
+class Scheduler:
+    app: App
+    clock: Callable[[], datetime]
+    jobs: list[Job] = field(default_factory=list)
+    aps: AsyncIOScheduler = field(default_factory=lambda: AsyncIOScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}))
+
+    def start(self) -> None:
+        for job in self.jobs:
+            self.aps.add_job(self.run, "interval", seconds=job.every_s, args=[job.name], id=job.name,
+                             next_run_time=self.clock())
+        self.aps.start()
+
+    async def shutdown(self) -> None:
+        if self.aps.running:
+            self.aps.shutdown(wait=False)
+
+    async def run(self, name: str) -> int:
+        """One pass of one job; returns the number of notices queued (0 if another instance holds it)."""
+        job = next(j for j in self.jobs if j.name == name)
+        now = self.clock()
+        try:
+            if job.session_scan is not None:
+                return await job.session_scan(self.app.sessionmaker, self.app.settings, self.app.calendar, now)
+            assert job.scan is not None
+            async with self.app.sessionmaker() as session, session.begin():
+                if not await _lock(session, name):
+                    return 0
+                queued = await job.scan(Repositories(session), self.app.settings, self.app.calendar, now)
+            if queued:
+                log.info("%s: %d notices queued", name, queued)
+            return queued
+        except Exception:
+            log.exception("scheduled job %s failed; it runs again at its next interval", name)
+            return 0
+
+
+async def _lock(session: object, name: str) -> bool:
+    """PostgreSQL: one instance per scan (transaction-scoped advisory lock). SQLite: one writer anyway."""
+    bind = getattr(session, "bind", None)
+    if bind is None or bind.dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(name.encode())
+    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))  # type: ignore[attr-defined]
+
+
+def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
+    jobs = [
+        Job("deadline-reminders", 60, scan=notices.scan_deadlines),
+        Job("overdue-digests", 300, scan=notices.scan_overdue_digests),
+    ]
+    return Scheduler(app, clock, jobs)

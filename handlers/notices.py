@@ -1,0 +1,102 @@
+"""Timed notices to staff: deadline reminders and the supervisors' daily overdue digest.
+
+Called by the scheduler's scans inside one transaction; messages go through the outbox, held
+until working hours (quiet hours), and each is keyed so that it is queued once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.config import Settings
+from bot.events import Button, Reply
+from bot.services import operator as operator_service
+from bot.services.calendar import ProductionCalendar
+from bot.services.deadlines import next_working_moment, parse_working_hours
+from bot.services.outbox import notify
+from bot.services.reminders import Rules, describe, next_reminder
+from handlers.cards import Recipient, recipients
+from handlers.payloads import make
+from handlers.texts import Names
+from storage.models import Appeal, AppealEvent
+from storage.repositories import Repositories
+
+BATCH = 500
+DIGEST_LINES = 20
+
+
+def staff_moment(settings: Settings, calendar: ProductionCalendar, now: datetime) -> datetime:
+    """Quiet hours: a staff notice due outside working hours waits for the next working morning."""
+    return next_working_moment(now, calendar, settings.region.zone, parse_working_hours(settings.region.working_hours))
+
+
+async def _responsible(repo: Repositories, settings: Settings, appeal: Appeal) -> list[Recipient]:
+    if appeal.assignee_id is not None:
+        assignee = await repo.users.get(appeal.assignee_id)
+        if assignee is not None and assignee.role != "citizen":
+            return [Recipient(assignee.channel, assignee.chat_id, assignee.language)]
+    return await recipients(repo, settings, appeal.ministry_id)
+
+
+async def remind(repo: Repositories, settings: Settings, calendar: ProductionCalendar, appeal: Appeal,
+                 moment: datetime, now: datetime) -> int:
+    """One reminder about one appeal to whoever is responsible; records the first overdue day."""
+    rules = Rules.from_settings(settings, calendar)
+    due = describe(rules, appeal.deadline_at, now)
+    if due.kind == "overdue" and await repo.notices.claim(f"overdue:{appeal.id}:{appeal.deadline_at.isoformat()}",
+                                                           now):
+        await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, kind="overdue", status=appeal.status, at=now,
+                                                 details={"deadline": appeal.deadline_at.isoformat()}))
+    queued = 0
+    for target in await _responsible(repo, settings, appeal):
+        names = Names(settings, target.language)
+        text = names.t(f"remind.{due.kind}", number=appeal.number, days=due.days,
+                       deadline=names.date(appeal.deadline_at), sector=names.sector(appeal.sector_id))
+        reply = Reply(text=text, buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
+        await notify(repo, target.channel, target.chat_id, reply, now=now,
+                     due_at=staff_moment(settings, calendar, now),
+                     dedup_key=f"remind:{appeal.id}:{moment.isoformat()}:{target.channel}:{target.chat_id}")
+        queued += 1
+    return queued
+
+
+async def scan_deadlines(repo: Repositories, settings: Settings, calendar: ProductionCalendar,
+                         now: datetime) -> int:
+    """Reminders whose moment has come; each appeal then gets its next moment (or none once closed)."""
+    rules = Rules.from_settings(settings, calendar)
+    queued = 0
+    for appeal in await repo.appeals.due_reminders(now, BATCH):
+        moment = appeal.next_reminder_at or now
+        if appeal.status not in operator_service.OPEN:
+            appeal.next_reminder_at = None
+            continue
+        queued += await remind(repo, settings, calendar, appeal, moment, now)
+        appeal.next_reminder_at = next_reminder(rules, appeal.deadline_at, now)
+    return queued
+
+
+async def scan_overdue_digests(repo: Repositories, settings: Settings, calendar: ProductionCalendar,
+                               now: datetime) -> int:
+    """One digest a day per supervisor, on working days in working hours: counts and the oldest overdue."""
+    if staff_moment(settings, calendar, now) != now:
+        return 0
+    by_ministry = await repo.appeals.overdue_count_by_ministry(operator_service.OPEN, now)
+    if not by_ministry:
+        return 0
+    oldest = await operator_service.overdue(repo, now, DIGEST_LINES)
+    day = now.astimezone(settings.region.zone).date().isoformat()
+    queued = 0
+    for supervisor in await repo.staff.supervisors():
+        if supervisor.unreachable_reason or not await repo.notices.claim(f"digest:overdue:{supervisor.id}:{day}", now):
+            continue
+        names = Names(settings, supervisor.language)
+        lines = [names.t.plural("escalation.title", sum(by_ministry.values()))]
+        lines += [names.t("escalation.ministry_line", ministry=names.ministry(m), count=c)
+                  for m, c in sorted(by_ministry.items(), key=lambda item: -item[1])]
+        lines.append(names.t("escalation.oldest"))
+        lines += [names.t("escalation.appeal_line", number=a.number, ministry=names.ministry(a.ministry_id),
+                          deadline=names.date(a.deadline_at)) for a in oldest]
+        await notify(repo, supervisor.channel, supervisor.chat_id, Reply(text="\n".join(lines)), now=now,
+                     dedup_key=f"digest:overdue:{supervisor.id}:{day}")
+        queued += 1
+    return queued
