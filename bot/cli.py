@@ -14,7 +14,7 @@ from bot.app import App, SchemaOutdated, build_app
 
 # Modules that add admin commands: each has `register(subparsers)`, and its parsers set
 # `handler=async def (args, app) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff",)
+COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,8 +78,18 @@ def _db(args: argparse.Namespace, settings: config_module.Settings) -> int:
 
 
 async def _admin(args: argparse.Namespace, settings: config_module.Settings) -> int:
+    if not getattr(args, "needs_app", True):
+        # Tools that need only the configuration (classify, routing import) open no database.
+        return await args.handler(args, _NoDatabase(settings))
     app: App = await build_app(settings)
     try:
         return await args.handler(args, app)
     finally:
         await app.close()
+
+
+class _NoDatabase:
+    """What a database-free tool gets instead of the App: the settings."""
+
+    def __init__(self, settings: config_module.Settings) -> None:
+        self.settings = settings

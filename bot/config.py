@@ -352,7 +352,10 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
         raise ConfigError(_format_error(exc, config_path)) from exc
     knowledge = Path(settings.routing.knowledge)
     if not knowledge.is_absolute():
-        settings.routing.knowledge = str(config_path.resolve().parent / knowledge)
+        beside = config_path.resolve().parent / knowledge
+        # A config kept elsewhere (/etc/...) still finds the knowledge shipped with the project.
+        shipped = Path(__file__).resolve().parent.parent / knowledge
+        settings.routing.knowledge = str(beside if beside.is_file() or not shipped.is_file() else shipped)
     return settings
 
 

@@ -201,6 +201,15 @@ class AppealRepo:
             .group_by(Appeal.ministry_id))
         return {ministry: count for ministry, count in rows.all()}
 
+    async def routing_pairs(self) -> Sequence[tuple[str, str | None, str, str, int]]:
+        """(suggested sector, suggested category, final sector, final category, count) for suggested appeals."""
+        rows = await self.session.execute(
+            select(Appeal.suggested_sector_id, Appeal.suggested_category_id, Appeal.sector_id, Appeal.category_id,
+                   func.count())
+            .where(Appeal.suggested_sector_id.is_not(None))
+            .group_by(Appeal.suggested_sector_id, Appeal.suggested_category_id, Appeal.sector_id, Appeal.category_id))
+        return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+
     async def events(self, appeal_id: int) -> Sequence[AppealEvent]:
         result = await self.session.scalars(
             select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)
