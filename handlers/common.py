@@ -79,7 +79,7 @@ async def show_help(ctx: Context) -> None:
     if staff.is_staff(ctx.user):
         ctx.say("help.staff")
         return
-    ctx.say("help.citizen", min_length=ctx.settings.limits.text_min_length,
+    ctx.say("help.citizen", min=ctx.settings.limits.text_min_length,
             max_files=ctx.settings.limits.attachments_max_count)
     if ctx.state:
         await texts.router(ctx).prompt(ctx)

@@ -338,3 +338,12 @@ async def test_previous_name_is_offered_for_the_next_appeal(citizen: Chat) -> No
     await citizen.send("/new")
     await citizen.press("Иванова Мария Петровна")
     assert "телефон" in citizen.text.lower()
+
+
+async def test_help_explains_the_steps_and_returns_to_the_dialog(citizen: Chat) -> None:
+    await citizen.send("/help")
+    assert "/new" in citizen.text and "не меньше 20 символов" in citizen.text
+    await citizen.send("/new")
+    await citizen.press("Согласен")
+    await citizen.send("/help")
+    assert "/cancel" in citizen.text and "Как к вам обращаться" in citizen.text
