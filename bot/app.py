@@ -11,11 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.observability import Metrics
 from bot.services.calendar import ProductionCalendar
 from bot.services.classifier import Classifier
+from bot.services.operator import OPEN
 from handlers import Clock, Conversations, utc_now
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
+from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,18 @@ class App:
     calendar: ProductionCalendar
     conversations: Conversations
     extras: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
+
+    async def snapshot(self) -> dict[str, object]:
+        """Figures for /metrics and /healthz (a failing database fails the health check)."""
+        now = self.conversations.clock()
+        async with self.sessionmaker() as session:
+            repo = Repositories(session)
+            pending, oldest = await repo.outbox.pending_stats()
+            failures = await repo.outbox.failures()
+            overdue = await repo.appeals.overdue_count_by_ministry(OPEN, now)
+        return {"outbox_pending": pending, "outbox_oldest_s": (now - oldest).total_seconds() if oldest else 0.0,
+                "failures": failures, "overdue": sum(overdue.values())}
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -49,8 +64,10 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
     sessionmaker = create_sessionmaker(engine)
     calendar = ProductionCalendar.from_settings(settings)
     extras: dict[str, Any] = {"classifier": _classifier(settings)}
-    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras)
-    return App(settings, engine, sessionmaker, calendar, conversations, extras)
+    metrics = Metrics()
+    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras,
+                                  metrics=metrics)
+    return App(settings, engine, sessionmaker, calendar, conversations, extras, metrics)
 
 
 def _classifier(settings: Settings) -> Classifier | None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import config as config_module
 from bot.app import App, SchemaOutdated, build_app
+from bot.observability import configure_logging
 
 # Modules that add admin commands: each has `register(subparsers)`, and its parsers set
 # `handler=async def (args, app) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing")
+COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing", "bot.cli_privacy")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="migrate to the latest schema")
     down = db_commands.add_parser("downgrade", help="migrate down to a revision")
     down.add_argument("revision")
+    backup = db_commands.add_parser("backup", help="copy the SQLite database safely while the bot runs")
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(handler=_backup)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(commands)
     return parser
@@ -41,17 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
     level = args.log_level or ("INFO" if command == "run" else "WARNING")
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = config_module.load(args.config)
     except config_module.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    configure_logging(level, settings.ops.log_format)
     try:
-        if command == "db":
-            return _db(args, settings)
         if getattr(args, "handler", None) is not None:
             return asyncio.run(_admin(args, settings))
+        if command == "db":
+            return _db(args, settings)
         if command == "console":
             from bot.runner import run_console
 
@@ -64,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+async def _backup(args: argparse.Namespace, app: App) -> int:
+    from bot.cli_privacy import backup_command
+
+    return await backup_command(args, app)
 
 
 def _db(args: argparse.Namespace, settings: config_module.Settings) -> int:

@@ -101,6 +101,9 @@ class Limits(Section):
     attachments_max_count: int = Field(10, ge=0)
     attachment_max_size_mb: int = Field(20, gt=0)
     comment_max_length: int = Field(2000, gt=0)
+    # Per citizen: beyond these the bot says so politely; nothing is dropped silently.
+    appeals_per_day: int = Field(10, gt=0)
+    messages_per_minute: int = Field(30, gt=0)
 
 
 class Deadlines(Section):
@@ -207,6 +210,20 @@ class Routing(Section):
     knowledge: str = "routing.toml"
 
 
+class Ops(Section):
+    """Operations: the /healthz and /metrics server (0 turns it off) and the log format."""
+
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9108, ge=0, le=65535)
+    log_format: Literal["text", "json"] = "text"
+
+
+class Privacy(Section):
+    """152-ФЗ art. 5 p. 7: personal data are kept no longer than the purpose needs."""
+
+    retention_days: int = Field(1095, gt=0)
+
+
 class Staff(Section):
     invite_ttl_hours: int = Field(72, gt=0)
 
@@ -288,6 +305,8 @@ class Settings(Section):
     vk: Vk = Vk()
     staff: Staff = Staff()
     routing: Routing = Routing()
+    ops: Ops = Ops()
+    privacy: Privacy = Privacy()
     ratings: Ratings = Ratings()
     ranking: Ranking = Ranking()
     ministries: dict[str, Ministry]

@@ -8,11 +8,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
-from bot.app import build_app
+from aiohttp import web
+
+from bot.app import App, build_app
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.delivery import Outbox
 from bot.events import Sender
+from bot.observability import ops_app
 from bot.scheduler import build_scheduler
 from handlers import utc_now
 
@@ -41,6 +44,16 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
     finally:
         await app.close()
     return 0
+
+
+async def serve_ops(app: App) -> Callable[[], Awaitable[None]]:
+    """/healthz and /metrics on their own small server (also in polling mode, where no web server runs)."""
+    runner = web.AppRunner(ops_app(app.metrics, app.snapshot), access_log=None)
+    await runner.setup()
+    ops = app.settings.ops
+    await web.TCPSite(runner, ops.metrics_host, ops.metrics_port).start()
+    log.info("health and metrics on http://%s:%d/healthz and /metrics", ops.metrics_host, ops.metrics_port)
+    return runner.cleanup
 
 
 async def run_channels(settings: Settings, config_name: str = "config.toml") -> int:
@@ -76,6 +89,8 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
         scheduler = build_scheduler(app, utc_now)
         scheduler.start()
         closers.append(scheduler.shutdown)
+        if settings.ops.metrics_port:
+            closers.append(await serve_ops(app))
         log.info("running: %s", ", ".join(t.get_name() for t in tasks))
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:

@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.config import Settings
+from bot.services import privacy
 from bot.services.calendar import ProductionCalendar
 from handlers import notices
 from storage.repositories import Repositories
@@ -88,9 +89,14 @@ async def _lock(session: object, name: str) -> bool:
     return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))  # type: ignore[attr-defined]
 
 
+async def _retention(repo: Repositories, settings: Settings, calendar: ProductionCalendar, now: datetime) -> int:
+    return await privacy.apply_retention(repo, settings, now)
+
+
 def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
     jobs = [
         Job("deadline-reminders", 60, scan=notices.scan_deadlines),
         Job("overdue-digests", 300, scan=notices.scan_overdue_digests),
+        Job("privacy-retention", 3600, scan=_retention),
     ]
     return Scheduler(app, clock, jobs)

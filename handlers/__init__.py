@@ -9,18 +9,21 @@ and a restart continues the dialog where it stopped.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import observability
 from bot.config import Settings
 from bot.events import Incoming, Reply
 from bot.i18n import translator
+from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, operator
+from handlers import citizen, common, operator, rate_limit
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -45,30 +48,45 @@ def build_router() -> Router:
 class Conversations:
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
                  calendar: ProductionCalendar | None = None, clock: Clock = utc_now,
-                 extras: dict[str, Any] | None = None) -> None:
+                 extras: dict[str, Any] | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.calendar = calendar or ProductionCalendar.from_settings(settings)
         self.clock = clock
         self.extras = extras or {}
+        self.metrics = metrics
         self.router = build_router()
 
     async def handle(self, event: Incoming) -> list[Reply]:
         language = self.settings.region.default_language
+        observability.update_key.set(event.update_key)
+        observability.user_ref.set(f"{event.channel}:{event.user_id}")
+        observability.appeal_number.set(None)
+        started = time.perf_counter()
+        if self.metrics is not None:
+            self.metrics.updates.labels(channel=event.channel).inc()
         try:
             async with self.sessionmaker() as session, session.begin():
                 repo = Repositories(session)
                 if not await repo.updates.remember(event.update_key):
-                    log.info("update %s already handled; ignored", event.update_key)
+                    log.info("update already handled; ignored")
                     return []
                 ctx = await self._context(repo, event)
                 language = ctx.user.language
+                if not rate_limit.allow(ctx):
+                    return ctx.replies
                 await self.router.dispatch(ctx)
             return ctx.replies
         except Exception:
-            log.exception("handler failed on update %s from %s:%s (text %r, payload %r)", event.update_key,
-                          event.channel, event.user_id, event.text[:200], event.payload)
+            if self.metrics is not None:
+                self.metrics.handler_errors.labels(channel=event.channel).inc()
+            # Content stays out of the error log (personal data); the kind of input is enough to reproduce.
+            log.exception("handler failed (payload %r, text of %d characters, %d files)", event.payload,
+                          len(event.text), len(event.attachments))
             return [Reply(text=translator(language)("error.internal"), toast=translator(language)("error.toast"))]
+        finally:
+            if self.metrics is not None:
+                self.metrics.handling.observe(time.perf_counter() - started)
 
     async def mark_unreachable(self, channel: str, chat_id: str, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -495,6 +495,10 @@ async def edit_field(ctx: Context) -> None:
 
 async def confirm(ctx: Context) -> None:
     draft = ctx.draft
+    today = await appeals.registered_today(ctx.repo, ctx.settings, ctx.user, ctx.now)
+    if today >= ctx.settings.limits.appeals_per_day:
+        await complain(ctx, "limit.appeals_per_day", count=today)
+        return
     appeal = await appeals.register(ctx.repo, ctx.settings, ctx.calendar, ctx.user, draft, ctx.now)
     ctx.reset()
     ctx.say("appeal.registered", replace=True, number=appeal.number,

@@ -52,8 +52,9 @@ class Context:
             flag_modified(self.conversation, "data")
 
     def reset(self) -> None:
+        """Leave the dialog; bookkeeping keys (leading underscore, e.g. the rate window) survive."""
         self.conversation.state = ""
-        self.conversation.data = {}
+        self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k.startswith("_")}
         flag_modified(self.conversation, "data")
 
     @property

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,6 +95,40 @@ class NoticeRepo:
         statement = _insert(self.session, SentNotice).values(key=key[:160], at=at).on_conflict_do_nothing()
         result = await self.session.execute(statement.returning(SentNotice.key))
         return result.scalar_one_or_none() is not None
+
+
+class PrivacyRepo:
+    """Everything stored about one person, and its erasure."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def consents(self, user_id: int) -> Sequence[Consent]:
+        query = select(Consent).where(Consent.user_id == user_id).order_by(Consent.id)
+        return (await self.session.scalars(query)).all()
+
+    async def appeals(self, user_id: int) -> Sequence[Appeal]:
+        return (await self.session.scalars(
+            select(Appeal).where(Appeal.citizen_id == user_id).order_by(Appeal.id))).all()
+
+    async def conversations(self, channel: str, chat_id: str) -> Sequence[Conversation]:
+        return (await self.session.scalars(select(Conversation).where(
+            Conversation.channel == channel,
+            (Conversation.chat_id == chat_id) | Conversation.chat_id.like(f"%/{chat_id}")))).all()
+
+    async def drop_files(self, appeal_id: int, sources: Sequence[str]) -> None:
+        await self.session.execute(delete(AppealAttachment).where(
+            AppealAttachment.appeal_id == appeal_id, AppealAttachment.source.in_(list(sources))))
+
+    async def drop_pending_messages(self, channel: str, chat_id: str) -> None:
+        await self.session.execute(update(OutboxMessage).where(
+            OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id, OutboxMessage.status == "pending")
+            .values(status="failed", last_error="erased", reply={"text": ""}))
+
+    async def expired_closed(self, statuses: Sequence[str], before: datetime, limit: int) -> Sequence[Appeal]:
+        return (await self.session.scalars(
+            select(Appeal).where(Appeal.status.in_(list(statuses)), Appeal.answered_at < before,
+                                 Appeal.citizen_name.is_not(None)).order_by(Appeal.id).limit(limit))).all()
 
 
 class ConversationRepo:
@@ -201,6 +235,10 @@ class AppealRepo:
             .group_by(Appeal.ministry_id))
         return {ministry: count for ministry, count in rows.all()}
 
+    async def registered_since(self, citizen_id: int, since: datetime) -> int:
+        return await self.session.scalar(
+            select(func.count()).where(Appeal.citizen_id == citizen_id, Appeal.registered_at >= since)) or 0
+
     async def routing_pairs(self) -> Sequence[tuple[str, str | None, str, str, int]]:
         """(suggested sector, suggested category, final sector, final category, count) for suggested appeals."""
         rows = await self.session.execute(
@@ -272,6 +310,17 @@ class OutboxRepo:
                    OutboxMessage.status == "pending").limit(1))
         return newer is not None
 
+    async def pending_stats(self) -> tuple[int, datetime | None]:
+        row = (await self.session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending"))).one()
+        return int(row[0]), row[1]
+
+    async def failures(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(OutboxMessage.last_error, func.count()).where(OutboxMessage.status == "failed")
+            .group_by(OutboxMessage.last_error))
+        return {str(reason or "unknown"): count for reason, count in rows.all()}
+
     async def depth(self) -> int:
         return await self.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
@@ -290,6 +339,7 @@ class Repositories:
         self.outbox = OutboxRepo(session)
         self.staff = StaffRepo(session)
         self.notices = NoticeRepo(session)
+        self.privacy = PrivacyRepo(session)
 
     async def flush(self) -> None:
         await self.session.flush()

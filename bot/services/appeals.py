@@ -94,6 +94,13 @@ async def register(repo: Repositories, settings: Settings, calendar: ProductionC
     return appeal
 
 
+async def registered_today(repo: Repositories, settings: Settings, citizen: User, now: datetime) -> int:
+    """Appeals the citizen registered since local midnight (the per-day limit)."""
+    local = now.astimezone(settings.region.zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return await repo.appeals.registered_since(citizen.id, midnight)
+
+
 async def citizen_appeals(repo: Repositories, citizen: User, limit: int, offset: int = 0) -> Sequence[Appeal]:
     return await repo.appeals.of_citizen(citizen.id, limit, offset)
 
