@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from bot.config import Duration
 from bot.events import Attachment, Button, Reply
@@ -107,9 +107,31 @@ async def press_card_button(ctx: Context) -> None:
         return
     state = {"ans": "op_answer", "clar": "op_clarify", "redir": "op_redirect", "ext": "op_extend",
              "reas": "op_reassign"}[action]
+    if ctx.event.is_group:
+        await continue_in_private(ctx, state, appeal_id=appeal_id, parts=[], files=[], number=outcome.appeal.number)
+        return
     ctx.reset()
     ctx.set_state(state, appeal_id=appeal_id, parts=[], files=[], number=outcome.appeal.number)
     await texts.router(ctx).prompt(ctx)
+
+
+async def continue_in_private(ctx: Context, state: str, **data: object) -> None:
+    """A dialog started from a card in the staff group goes on in the operator's private chat.
+
+    In a group, Telegram delivers to a bot (in its default privacy mode) only commands and button
+    presses, not the text typed next (core.telegram.org/bots/features#privacy-mode); and an answer
+    being drafted is nobody else's business. The prompt goes out through the outbox, as for any
+    message to another chat.
+    """
+    private = await ctx.repo.conversations.load(ctx.event.channel, ctx.user.chat_id)
+    there = replace(ctx, conversation=private, replies=[], payload=None,
+                    event=replace(ctx.event, chat_id=ctx.user.chat_id, is_group=False, payload=None))
+    there.reset()
+    there.set_state(state, **data)
+    await texts.router(there).prompt(there)
+    for index, reply in enumerate(there.replies):
+        await notify_user(ctx.repo, ctx.user, reply, dedup_key=f"private:{ctx.event.update_key}:{index}", now=ctx.now)
+    ctx.toast("operator.continue_private")
 
 
 async def take(ctx: Context, appeal_id: int) -> None:

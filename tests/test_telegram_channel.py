@@ -11,6 +11,7 @@ import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -27,7 +28,7 @@ from bot.channels.telegram import APOLOGY, KEYBOARD_REMOVAL_TEXT, TelegramChanne
 from bot.config import Settings, Telegram
 from bot.events import Attachment, Button, DeliveryError, Incoming, Reply, RetryLater, Unreachable
 from storage.models import Appeal
-from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram_server import FakeTelegramServer, Upload
 
 CHAT = 42
 OTHER = 43
@@ -635,3 +636,48 @@ async def test_a_restart_in_the_middle_of_a_dialog_continues_it(server: FakeTele
         assert (appeal.citizen_name, appeal.sector_id) == ("Кузнецов Алексей", "energy")
     finally:
         await restarted.close()
+
+
+# --- files the bot made (charts, exports, protocols) are uploaded ---------------------------------
+
+
+def generated(folder: Path, name: str, size: int) -> str:
+    path = folder / name
+    path.write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    return str(path)
+
+
+async def test_the_outbox_uploads_generated_charts_and_an_export_under_their_names(
+        server: FakeTelegramServer, sender: TelegramChannel, tmp_path: Path) -> None:
+    reply = Reply("Статистика за ноябрь", attachments=[
+        Attachment("photo", generated(tmp_path, "a1.png", 4000), "local", name="Рейтинг министерств.png"),
+        Attachment("photo", generated(tmp_path, "a2.png", 3000), "local", name="Сроки ответов.png"),
+        Attachment("document", generated(tmp_path, "a3.xlsx", 9000), "local", name="Обращения за ноябрь.xlsx"),
+        Attachment("document", "doc1_2", "vk", name="акт из ВК.pdf")])
+    await sender.send(str(CHAT), reply, dedup_key="stats-11")
+    assert server.transcript() == [
+        "sendMessage chat=42 text='Статистика за ноябрь\\n\\n📎 акт из ВК.pdf'(37)",
+        "sendMediaGroup chat=42 media=['upload:Рейтинг министерств.png', 'upload:Сроки ответов.png']",
+        "sendDocument chat=42 document=upload:Обращения за ноябрь.xlsx"]
+    assert [(u.method, u.filename, u.size) for u in server.uploads] == [
+        ("sendMediaGroup", "Рейтинг министерств.png", 4000), ("sendMediaGroup", "Сроки ответов.png", 3000),
+        ("sendDocument", "Обращения за ноябрь.xlsx", 9000)]
+    export = server.sent[CHAT][-1]
+    assert (export["document"], export["file_name"]) == (server.uploads[-1].file_id, "Обращения за ноябрь.xlsx")
+
+
+async def test_an_immediate_reply_uploads_a_generated_protocol_after_its_text(server: FakeTelegramServer,
+                                                                              tmp_path: Path) -> None:
+    protocol = generated(tmp_path, "protocol-0b1c.docx", 12_345)
+
+    def protocol_reply(event: Incoming) -> list[Reply]:
+        return [Reply("Протокол заседания № 3", buttons=[[Button("Подписать", "v1:sign:3")]],
+                      attachments=[Attachment("document", protocol, "local", name="Протокол № 3.docx")])]
+
+    async with channel_for(server, Recorder(protocol_reply)) as channel:
+        await channel.feed(server.make.text(CHAT, "/protocol 3"))
+    assert server.uploads == [Upload("sendDocument", CHAT, server.uploads[0].field, "Протокол № 3.docx", 12_345,
+                                     server.uploads[0].file_id)]
+    text, document = server.sent[CHAT]
+    assert text["text"] == "Протокол заседания № 3" and text["reply_markup"]["inline_keyboard"]
+    assert document["file_name"] == "Протокол № 3.docx"

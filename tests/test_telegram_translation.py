@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import EditMessageText, SendDocument, SendMediaGroup, SendMessage, SendPhoto
-from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from aiogram.types import FSInputFile, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot.channels.telegram import (
     APOLOGY,
@@ -258,3 +259,70 @@ def test_retry_after_is_passed_on_and_a_malformed_request_is_neither_retried_nor
     assert to_delivery_error(TelegramRetryAfter(_method(), "", 7)).retry_after == 7  # type: ignore[attr-defined]
     error = to_delivery_error(TelegramBadRequest(_method(), "Bad Request: can't parse entities"))
     assert type(error) is DeliveryError
+
+
+# --- files the bot made (charts, exports, protocols): uploaded from this machine ---
+
+
+def local_file(folder: Path, name: str, size: int = 2048) -> str:
+    path = folder / name
+    path.write_bytes(b"\x89" + bytes(size - 1))
+    return str(path)
+
+
+def test_a_generated_chart_and_export_are_uploaded_under_the_names_the_bot_gave_them(tmp_path: Path) -> None:
+    chart, export = local_file(tmp_path, "chart-7f3a.png"), local_file(tmp_path, "export-7f3a.xlsx")
+    reply = Reply("Рейтинг министерств за ноябрь", attachments=[
+        Attachment("photo", chart, "local", name="Рейтинг министерств.png"),
+        Attachment("document", export, "local", name="Обращения за ноябрь.xlsx")])
+    text, photo, document = render(CHAT, reply)
+    assert isinstance(text, SendMessage) and text.text == "Рейтинг министерств за ноябрь"  # nothing named: all sent
+    assert isinstance(photo, SendPhoto) and isinstance(photo.photo, FSInputFile)
+    assert (photo.photo.path, photo.photo.filename) == (chart, "Рейтинг министерств.png")
+    assert isinstance(document, SendDocument) and isinstance(document.document, FSInputFile)
+    assert (document.document.path, document.document.filename) == (export, "Обращения за ноябрь.xlsx")
+
+
+def test_generated_photos_join_telegram_photos_in_one_album_and_a_vk_file_is_still_named(tmp_path: Path) -> None:
+    chart = local_file(tmp_path, "chart.png")
+    reply = Reply("Графики", attachments=[
+        Attachment("photo", "tg-photo-1", "telegram"), Attachment("photo", chart, "local", name="Сроки.png"),
+        Attachment("document", "doc123_456", "vk", name="акт.pdf")])
+    text, album = render(CHAT, reply)
+    assert isinstance(text, SendMessage) and text.text == "Графики\n\n📎 акт.pdf"
+    assert isinstance(album, SendMediaGroup)
+    assert album.media[0].media == "tg-photo-1" and isinstance(album.media[1].media, FSInputFile)
+
+
+def test_a_generated_file_without_a_name_is_uploaded_under_its_own_file_name(tmp_path: Path) -> None:
+    protocol = local_file(tmp_path, "protocol-3.docx")
+    (document,) = render(CHAT, Reply("", attachments=[Attachment("document", protocol, "local")]))
+    assert isinstance(document, SendDocument) and isinstance(document.document, FSInputFile)
+    assert document.document.filename == "protocol-3.docx"
+
+
+def test_a_generated_file_that_is_gone_or_empty_is_named_instead_of_failing_every_retry(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.xlsx"
+    empty.touch()
+    reply = Reply("Выгрузка", attachments=[
+        Attachment("document", str(tmp_path / "deleted.docx"), "local", name="Протокол.docx"),
+        Attachment("document", str(empty), "local", name="Выгрузка.xlsx")])
+    (text,) = render(CHAT, reply)
+    assert isinstance(text, SendMessage) and text.text == "Выгрузка\n\n📎 Протокол.docx\n📎 Выгрузка.xlsx"
+
+
+def test_a_generated_photo_over_telegrams_10_mb_goes_as_a_document(tmp_path: Path) -> None:
+    big = tmp_path / "big-chart.png"
+    with big.open("wb") as sparse:
+        sparse.truncate(10 * 1024 * 1024 + 1)
+    (document,) = render(CHAT, Reply("", attachments=[Attachment("photo", str(big), "local", name="Карта.png")]))
+    assert isinstance(document, SendDocument) and isinstance(document.document, FSInputFile)
+    assert document.document.filename == "Карта.png"
+
+
+def test_a_reply_with_a_generated_file_is_sent_anew_rather_than_edited(tmp_path: Path) -> None:
+    chart = Attachment("photo", local_file(tmp_path, "c.png"), "local", name="c.png")
+    assert render_edit(CHAT, 77, Reply("График", attachments=[chart], replace=True)) is None
+    gone = Attachment("photo", str(tmp_path / "gone.png"), "local", name="gone.png")
+    edit = render_edit(CHAT, 77, Reply("График", attachments=[gone], replace=True))
+    assert isinstance(edit, EditMessageText) and edit.text == "График\n\n📎 gone.png"

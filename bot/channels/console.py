@@ -22,6 +22,8 @@ from bot.events import Attachment, Button, ConversationHandler, Incoming, Locati
 
 CHANNEL = "console"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"}
+# Attachments whose ref is a path on this machine: files the bot generated, and files sent in the console.
+LOCAL_FILES = frozenset({"local", CHANNEL})
 
 PendingDrain = Callable[[str], Awaitable[int]]
 
@@ -29,6 +31,13 @@ PendingDrain = Callable[[str], Awaitable[int]]
 def _plain(label: str) -> str:
     """A label as one would type it: no emoji or arrows, any case ("✅ Готово" == "готово")."""
     return " ".join("".join(ch if ch.isalnum() else " " for ch in label).split()).casefold()
+
+
+def _file_line(attachment: Attachment) -> str:
+    """A file made or sent on this machine shows where to open it; a messenger's file only its name."""
+    if attachment.channel in LOCAL_FILES:
+        return f"📎 {attachment.name or Path(attachment.ref).name} — {attachment.ref}"
+    return f"📎 {attachment.name or attachment.ref}"
 
 
 class ConsoleChannel:
@@ -137,7 +146,7 @@ class ConsoleChannel:
                 continue
             self._print(reply.text)
             for attachment in reply.attachments:
-                self._print(f"  📎 {attachment.name or attachment.ref}")
+                self._print(f"  {_file_line(attachment)}")
             numbered.extend(self._show_buttons(reply, numbered_from=len(numbered)))
         if any(not reply.is_toast_only for reply in replies):
             # Only the buttons of the latest answer can be pressed, as in a messenger.

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -55,8 +56,10 @@ from aiogram.types import (
     BotCommandScopeDefault,
     CallbackQuery,
     Chat,
+    FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaPhoto,
     KeyboardButton,
     Message,
@@ -92,6 +95,12 @@ TEXT_LIMIT: Final = 4096
 CALLBACK_DATA_LIMIT: Final = 64
 MEDIA_GROUP_LIMIT: Final = 10
 TOAST_LIMIT: Final = 200
+# A file the bot made on this machine (a chart, an export, a protocol): its ref is an absolute path and it
+# is uploaded. Uploads are limited to 10 MB for a photo and 50 MB for other files
+# (https://core.telegram.org/bots/api#sending-files): a bigger photo goes as a document.
+LOCAL: Final = "local"
+PHOTO_UPLOAD_LIMIT: Final = 10 * 1024 * 1024
+UPLOAD_LIMIT: Final = 50 * 1024 * 1024
 # The last line of defence when the handler raises; the handler normally apologises itself.
 APOLOGY: Final = "Извините, что-то пошло не так. Попробуйте ещё раз или /cancel."
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # https://core.telegram.org/bots/api#setwebhook
@@ -302,10 +311,11 @@ def render(chat_id: int | str, reply: Reply, *, remove_keyboard: bool = False) -
     captioned with the request buttons' labels. ``remove_keyboard`` takes a request keyboard shown
     earlier away, on the first message free to carry it (not one with inline buttons).
     """
-    text_parts = split_text(_text_with_foreign_files(reply))
+    files = _files(reply.attachments)
+    text_parts = split_text(_text_with_names(reply.text, files.named))
     methods: list[TelegramMethod[Any]] = [SendMessage(chat_id=chat_id, text=part) for part in text_parts]
     text_count = len(methods)
-    methods += _file_methods(chat_id, reply.attachments)
+    methods += _file_methods(chat_id, files)
     inline = inline_keyboard(reply.inline_buttons)
     keyboard = request_keyboard(reply.request_buttons)
     if inline is not None:
@@ -339,27 +349,68 @@ def _labels(rows: list[list[Button]]) -> str:
     return "\n".join(b.label for row in rows for b in row)
 
 
-def _text_with_foreign_files(reply: Reply) -> str:
-    # A file_id of VK (or of another bot) means nothing to Telegram: name the files instead.
-    foreign = [a for a in reply.attachments if a.channel != CHANNEL]
-    if not foreign:
-        return reply.text
-    names = "\n".join(f"📎 {a.name or a.kind}" for a in foreign)
-    return f"{reply.text}\n\n{names}" if reply.text else names
+@dataclass
+class _Files:
+    """A reply's files as Telegram takes them: file_ids and uploads, and the rest, named in the text."""
+
+    photos: list[str | InputFile] = field(default_factory=list)
+    documents: list[str | InputFile] = field(default_factory=list)
+    named: list[Attachment] = field(default_factory=list)
+
+    @property
+    def sent(self) -> bool:
+        return bool(self.photos or self.documents)
 
 
-def _file_methods(chat_id: int | str, attachments: Sequence[Attachment]) -> list[TelegramMethod[Any]]:
-    photos = [a.ref for a in attachments if a.channel == CHANNEL and a.kind == "photo"]
-    documents = [a.ref for a in attachments if a.channel == CHANNEL and a.kind == "document"]
+def _files(attachments: Sequence[Attachment]) -> _Files:
+    files = _Files()
+    for attachment in attachments:
+        if attachment.channel == CHANNEL:
+            (files.photos if attachment.kind == "photo" else files.documents).append(attachment.ref)
+            continue
+        size = _upload_size(attachment)
+        if size is None:
+            # A file_id of VK (or of another bot) means nothing to Telegram: the file is named instead.
+            files.named.append(attachment)
+            continue
+        upload = FSInputFile(attachment.ref, filename=attachment.name or None)
+        as_photo = attachment.kind == "photo" and size <= PHOTO_UPLOAD_LIMIT
+        (files.photos if as_photo else files.documents).append(upload)
+    return files
+
+
+def _upload_size(attachment: Attachment) -> int | None:
+    """The size of a local file Telegram would take, else None (not local, gone, empty or too big)."""
+    if attachment.channel != LOCAL:
+        return None
+    try:
+        size = os.path.getsize(attachment.ref)
+    except OSError:
+        logger.warning("local file %s is not there: named instead of sent", attachment.ref)
+        return None
+    if not 0 < size <= UPLOAD_LIMIT:
+        logger.warning("local file %s has %d bytes, Telegram takes 1 B to 50 MB: named instead", attachment.ref, size)
+        return None
+    return size
+
+
+def _text_with_names(text: str, named: Sequence[Attachment]) -> str:
+    if not named:
+        return text
+    names = "\n".join(f"📎 {a.name or a.kind}" for a in named)
+    return f"{text}\n\n{names}" if text else names
+
+
+def _file_methods(chat_id: int | str, files: _Files) -> list[TelegramMethod[Any]]:
     methods: list[TelegramMethod[Any]] = []
-    for start in range(0, len(photos), MEDIA_GROUP_LIMIT):
-        group = photos[start:start + MEDIA_GROUP_LIMIT]
+    for start in range(0, len(files.photos), MEDIA_GROUP_LIMIT):
+        group = files.photos[start:start + MEDIA_GROUP_LIMIT]
         if len(group) == 1:
             methods.append(SendPhoto(chat_id=chat_id, photo=group[0]))
         else:
             media = [InputMediaPhoto(media=ref) for ref in group]
             methods.append(SendMediaGroup(chat_id=chat_id, media=media))
-    methods += [SendDocument(chat_id=chat_id, document=ref) for ref in documents]
+    methods += [SendDocument(chat_id=chat_id, document=ref) for ref in files.documents]
     return methods
 
 
@@ -369,8 +420,9 @@ def render_edit(chat_id: int | str, message_id: int, reply: Reply) -> EditMessag
     Only text with inline buttons can replace a message: an edit takes no reply keyboard and no files
     (https://core.telegram.org/bots/api#updating-messages), and one message holds one text part.
     """
-    parts = split_text(_text_with_foreign_files(reply))
-    if len(parts) != 1 or reply.request_buttons or any(a.channel == CHANNEL for a in reply.attachments):
+    files = _files(reply.attachments)
+    parts = split_text(_text_with_names(reply.text, files.named))
+    if len(parts) != 1 or reply.request_buttons or files.sent:
         return None
     return EditMessageText(chat_id=chat_id, message_id=message_id, text=parts[0],
                            reply_markup=inline_keyboard(reply.inline_buttons))

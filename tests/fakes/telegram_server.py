@@ -5,7 +5,9 @@ enough for the channel: updates through getUpdates (offset confirms, short long-
 per-chat ids and history, edits with Telegram's refusals ("message is not modified", "there is no
 text in the message to edit"), and failures on demand (429 with retry_after, 403 for a blocked chat,
 optional per-chat and overall rate limits). Every request is recorded in order, its form fields
-decoded (JSON ones such as ``reply_markup`` parsed), so a test can assert on what the bot sent.
+decoded (JSON ones such as ``reply_markup`` parsed), so a test can assert on what the bot sent;
+files uploaded in multipart/form-data (``attach://`` fields) are kept in ``uploads`` with their
+name and size.
 
     async with FakeTelegramServer() as server:
         bot = Bot(server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.api_base)))
@@ -68,11 +70,30 @@ class Call:
         return describe(self)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded (multipart/form-data) instead of naming a file_id: what Telegram stored."""
+
+    method: str
+    chat_id: int | str
+    field: str
+    filename: str
+    size: int
+    file_id: str
+
+
 @dataclass
 class _Failure:
     status: int
     description: str
     retry_after: int | None = None
+    skip: int = 0
+
+
+@dataclass
+class _Stall:
+    seconds: float
+    deliver: bool
     skip: int = 0
 
 
@@ -221,12 +242,14 @@ class FakeTelegramServer:
         self.calls: list[Call] = []
         self.sent: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
+        self.uploads: list[Upload] = []
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.confirmed_offset = 0
         self._pending: deque[dict[str, Any]] = deque()
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._chat_failures: dict[int, _Failure] = {}
+        self._stalls: dict[str, deque[_Stall]] = defaultdict(deque)
         self._overall: _Bucket | None = None
         self._per_chat: dict[int, _Bucket] = {}
         self._per_chat_rate: tuple[float, float] | None = None
@@ -286,9 +309,10 @@ class FakeTelegramServer:
         return update
 
     def button_update(self, chat_id: int, *, payload: str | None = None, label: str | None = None,
-                      user_id: int | None = None) -> dict[str, Any]:
+                      user_id: int | None = None, user: dict[str, Any] | None = None) -> dict[str, Any]:
         """The callback update for the newest inline button shown in ``chat_id`` with this payload, or
-        whose label contains ``label`` (case-insensitive). Not queued: for a webhook, or to queue twice."""
+        whose label contains ``label`` (case-insensitive). Not queued: for a webhook, or to queue twice.
+        ``user`` (or ``user_id``) is who presses: in a group, anyone of its members."""
         for message in reversed(self.sent[chat_id]):
             if message.get("deleted"):
                 continue
@@ -296,9 +320,20 @@ class FakeTelegramServer:
                 if (payload is not None and button.get("callback_data") == payload) or (
                         label is not None and label.casefold() in button.get("text", "").casefold()):
                     return self.make.callback(chat_id, button["callback_data"], self._public(message),
-                                              user_id=user_id)
+                                              user_id=user_id, user=user)
         shown = [b.get("text") for m in self.sent[chat_id] for b in _inline_buttons(m)]
         raise AssertionError(f"no button {payload or label!r} in chat {chat_id}; buttons shown: {shown}")
+
+    def callback_on(self, chat_id: int, data: str, *, message_id: int | None = None,
+                    user: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A callback with any ``data`` on a message the bot sent in ``chat_id`` (the newest by default),
+        whatever its buttons say: what a modified client can send, or an old client that still shows
+        a button the bot has since taken away. Not queued."""
+        shown = [m for m in self.sent[chat_id] if not m.get("deleted")
+                 and (message_id is None or m["message_id"] == message_id)]
+        if not shown:
+            raise AssertionError(f"no message {message_id or ''} of the bot in chat {chat_id}")
+        return self.make.callback(chat_id, data, self._public(shown[-1]), user=user)
 
     def fail_next(self, method: str, status: int = 429, *, retry_after: int | None = None,
                   description: str | None = None, skip: int = 0) -> None:
@@ -315,6 +350,13 @@ class FakeTelegramServer:
 
     def heal_chat(self, chat_id: int) -> None:
         self._chat_failures.pop(chat_id, None)
+
+    def stall_next(self, method: str, seconds: float, *, deliver: bool = True, skip: int = 0) -> None:
+        """The next call of ``method`` (after ``skip`` calls that pass) is answered only after ``seconds``, so a
+        client with a shorter timeout gives up first. With ``deliver`` the call then takes effect all the same
+        (Telegram got it and the client cannot know: a retry repeats the message); without, it was lost on the
+        way (answered 504, no effect)."""
+        self._stalls[method.lower()].append(_Stall(seconds, deliver, skip))
 
     def limit_rate(self, overall: float = 30.0, per_chat: float = 1.0, per_chat_burst: float = 1.0) -> None:
         """Answer 429 with retry_after beyond ``overall`` messages/s and ``per_chat`` messages/s per chat."""
@@ -368,6 +410,7 @@ class FakeTelegramServer:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             name = method.lower()
+            await self._stall(name)
             self._check_failures(name, params)
             self._check_rate(name, params)
             handler = self._methods.get(name, self._true)  # unknown methods: recorded, answered True
@@ -393,6 +436,18 @@ class FakeTelegramServer:
             failure = queued.popleft()
         if failure is not None:
             raise ApiError(failure.status, failure.description, failure.retry_after)
+
+    async def _stall(self, name: str) -> None:
+        queued = self._stalls.get(name)
+        if not queued:
+            return
+        if queued[0].skip > 0:
+            queued[0].skip -= 1
+            return
+        stall = queued.popleft()
+        await asyncio.sleep(stall.seconds)
+        if not stall.deliver:
+            raise ApiError(504, "Gateway Timeout")
 
     def _check_rate(self, name: str, params: dict[str, Any]) -> None:
         if self._overall is None or self._per_chat_rate is None or name not in SENDING:
@@ -465,6 +520,8 @@ class FakeTelegramServer:
                                "width": 1280, "height": 960}]
         if message.get("document"):
             shown["document"] = {"file_id": message["document"], "file_unique_id": f"u{message['document']}"}
+            if message.get("file_name"):
+                shown["document"]["file_name"] = message["file_name"]
         markup = message.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             shown["reply_markup"] = markup
@@ -481,11 +538,13 @@ class FakeTelegramServer:
         return self._public(self._new_message(params, "sendMessage", text=text))
 
     async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._public(self._new_message(params, "sendPhoto", photo=_file_ref(params["photo"]),
+        photo, name = self._file(params, "sendPhoto", "photo", params.get("photo"))
+        return self._public(self._new_message(params, "sendPhoto", photo=photo, file_name=name,
                                               caption=params.get("caption")))
 
     async def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self._public(self._new_message(params, "sendDocument", document=_file_ref(params["document"]),
+        document, name = self._file(params, "sendDocument", "document", params.get("document"))
+        return self._public(self._new_message(params, "sendDocument", document=document, file_name=name,
                                               caption=params.get("caption")))
 
     async def _send_media_group(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -496,11 +555,29 @@ class FakeTelegramServer:
         sent = []
         for item in media:
             key = "photo" if item["type"] == "photo" else "document"
+            ref, name = self._file(params, "sendMediaGroup", key, item.get("media"))
             message = self._new_message({**params, "reply_markup": None}, "sendMediaGroup",
-                                        media_group_id=group, caption=item.get("caption"),
-                                        **{key: item["media"]})
+                                        media_group_id=group, caption=item.get("caption"), file_name=name,
+                                        **{key: ref})
             sent.append(self._public(message))
         return sent
+
+    def _file(self, params: dict[str, Any], method: str, kind: str, value: Any) -> tuple[str, str | None]:
+        """A file_id as given, or the upload an ``attach://<field>`` names: recorded, and given a file_id
+        of its own as Telegram does (https://core.telegram.org/bots/api#sending-files)."""
+        if not isinstance(value, str) or not value:
+            raise ApiError(400, f"Bad Request: there is no {kind} in the request")
+        if not value.startswith("attach://"):
+            return value, None
+        upload = params.get(value.removeprefix("attach://"))
+        if not isinstance(upload, dict):
+            raise ApiError(400, f"Bad Request: wrong file identifier/HTTP URL specified ({value})")
+        if upload["size"] == 0:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        file_id = self.make.file_id(f"uploaded-{kind}")
+        self.uploads.append(Upload(method, params["chat_id"], value.removeprefix("attach://"), upload["filename"],
+                                   upload["size"], file_id))
+        return file_id, upload["filename"]
 
     def _find(self, params: dict[str, Any], missing: str = NOT_FOUND_TO_EDIT) -> dict[str, Any]:
         message_id = params.get("message_id")
@@ -587,10 +664,6 @@ def _decode(key: str, value: str) -> Any:
     return value
 
 
-def _file_ref(value: Any) -> str:
-    return value if isinstance(value, str) else f"upload:{value}"
-
-
 def _default_description(status: int, retry_after: int | None) -> str:
     return {
         429: f"Too Many Requests: retry after {retry_after}",
@@ -621,9 +694,9 @@ def describe(call: Call) -> str:
         parts.append(f"text={text[:60]!r}{'…' if len(text) > 60 else ''}({len(text)})")
     for key in ("photo", "document"):
         if key in p:
-            parts.append(f"{key}={p[key]}")
+            parts.append(f"{key}={_shown_file(p, p[key])}")
     if "media" in p:
-        parts.append(f"media={[item['media'] for item in p['media']]}")
+        parts.append(f"media={[_shown_file(p, item['media']) for item in p['media']]}")
     if "commands" in p:
         parts.append(f"commands={[c['command'] for c in p['commands']]}")
     if "secret_token" in p:
@@ -632,6 +705,15 @@ def describe(call: Call) -> str:
     if call.status != 200:
         parts.append(f"-> {call.status}")
     return " ".join(parts)
+
+
+def _shown_file(params: dict[str, Any], value: Any) -> str:
+    """A file_id as it is, an upload as ``upload:<file name>``."""
+    if isinstance(value, str) and value.startswith("attach://"):
+        upload = params.get(value.removeprefix("attach://"))
+        if isinstance(upload, dict):
+            return f"upload:{upload['filename']}"
+    return str(value)
 
 
 def _inline_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
