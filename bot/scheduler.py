@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.services import privacy
+from bot.services import meetings, privacy
 from bot.services.calendar import ProductionCalendar
 from handlers import notices
 from storage.repositories import Repositories
@@ -99,4 +99,7 @@ def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
         Job("overdue-digests", 300, scan=notices.scan_overdue_digests),
         Job("privacy-retention", 3600, scan=_retention),
     ]
+    # The expert group's timed work: materials, member reminders, quorum alerts, quarter
+    # reminders, vote deadlines, protocols. Each claims its notices, so a rerun sends nothing twice.
+    jobs += [Job(f"experts-{scan.__name__.removeprefix('scan_')}", 60, session_scan=scan) for scan in meetings.SCANS]
     return Scheduler(app, clock, jobs)

@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, operator, rate_limit
+from handlers import citizen, common, experts, operator, rate_limit
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -42,6 +42,7 @@ def build_router() -> Router:
     common.setup(router)
     citizen.setup(router)
     operator.setup(router)
+    experts.setup(router)
     return router
 
 

@@ -244,3 +244,6 @@ class SentNotice(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+from storage import expert_models as _expert_models  # noqa: E402,F401

@@ -1,0 +1,87 @@
+"""`appeals-bot group invite|members|remove`: the admin brings members into the expert groups."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.app import App
+from bot.services import meetings, staff
+from storage.expert_repo import ExpertRepo
+from storage.repositories import Repositories
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("group", help="members of the expert and working groups")
+    sub = parser.add_subparsers(dest="group_command", required=True)
+    invite = sub.add_parser("invite", help="print a one-time invite code into a group")
+    invite.add_argument("--group", required=True, help="the group id from config.toml ([groups.<id>])")
+    invite.add_argument("--role", choices=("member", "chair", "deputy", "secretary"), default="member")
+    invite.set_defaults(handler=invite_command)
+    members = sub.add_parser("members", help="the group's members and roles")
+    members.add_argument("group", help="the group id from config.toml")
+    members.set_defaults(handler=members_command)
+    remove = sub.add_parser("remove", help="take a member out of a group (the quorum counts the rest)")
+    remove.add_argument("group", help="the group id from config.toml")
+    remove.add_argument("user", help="user id (see `group members`)", type=int)
+    remove.set_defaults(handler=remove_command)
+
+
+def _known(app: App, group_id: str) -> bool:
+    if group_id in app.settings.groups:
+        return True
+    print(f"unknown group {group_id!r}; known: {', '.join(app.settings.groups) or '(none in config.toml)'}",
+          file=sys.stderr)
+    return False
+
+
+async def invite_command(args: argparse.Namespace, app: App) -> int:
+    if not _known(app, args.group):
+        return 2
+    async with app.sessionmaker() as session, session.begin():
+        invite = await staff.create_invite(Repositories(session), app.settings, args.role, None, datetime.now(UTC),
+                                           group_id=args.group)
+    expires = invite.expires_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y %H:%M")
+    username = app.settings.telegram.bot_username
+    print(f"group:     {app.settings.groups[args.group].name} ({args.role})")
+    print(f"code:      {invite.code}  (one use, valid until {expires})")
+    if username:
+        print(f"telegram:  https://t.me/{username}?start={invite.code}")
+    else:
+        print("telegram:  set [telegram] bot_username in config.toml for a link; or send the code to the bot")
+    print(f"vk:        send {invite.code} as a message to the community")
+    print(f"console:   appeals-bot console --user NAME, then /start {invite.code}")
+    return 0
+
+
+async def members_command(args: argparse.Namespace, app: App) -> int:
+    if not _known(app, args.group):
+        return 2
+    group = app.settings.groups[args.group]
+    async with app.sessionmaker() as session:
+        people = await ExpertRepo(session).members(args.group)
+        rows = [(m.user_id, m.role, f"{m.user.channel}:{m.user.platform_id}", meetings.member_name(m),
+                 m.joined_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y")) for m in people]
+    print(f"{group.name}: {len(rows)} members, quorum {meetings.quorum_needed(len(rows), group.quorum)}")
+    if not rows:
+        print(f"no members yet: appeals-bot group invite --group {args.group} --role member")
+        return 0
+    print(f"{'id':>5}  {'role':<10} {'who':<28} {'joined':<10} name")
+    for user_id, role, who, name, joined in rows:
+        print(f"{user_id:>5}  {role:<10} {who:<28} {joined:<10} {name}")
+    return 0
+
+
+async def remove_command(args: argparse.Namespace, app: App) -> int:
+    if not _known(app, args.group):
+        return 2
+    async with app.sessionmaker() as session, session.begin():
+        office = meetings.Office(Repositories(session), app.settings, app.calendar, datetime.now(UTC))
+        removed = await meetings.remove_member(office, args.group, args.user)
+    if not removed:
+        print(f"user {args.user} is not a member of {args.group}", file=sys.stderr)
+        return 1
+    print(f"user {args.user} removed from {args.group}")
+    return 0

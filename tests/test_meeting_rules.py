@@ -1,0 +1,501 @@
+"""The expert group's rules as tables of cases, then the timed notices on real dates of the production calendar."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import docx
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.config import ExpertGroup
+from bot.events import Attachment, Reply
+from bot.services import meetings
+from bot.services.calendar import ProductionCalendar
+from bot.services.meetings import Decision, MeetingDraft, Office, Refusal, Tally
+from bot.services.protocol import ItemRecord, ProtocolRecord, render
+from handlers.payloads import make
+from storage.expert_models import Meeting, Protocol, Vote
+from storage.models import OutboxMessage, User
+from storage.repositories import Repositories
+
+MSK = ZoneInfo("Europe/Moscow")
+CALENDAR = ProductionCalendar()
+ROLES = ("chair", "deputy", "secretary", *["member"] * 7)  # ten members
+
+
+def msk(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=MSK).astimezone(UTC)
+
+
+# --- pure rules ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("members", "fraction", "needed"), [
+    (10, 1 / 3, 4),            # НСИ: one third of 10 is 3.33 — three members are fewer than a third
+    (10, "1/3", 4),
+    (10, 0.3333333333, 4),     # as written in config.toml
+    (9, 1 / 3, 3),             # exactly a third
+    (10, 0.5, 5),              # working group: one half
+    (7, "1/2", 4),
+    (1, 1 / 3, 1),
+    (0, 1 / 3, 1),             # nobody in the group: never a quorum
+])
+def test_quorum_needed(members: int, fraction: float | str, needed: int) -> None:
+    assert meetings.quorum_needed(members, fraction) == needed
+
+
+@pytest.mark.parametrize(("present", "fraction", "quorum"), [
+    (3, 1 / 3, False), (4, 1 / 3, True), (4, 0.5, False), (5, 0.5, True), (10, 0.5, True),
+])
+def test_quorum_boundaries_of_ten_members(present: int, fraction: float, quorum: bool) -> None:
+    assert meetings.has_quorum(present, 10, fraction) is quorum
+
+
+@pytest.mark.parametrize(("votes", "present", "presiding", "casting", "expected"), [
+    ((6, 4, 0), 10, "against", True, Decision(True)),
+    ((5, 5, 0), 10, "for", True, Decision(True, by_casting_vote=True)),       # tie: the presiding member decides
+    ((5, 5, 0), 10, "against", True, Decision(False, by_casting_vote=True)),
+    ((5, 5, 0), 10, "for", False, Decision(False)),                          # a group without a casting vote
+    ((4, 2, 4), 10, "for", True, Decision(False)),     # abstentions count as present: 4 of 10 is no majority
+    ((6, 1, 3), 10, "for", True, Decision(True)),
+    ((3, 3, 4), 10, "for", True, Decision(False)),     # a tie with abstentions never reaches the majority
+    ((3, 2, 0), 6, "for", True, Decision(False)),      # one present did not press: 3 of 6 is not more than half
+    ((4, 2, 0), 6, "for", True, Decision(True)),
+    ((0, 0, 0), 0, None, True, Decision(False)),
+])
+def test_decision_by_simple_majority_of_members_present(votes: tuple[int, int, int], present: int,
+                                                        presiding: str | None, casting: bool,
+                                                        expected: Decision) -> None:
+    assert meetings.decide(Tally(*votes), present, presiding, casting) == expected
+
+
+@pytest.mark.parametrize(("present", "presiding"), [
+    ([(1, "member"), (2, "deputy"), (3, "chair")], 3),
+    ([(1, "member"), (2, "deputy"), (4, "secretary")], 2),   # chair absent: the deputy presides
+    ([(1, "member"), (4, "secretary")], None),
+])
+def test_presiding_member(present: list[tuple[int, str]], presiding: int | None) -> None:
+    assert meetings.presiding_of(present) == presiding
+
+
+@pytest.mark.parametrize(("answers", "level"), [
+    (["yes"] * 4 + [None] * 6, "expected"),
+    (["yes"] * 3 + ["maybe"] + ["no"] * 6, "possible"),
+    (["yes"] * 3 + ["no"] * 7, "at_risk"),
+])
+def test_quorum_forecast(answers: list[str | None], level: str) -> None:
+    outlook = meetings.forecast(answers, 10, 1 / 3)
+    assert (outlook.needed, outlook.level) == (4, level)
+    assert outlook.yes + outlook.maybe + outlook.no + outlook.silent == 10
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("03.12.2026 15:00", msk(2026, 12, 3, 15)),
+    ("3.12.26 15.30", msk(2026, 12, 3, 15, 30)),
+    ("2026-12-03 15:00", msk(2026, 12, 3, 15)),
+    ("01.02 09:00", msk(2027, 2, 1, 9)),        # no year, already past this year: next year
+    ("31.02.2026 10:00", None),
+    ("завтра", None),
+])
+def test_meeting_time_is_read_in_the_region(text: str, expected: datetime | None) -> None:
+    assert meetings.parse_when(text, MSK, msk(2026, 11, 23)) == expected
+
+
+@pytest.mark.parametrize(("meeting_day", "lead", "remind", "send"), [
+    (date(2026, 12, 3), 2, date(2026, 11, 30), date(2026, 12, 1)),   # a plain Thursday: Monday and Tuesday
+    (date(2026, 5, 12), 2, date(2026, 5, 6), date(2026, 5, 7)),      # 9 and 11 May are days off
+    (date(2027, 1, 12), 3, date(2026, 12, 28), date(2026, 12, 29)),  # over the New Year holidays (31.12 is off)
+])
+def test_materials_days_on_the_production_calendar(meeting_day: date, lead: int, remind: date, send: date) -> None:
+    assert meetings.materials_days(meeting_day, lead, CALENDAR) == (remind, send)
+
+
+@pytest.mark.parametrize(("today", "days", "expected"), [
+    (date(2026, 11, 23), 14, date(2026, 12, 17)),
+    (date(2026, 5, 1), 18, date(2026, 6, 11)),   # 12 June, Russia Day, is off: one working day earlier
+    (date(2026, 1, 15), 200, date(2026, 1, 1)),  # never before the quarter starts
+])
+def test_quarter_reminder_day(today: date, days: int, expected: date) -> None:
+    assert meetings.quarter_reminder_day(today, days, CALENDAR) == expected
+
+
+@pytest.mark.parametrize(("meeting_day", "days", "due"), [
+    (date(2026, 12, 3), 3, date(2026, 12, 8)),
+    (date(2026, 12, 28), 3, date(2027, 1, 11)),   # past the New Year holidays
+])
+def test_protocol_is_signed_within_working_days(meeting_day: date, days: int, due: date) -> None:
+    assert meetings.protocol_due_day(meeting_day, days, CALENDAR) == due
+
+
+@pytest.mark.parametrize(("written", "needed_of_ten"), [("1/3", 4), ("1/2", 5), (0.3333333333, 4), (0.5, 5)])
+def test_quorum_is_read_from_config_as_a_fraction_or_a_number(written: str | float, needed_of_ten: int) -> None:
+    group = ExpertGroup(name="Группа", quorum=written)
+    assert meetings.quorum_needed(10, group.quorum) == needed_of_ten
+
+
+@pytest.mark.parametrize("written", ["1/0", "треть", "2/1", 0])
+def test_a_broken_quorum_stops_the_start(written: str | float) -> None:
+    with pytest.raises(ValueError, match="quorum"):
+        ExpertGroup(name="Группа", quorum=written)
+
+
+# Keys built from a state or a choice (f"vote.choice_{choice}") are invisible to tests/test_i18n.py's scan.
+KEY_FAMILIES = {
+    "meeting.card_": meetings.FORMATS, "meeting.format_": meetings.FORMATS, "protocol.doc_format_": meetings.FORMATS,
+    "meeting.answer_": (*meetings.ANSWERS.values(), "none"), "vote.choice_": tuple(meetings.CHOICES.values()),
+    "vote.button_": tuple(meetings.CHOICES), "experts.role_": meetings.ROLES, "protocol.doc_role_": meetings.ROLES,
+    "vote.decision_": ("adopted", "rejected", "no_quorum"),
+    "protocol.doc_result_": ("adopted", "rejected", "no_quorum"),
+    "meeting.status_": ("scheduled", "in_progress", "finished", "cancelled"),
+    "meeting.forecast_": ("expected", "possible", "at_risk"), "vote.status_": ("open", "closed", "cancelled"),
+    "protocol.status_": ("waiting", "drafted", "sent"),
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_every_state_and_choice_has_a_text(language: str) -> None:
+    from bot.i18n import translator
+
+    t = translator(language)
+    missing = [prefix + value for prefix, values in KEY_FAMILIES.items() for value in values
+               if t(prefix + value) == prefix + value]
+    assert not missing
+
+
+def test_service_payloads_are_the_handlers_wire_format() -> None:
+    assert meetings.payload("ballot", 12, "f") == make("ballot", 12, "f")
+    assert meetings.payload("mt_new") == make("mt_new")
+
+
+# --- the services on a database ------------------------------------------------------------------
+
+@asynccontextmanager
+async def office(app: App, now: datetime) -> AsyncIterator[Office]:
+    async with app.sessionmaker() as session, session.begin():
+        yield Office(Repositories(session), app.settings, app.calendar, now)
+
+
+async def seed(app: App, group: str = "nsi", roles: tuple[str, ...] = ROLES) -> list[User]:
+    """Members with the given roles, chats "m1".."m10" in the НСИ group (#1 chair, #2 deputy, #3 secretary)."""
+    people = []
+    prefix = "m" if group == "nsi" else group
+    async with office(app, msk(2026, 1, 1)) as work:
+        for n, role in enumerate(roles, 1):
+            user = await work.repo.users.add(User(channel="console", platform_id=f"{prefix}{n}",
+                                                  chat_id=f"{prefix}{n}", language="ru", role="citizen"))
+            await meetings.join(work, user, group, role, f"Член {n}")
+            people.append(user)
+    return people
+
+
+async def schedule(app: App, secretary: User, now: datetime, starts_at: datetime, *, format: str = "in_person",
+                   group: str = "nsi", materials: bool = False) -> int:
+    files = [{"kind": "document", "ref": "file-1", "channel": "console", "name": "Справка.pdf", "size": 10,
+              "mime": "application/pdf"}] if materials else []
+    draft = MeetingDraft(group_id=group, starts_at=starts_at.isoformat(), format=format, place="Зал 1",
+                         items=[{"title": "О плане работы", "materials": files},
+                                {"title": "О конкурсе проектов", "materials": []}])
+    async with office(app, now) as work:
+        return (await meetings.schedule(work, secretary, draft)).id
+
+
+async def outbox(app: App, key_part: str = "") -> list[OutboxMessage]:
+    async with app.sessionmaker() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    return [row for row in rows if key_part in row.dedup_key]
+
+
+def recipients(rows: list[OutboxMessage]) -> set[str]:
+    return {row.chat_id for row in rows}
+
+
+async def open_meeting(app: App, people: list[User], meeting_id: int, now: datetime, present: list[int]) -> None:
+    async with office(app, now) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        await meetings.start(work, people[2], meeting)
+        for n in present:
+            await meetings.toggle_presence(work, people[2], meeting, people[n - 1].id)
+
+
+async def open_item_vote(app: App, people: list[User], meeting_id: int, now: datetime, by: int = 1,
+                         minutes: int = 0) -> int:
+    async with office(app, now) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        return (await meetings.open_vote(work, people[by - 1], meeting, meeting.items[0].id, minutes)).id
+
+
+async def press(app: App, user: User, vote_id: int, code: str, now: datetime) -> str | None:
+    """A ballot press: None when taken, else the refusal's message key."""
+    try:
+        async with office(app, now) as work:
+            await meetings.cast(work, user, vote_id, code)
+    except Refusal as refusal:
+        return refusal.key
+    return None
+
+
+async def vote_row(app: App, vote_id: int) -> Vote:
+    async with app.sessionmaker() as session:
+        vote = await session.get(Vote, vote_id)
+        assert vote is not None
+        return vote
+
+
+def replace_group(app: App, **changes: object) -> ExpertGroup:
+    return app.settings.groups["nsi"].model_copy(update=changes)
+
+
+async def test_votes_cannot_open_without_quorum(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    await open_meeting(app, people, meeting_id, msk(2026, 12, 3, 15), present=[1, 3, 4])  # 3 of 10, needs 4
+    with pytest.raises(Refusal) as refused:
+        await open_item_vote(app, people, meeting_id, msk(2026, 12, 3, 15, 5))
+    assert (refused.value.key, refused.value.params) == ("vote.no_quorum", {"present": 3, "needed": 4})
+
+
+async def test_vote_changes_until_closed_and_refuses_absent_late_and_repeated_presses(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4, 5])
+    with pytest.raises(Refusal, match=r"vote\.not_presiding"):
+        await open_item_vote(app, people, meeting_id, at, by=2)  # the chair is here: the deputy does not preside
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    table = [
+        (4, "f", None), (4, "a", None),                  # changed their mind
+        (4, "a", "vote.same_choice"),                    # the same press again
+        (9, "f", "vote.not_eligible"),                   # absent at an in-person vote
+        (1, "f", None), (2, "f", None), (3, "x", None), (5, "a", None),
+        (1, "z", "vote.not_found"),                      # forged choice
+    ]
+    for member, code, refusal in table:
+        assert await press(app, people[member - 1], vote_id, code, at) == refusal, (member, code)
+    async with office(app, at) as work:
+        await meetings.close_by_presiding(work, people[0], vote_id)
+    assert await press(app, people[3], vote_id, "f", at) == "vote.closed"
+    vote = await vote_row(app, vote_id)
+    # For 2 of 5 present is not more than half: not adopted.
+    assert (vote.votes_for, vote.votes_against, vote.votes_abstain, vote.counted, vote.result) == (2, 2, 1, 5,
+                                                                                                  "rejected")
+    results = await outbox(app, f"vote{vote_id}:result")
+    assert len(results) == 10  # every member, present or not
+    text = Reply.from_dict(results[0].reply).text
+    assert "Против — 2: Член 4, Член 5" in text and "Воздержались — 1: Член 3" in text
+
+
+async def test_chair_absent_the_deputy_presides_and_breaks_the_tie(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[2, 3, 4, 5])
+    vote_id = await open_item_vote(app, people, meeting_id, at, by=2)
+    for member, code in ((2, "f"), (3, "f"), (4, "a"), (5, "a")):
+        assert await press(app, people[member - 1], vote_id, code, at) is None
+    async with office(app, at) as work:
+        with pytest.raises(Refusal, match=r"vote\.not_presiding"):
+            await meetings.close_by_presiding(work, people[0], vote_id)
+    async with office(app, at) as work:
+        await meetings.close_by_presiding(work, people[1], vote_id)
+    vote = await vote_row(app, vote_id)
+    assert (vote.result, vote.by_casting_vote, vote.presiding_id) == ("adopted", True, people[1].id)
+
+
+async def test_a_vote_with_a_set_time_closes_by_itself(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at, minutes=5)
+    for member in (1, 2, 3):
+        await press(app, people[member - 1], vote_id, "f", at)
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_votes(*scan, at + timedelta(minutes=4)) == 0
+    assert await press(app, people[3], vote_id, "a", at + timedelta(minutes=5)) == "vote.closed"
+    assert await meetings.scan_votes(*scan, at + timedelta(minutes=5)) == 10
+    assert (await vote_row(app, vote_id)).result == "adopted"  # 3 of 4 present
+
+
+async def test_absentee_vote_reminds_only_non_voters_and_counts_quorum_on_ballots(app: App) -> None:
+    people = await seed(app)
+    deadline = msk(2026, 12, 10, 18)
+    meeting_id = await schedule(app, people[2], msk(2026, 12, 1), deadline, format="absentee", materials=True)
+    ballots = await outbox(app, ":ballot:")
+    assert len(ballots) == 20 and len(await outbox(app, ":mat:auto:")) == 10  # two items, ten members; files at once
+    async with app.sessionmaker() as session:
+        votes = (await session.scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.id))).all()
+    first, second = (v.id for v in votes)
+    for member in (1, 2, 3, 4, 5):          # item 1: five ballots (quorum 4)
+        await press(app, people[member - 1], first, "f" if member != 5 else "a", msk(2026, 12, 2))
+    for member in (1, 2):                   # item 2: two ballots
+        await press(app, people[member - 1], second, "f", msk(2026, 12, 2))
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_votes(*scan, msk(2026, 12, 9, 17)) == 0       # before "1d"
+    assert await meetings.scan_votes(*scan, msk(2026, 12, 9, 18)) == 5 + 8
+    reminded = await outbox(app, ":rem1d:")
+    assert recipients([r for r in reminded if r.dedup_key.startswith(f"vote{first}:")]) == {"m6", "m7", "m8", "m9",
+                                                                                           "m10"}
+    assert await meetings.scan_votes(*scan, msk(2026, 12, 9, 19)) == 0       # once
+    assert await press(app, people[5], first, "x", msk(2026, 12, 10, 17, 59)) is None
+    await meetings.scan_votes(*scan, deadline)
+    first_vote, second_vote = await vote_row(app, first), await vote_row(app, second)
+    assert (first_vote.result, first_vote.counted) == ("adopted", 6)   # 4 for of 6 ballots cast
+    assert (second_vote.result, second_vote.counted) == ("no_quorum", 2)
+    await meetings.scan_votes(*scan, deadline + timedelta(minutes=1))
+    async with app.sessionmaker() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        protocol = await session.scalar(select(Protocol).where(Protocol.meeting_id == meeting_id))
+    assert meeting is not None and meeting.status == "finished"
+    # Member 5 voted against: the protocol waits for a dissenting opinion until the window ends.
+    assert protocol is not None and protocol.status == "waiting"
+    assert await meetings.scan_protocols(*scan, deadline + timedelta(hours=24)) == 2   # drafted, to chair + secretary
+
+
+async def test_materials_reminder_and_automatic_sending_around_the_may_holidays(app: App) -> None:
+    people = await seed(app)
+    # Tuesday 12 May 2026; 9 and 11 May are days off, so "2 working days before" is Thursday 7 May.
+    meeting_id = await schedule(app, people[2], msk(2026, 4, 20), msk(2026, 5, 12, 15), materials=True)
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_materials(*scan, msk(2026, 5, 5, 12)) == 0
+    assert await meetings.scan_materials(*scan, msk(2026, 5, 6, 8, 59)) == 0     # before the office opens
+    assert await meetings.scan_materials(*scan, msk(2026, 5, 6, 9)) == 1        # the secretary: item 2 lacks files
+    reminder = (await outbox(app, ":matrem:"))[0]
+    assert reminder.chat_id == "m3" and "О конкурсе проектов" in Reply.from_dict(reminder.reply).text
+    assert await meetings.scan_materials(*scan, msk(2026, 5, 6, 15)) == 0
+    assert await meetings.scan_materials(*scan, msk(2026, 5, 7, 9)) == 10       # to every member
+    sent = await outbox(app, ":mat:auto:")
+    assert Reply.from_dict(sent[0].reply).attachments[0].name == "Справка.pdf"
+    assert await meetings.scan_materials(*scan, msk(2026, 5, 8, 9)) == 0
+    async with office(app, msk(2026, 5, 8, 10)) as work:   # a late file goes out on its own
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        sent_now = await meetings.add_material(work, people[2], meeting, meeting.items[1].id,
+                                               Attachment("document", "file-2", "console", "Проект.docx"))
+    assert sent_now and len(await outbox(app, ":mat:late:")) == 10
+
+
+async def test_member_reminders_skip_those_who_declined(app: App) -> None:
+    people = await seed(app)
+    starts = msk(2026, 12, 3, 15)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), starts)
+    async with office(app, msk(2026, 11, 24)) as work:
+        for member in (9, 10):
+            await meetings.answer_notice(work, people[member - 1], meeting_id, "n")
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_member_reminders(*scan, starts - timedelta(days=1, minutes=1)) == 0
+    assert await meetings.scan_member_reminders(*scan, starts - timedelta(days=1)) == 8
+    assert await meetings.scan_member_reminders(*scan, starts - timedelta(hours=2)) == 0
+    assert await meetings.scan_member_reminders(*scan, starts - timedelta(hours=1)) == 8
+    assert "m9" not in recipients(await outbox(app, ":rem"))
+
+
+async def test_reminders_can_be_turned_off(app: App) -> None:
+    app.settings.groups["nsi"] = replace_group(app, member_reminders=[])
+    people = await seed(app)
+    starts = msk(2026, 12, 3, 15)
+    await schedule(app, people[2], msk(2026, 11, 23), starts)
+    assert await meetings.scan_member_reminders(app.sessionmaker, app.settings, app.calendar,
+                                                starts - timedelta(hours=1)) == 0
+
+
+async def test_quorum_alert_one_working_day_before(app: App) -> None:
+    people = await seed(app)
+    starts = msk(2026, 12, 14, 15)  # Monday: one working day before is Friday 11 December
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), starts)
+    async with office(app, msk(2026, 11, 24)) as work:
+        for member in (1, 3, 4):
+            await meetings.answer_notice(work, people[member - 1], meeting_id, "y")
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_quorum_alerts(*scan, msk(2026, 12, 10, 12)) == 0
+    assert await meetings.scan_quorum_alerts(*scan, msk(2026, 12, 11, 9)) == 2
+    assert recipients(await outbox(app, ":quorum:")) == {"m1", "m3"}   # chair and secretary
+    assert await meetings.scan_quorum_alerts(*scan, msk(2026, 12, 11, 12)) == 0
+
+
+async def test_quarter_reminder_when_no_meeting_is_scheduled(app: App) -> None:
+    app.settings.groups["nsi"] = replace_group(app, quarter_reminder_days=18)
+    await seed(app)
+    working_group = await seed(app, "mwg", ("chair", "secretary", "member"))
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    # 30 June - 18 days = 12 June, Russia Day: the reminder comes on Thursday 11 June.
+    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 10, 12)) == 0
+    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 11, 9)) == 2
+    assert recipients(await outbox(app, "grp:nsi:2026q2")) == {"m1", "m3"}
+    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 12, 9)) == 0
+    # The working group (14 days) is reminded on 16 June; one scheduled meeting silences it.
+    await schedule(app, working_group[1], msk(2026, 6, 15), msk(2026, 6, 25, 15), group="mwg")
+    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 16, 9)) == 0
+
+
+def test_protocol_document_reads_back(tmp_path: Path) -> None:
+    record = ProtocolRecord(
+        group="Региональная экспертная группа НСИ", number=4, format="in_person",
+        starts_at=datetime(2026, 12, 3, 15, 0, tzinfo=MSK), place="Дом правительства, зал 2",
+        presiding="Петров П.П.", presiding_role="deputy", secretary="Сидорова С.С.", members=10, needed=4,
+        present=["Петров П.П.", "Сидорова С.С.", "Иванов И.И.", "Кузнецова А.А."], absent=["Смирнов В.В."],
+        items=[ItemRecord(1, "О плане работы на 2027 год", "adopted", ["Петров П.П.", "Сидорова С.С."],
+                          ["Иванов И.И.", "Кузнецова А.А."], by_casting_vote=True,
+                          dissents=[("Иванов И.И.", "План не учитывает сельские районы.")]),
+               ItemRecord(2, "Разное")])
+    path = render(record, tmp_path / "p.docx")
+    assert path.is_absolute()
+    document = docx.Document(str(path))
+    text = "\n".join(p.text for p in document.paragraphs)
+    table = "\n".join(cell.text for row in document.tables[0].rows for cell in row.cells)
+    for expected in ("ПРОТОКОЛ № 4", "Региональная экспертная группа НСИ", "03.12.2026 15:00",
+                     "Дом правительства, зал 2", "Председательствующий: Петров П.П. (заместитель председателя)",
+                     "Присутствовали (4 из 10): Петров П.П., Сидорова С.С., Иванов И.И., Кузнецова А.А.",
+                     "Отсутствовали: Смирнов В.В.", "Кворум имеется (необходимо не менее 4, присутствует 4)",
+                     "1. СЛУШАЛИ: О плане работы на 2027 год", "«За» — 2: Петров П.П., Сидорова С.С.",
+                     "«Против» — 2: Иванов И.И., Кузнецова А.А.", "«Воздержались» — 0: —",
+                     "РЕШИЛИ: решение принято.", "решающим стал голос председательствующего",
+                     "Особое мнение (Иванов И.И.): План не учитывает сельские районы.",
+                     "2. СЛУШАЛИ: Разное", "Голосование не проводилось."):
+        assert expected in text, expected
+    assert "Сидорова С.С." in table and "_______________" in table
+
+
+def written_beside_database(app: App, path: str) -> bool:
+    database = Path(app.settings.database.url.split("///")[1])
+    return Path(path).is_file() and Path(path).parent == database.parent / "protocols"
+
+
+async def test_protocol_waits_for_signatures_then_goes_to_everyone(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    for member in (1, 2, 3, 4):
+        await press(app, people[member - 1], vote_id, "f", at)
+    async with office(app, msk(2026, 12, 3, 17)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        protocol = await meetings.finish(work, people[2], meeting)
+        protocol_id = protocol.id
+    assert protocol.status == "drafted"
+    assert written_beside_database(app, protocol.path or "")
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 7, 12)) == 0     # within 3 working days
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 8, 9)) == 2      # due day: chair and secretary
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 8, 15)) == 0     # once a day
+    async with office(app, msk(2026, 12, 8, 16)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_approver"):
+            await meetings.approve(work, people[5], protocol_id)
+    async with office(app, msk(2026, 12, 8, 16)) as work:
+        assert (await meetings.approve(work, people[0], protocol_id))[1] is False
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 9, 9)) == 1      # only the secretary now
+    async with office(app, msk(2026, 12, 9, 10)) as work:
+        assert (await meetings.approve(work, people[2], protocol_id))[1] is True
+    sent = await outbox(app, f"prot{protocol_id}:sent:")
+    assert len(sent) == 10
+    attachment = Reply.from_dict(sent[0].reply).attachments[0]
+    assert (attachment.kind, attachment.channel, attachment.name) == ("document", "local",
+                                                                      "Протокол № 1 от 03.12.2026.docx")
