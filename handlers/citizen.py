@@ -547,7 +547,7 @@ async def enter_clarification(ctx: Context) -> None:
         ctx.say(outcome.problem or "error.appeal_not_found", number=data.get("number", ""))
         return
     await operator.notify_ministry(ctx, outcome.appeal, "clarify.received", f"clarified:{outcome.appeal.id}:{ctx.now}",
-                                   text=text or "—")
+                                   files=list(ctx.event.attachments), text=text or "—")
     await cards.publish_card(ctx.repo, ctx.settings, outcome.appeal, ctx.now)
     ctx.say("clarify.thanks", number=outcome.appeal.number)
     if ctx.state:

@@ -470,7 +470,8 @@ async def show_appeal(ctx: Context, appeal_id: int) -> None:
     ctx.replies.append(Reply(text="\n".join(lines), buttons=buttons, attachments=cards.appeal_files(appeal)))
 
 
-async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, **params: object) -> None:
+async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, files: list[Attachment] | None = None,
+                          **params: object) -> None:
     """A message to whoever handles the appeal: the assignee, else the ministry's recipients."""
     targets = []
     if appeal.assignee_id is not None:
@@ -481,7 +482,7 @@ async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, **
         targets = await cards.recipients(ctx.repo, ctx.settings, appeal.ministry_id)
     for target in targets:
         names = Names(ctx.settings, target.language)
-        reply = Reply(text=names.t(key, number=appeal.number, **params),
+        reply = Reply(text=names.t(key, number=appeal.number, **params), attachments=list(files or []),
                       buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(ctx.repo, target.channel, target.chat_id, reply, dedup_key=f"{dedup}:{target.chat_id}",
                      now=ctx.now)

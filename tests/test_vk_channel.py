@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -639,3 +640,110 @@ async def test_dialog_continues_after_a_restart_on_the_same_database(fake: FakeV
             assert (appeal.citizen_name, appeal.category_id) == ("Петров Пётр", "potholes")
     finally:
         await restarted.close()
+
+
+# --- files the bot made (charts, exports, protocols) are uploaded ---------------------------------
+
+
+def generated(folder: Path, name: str, size: int) -> str:
+    path = folder / name
+    path.write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    return str(path)
+
+
+def attached(message: Any) -> list[str]:
+    return message.attachment.split(",") if message.attachment else []
+
+
+async def test_files_the_bot_made_are_uploaded_for_the_peer_and_sent_with_the_text(fake: FakeVk,
+                                                                                    tmp_path: Path) -> None:
+    channel = make_channel(fake, Recorder())
+    reply = Reply("Статистика за ноябрь", attachments=[
+        Attachment("photo", generated(tmp_path, "a1.png", 4000), "local", name="Рейтинг министерств.png"),
+        Attachment("photo", generated(tmp_path, "a2.jpg", 3000), "local", name="Сроки ответов"),
+        Attachment("document", generated(tmp_path, "a3.xlsx", 9000), "local", name="Обращения за ноябрь.xlsx"),
+        Attachment("document", "BQACAgIAAxkBAAI", "telegram", name="акт из Telegram.pdf")])
+    sent = await channel.send(str(PEER), reply, dedup_key="stats-11")
+
+    assert [call.method for call in fake.calls] == [
+        "photos.getMessagesUploadServer", "photos.saveMessagesPhoto",
+        "photos.getMessagesUploadServer", "photos.saveMessagesPhoto",
+        "docs.getMessagesUploadServer", "docs.save", "messages.send"]
+    assert [(u.kind, u.peer_id, u.field, u.filename, u.size) for u in fake.uploads] == [
+        ("photo", PEER, "file0", "file0.png", 4000), ("photo", PEER, "file0", "file0.jpg", 3000),
+        ("doc", PEER, "file", "file0.xlsx", 9000)]
+    [photo_server, _, _, _, doc_server, save] = fake.calls[:-1]
+    assert photo_server.params["peer_id"] == str(PEER)
+    assert (doc_server.params["type"], doc_server.params["peer_id"]) == ("doc", str(PEER))
+    assert save.params["title"] == "Обращения за ноябрь.xlsx"  # the name people see, not the file's on disk
+    [message] = fake.messages(PEER)
+    assert sent == str(message.message_id)
+    assert message.text == "Статистика за ноябрь\n\n📎 акт из Telegram.pdf"  # a Telegram file is named
+    refs = attached(message)
+    assert [fake.saved[ref].size for ref in refs] == [4000, 3000, 9000]  # in the reply's order, one message
+    assert refs[0].startswith(f"photo-{GROUP_ID}_") and len(refs[0].split("_")) == 3  # with its access key
+    assert refs[2].startswith(f"doc-{GROUP_ID}_")
+
+
+async def test_an_immediate_reply_uploads_a_generated_protocol_with_its_buttons(fake: FakeVk,
+                                                                                tmp_path: Path) -> None:
+    protocol = generated(tmp_path, "protocol_1_3.docx", 12_345)
+
+    def protocol_reply(event: Incoming) -> list[Reply]:
+        return [Reply("Протокол заседания № 3", buttons=[[Button("Подписать", "v1:sign:3")]],
+                      attachments=[Attachment("document", protocol, "local", name="Протокол № 3 от 20.11.2026")])]
+
+    async with running(make_channel(fake, Recorder(protocol_reply)), fake):
+        fake.text(PEER, "/protocol 3")
+        [message] = await fake.wait_messages(PEER, 1)
+    [ref] = attached(message)
+    assert (fake.saved[ref].filename, fake.saved[ref].size) == ("file0.docx", 12_345)
+    # The title keeps the file's extension even when the display name has none (or a date that looks like one).
+    assert fake.calls_to("docs.save")[0].params["title"] == "Протокол № 3 от 20.11.2026.docx"
+    assert message.text == "Протокол заседания № 3" and message.inline and message.labels == ["Подписать"]
+
+    # A later version with a new file is not an edit: the outbox sends it anew, and it is uploaded once, then.
+    document = Attachment("document", protocol, "local", name="Протокол № 3 (подписан).docx")
+    assert not await make_channel(fake, Recorder()).edit(str(PEER), str(message.message_id),
+                                                         Reply("Протокол подписан", attachments=[document]))
+    assert len(fake.uploads) == 1 and not message.edits
+
+
+async def test_a_picture_vk_takes_only_as_a_document_goes_as_one_and_a_missing_file_is_named(
+        fake: FakeVk, tmp_path: Path) -> None:
+    channel = make_channel(fake, Recorder())
+    reply = Reply("Схема и акт", attachments=[
+        Attachment("photo", generated(tmp_path, "scheme.svg", 700), "local", name="Схема.svg"),
+        Attachment("document", str(tmp_path / "gone.pdf"), "local", name="Акт осмотра.pdf"),
+        Attachment("document", generated(tmp_path, "empty.csv", 0), "local", name="Пустая выгрузка.csv")])
+    await channel.send(str(PEER), reply, dedup_key="scheme-1")
+    assert [(u.kind, u.filename) for u in fake.uploads] == [("doc", "file0.svg")]
+    [message] = fake.messages(PEER)
+    [ref] = attached(message)
+    assert ref.startswith(f"doc-{GROUP_ID}_")
+    assert message.text == "Схема и акт\n\n📎 Акт осмотра.pdf\n📎 Пустая выгрузка.csv"
+
+
+async def test_a_photo_vk_refuses_to_save_is_named_and_the_message_still_goes(fake: FakeVk,
+                                                                              tmp_path: Path) -> None:
+    channel = make_channel(fake, Recorder())
+    fake.fail_next("photos.saveMessagesPhoto", 100)  # e.g. "photos_list is invalid": a broken picture
+    chart = Attachment("photo", generated(tmp_path, "chart.png", 2048), "local", name="Рейтинг.png")
+    await channel.send(str(PEER), Reply("Рейтинг министерств", attachments=[chart]), dedup_key="rank-1")
+    assert len(fake.calls_to("photos.saveMessagesPhoto")) == 1  # a refusal is not retried
+    [message] = fake.messages(PEER)
+    assert (message.text, message.attachment) == ("Рейтинг министерств\n\n📎 Рейтинг.png", "")
+
+
+async def test_a_failing_upload_server_is_retried_and_then_left_to_the_outbox(fake: FakeVk, tmp_path: Path) -> None:
+    channel = make_channel(fake, Recorder())
+    chart = Attachment("photo", generated(tmp_path, "chart.png", 2048), "local", name="Рейтинг.png")
+    fake.fail_http("upload", 502)
+    await channel.send(str(PEER), Reply("Рейтинг", attachments=[chart]), dedup_key="rank-2")
+    [message] = fake.messages(PEER)
+    assert len(attached(message)) == 1 and len(fake.calls_to("photos.getMessagesUploadServer")) == 2
+
+    fake.fail_http("upload", 502, times=3)
+    with pytest.raises(RetryLater, match=r"upload of Рейтинг\.png"):
+        await channel.send(str(PEER), Reply("Рейтинг", attachments=[chart]), dedup_key="rank-3")
+    assert len(fake.messages(PEER)) == 1  # nothing half-sent: the outbox sends the whole reply later

@@ -1,7 +1,8 @@
 """The VK channel: a thin translator between VK (through vk-api) and the neutral shapes.
 
 VK event -> ``Incoming``; ``Reply`` -> ``messages.send`` / ``messages.edit``; VK errors ->
-``RetryLater`` / ``Unreachable``. No dialog logic lives here.
+``RetryLater`` / ``Unreachable``. No dialog logic lives here. Files the bot made (charts, exports,
+protocols: ``Attachment(channel="local")``) are uploaded for the peer before the message is sent.
 
 vk-api is synchronous (requests). Every call runs in a worker thread, so the event loop is
 never blocked; the long-poll request, which hangs for up to ``wait`` seconds, runs in a daemon
@@ -9,7 +10,8 @@ thread of its own so that stopping never waits for it.
 
 References: https://dev.vk.com/ru/api/bots/getting-started (Bots Long Poll, Callback API),
 https://dev.vk.com/ru/api/bots/development/keyboard (keyboards, callback buttons),
-https://dev.vk.com/ru/reference/errors (error codes).
+https://dev.vk.com/ru/reference/errors (error codes),
+https://dev.vk.com/ru/api/upload/overview (uploading files).
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import hmac
 import json
 import logging
 import mimetypes
+import os
 import re
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import requests
 from aiohttp import web
@@ -36,6 +40,7 @@ from vk_api import VkApiGroup
 from vk_api.bot_longpoll import VkBotLongPoll
 from vk_api.exceptions import ApiError, ApiHttpError
 from vk_api.keyboard import MAX_BUTTONS_ON_LINE, MAX_DEFAULT_LINES, MAX_INLINE_LINES, VkKeyboard
+from vk_api.upload import VkUpload
 
 from bot.config import Settings, Vk
 from bot.events import (
@@ -78,6 +83,12 @@ UNREACHABLE = {7, 18, 900, 901, 902, 917, 936, 945, 946}
 # https://dev.vk.com/ru/reference/objects/photo-sizes
 PHOTO_SIZE_RANK = {"s": 1, "m": 2, "x": 3, "o": 3, "p": 3, "q": 3, "r": 3, "y": 4, "z": 5, "w": 6, "base": 7}
 LANGUAGE_BY_LANG_ID = {0: "ru", 3: "en"}  # client_info.lang_id
+LOCAL = "local"  # a file the bot made, its ref a path on this machine
+# Uploads for messages (https://dev.vk.com/ru/api/upload/overview): a photo is JPG, PNG or GIF of up to
+# 50 MB; anything else (or a larger picture) goes as a document, up to 200 MB.
+PHOTO_FORMATS = frozenset({".jpg", ".jpeg", ".png", ".gif"})
+PHOTO_UPLOAD_LIMIT = 50 * 1024 * 1024
+DOCUMENT_UPLOAD_LIMIT = 200 * 1024 * 1024
 
 
 # --- VK -> Incoming ---------------------------------------------------------------------------
@@ -410,6 +421,34 @@ def snackbar(toast: str | None) -> dict[str, Any]:
     return {"event_data": json.dumps({"type": "show_snackbar", "text": text}, ensure_ascii=False)}
 
 
+# --- files the bot made -> VK uploads ----------------------------------------------------------
+
+
+UploadKind = Literal["photo", "document"]
+
+
+def upload_name(file: Attachment) -> str:
+    """The document title VK shows: the display name, ending in the file's own extension."""
+    name, extension = file.name or Path(file.ref).name, Path(file.ref).suffix
+    return name if name.lower().endswith(extension.lower()) else name + extension
+
+
+def upload_kind(file: Attachment) -> UploadKind | None:
+    """How a local file goes to VK, or None when it cannot (gone, empty, too big): it is named instead."""
+    try:
+        size = os.path.getsize(file.ref)
+    except OSError:
+        log.warning("local file %s is not there: named instead of sent", file.ref)
+        return None
+    # The file goes up under its own path, so its own extension says what it is.
+    if file.kind == "photo" and 0 < size <= PHOTO_UPLOAD_LIMIT and Path(file.ref).suffix.lower() in PHOTO_FORMATS:
+        return "photo"
+    if 0 < size <= DOCUMENT_UPLOAD_LIMIT:
+        return "document"
+    log.warning("local file %s has %d bytes, VK takes 1 B to 200 MB: named instead", file.ref, size)
+    return None
+
+
 # --- VK errors -> delivery decisions ----------------------------------------------------------
 
 
@@ -466,6 +505,14 @@ def build_api(vk: Vk, timeout: float = 30.0) -> GroupApi:
         raise ValueError("vk.token: set the VK_GROUP_TOKEN environment variable (a community access key)")
     return GroupApi(token=vk.token.get_secret_value(), api_version=vk.api_version, config=MemoryConfig,
                     session=RedirectingSession(vk.api_base, timeout))
+
+
+def build_uploader(api: GroupApi) -> VkUpload:
+    """vk-api's upload helper on the API's own session (its redirect and timeout), not a bare one of its own."""
+    uploader = VkUpload(api)
+    uploader.http.close()
+    uploader.http = api.http
+    return uploader
 
 
 def in_daemon_thread(work: Callable[[], T]) -> asyncio.Future[T]:
@@ -528,6 +575,7 @@ class VkChannel:
         self.handler = handler
         _check_settings(self.vk)
         self.api = build_api(self.vk, request_timeout)
+        self.uploader = build_uploader(self.api)
         self.long_poll_wait = long_poll_wait
         self.retry_delays = tuple(retry_delays)
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
@@ -553,6 +601,8 @@ class VkChannel:
 
     async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
         """Edit a message sent earlier by its message_id; False when VK refuses (the caller sends anew)."""
+        if any(file.channel == LOCAL for file in reply.attachments):
+            return False  # a new file goes in a new message: uploaded once, by send
         messages = render_reply(reply)
         if len(messages) != 1 or messages[0].standard_keyboard or not message_ref.isdigit():
             return False
@@ -770,6 +820,7 @@ class VkChannel:
     # out ------------------------------------------------------------------------------------
 
     async def _deliver(self, peer_id: int, reply: Reply, dedup_key: str, edit_ref: str | None) -> str | None:
+        reply = await self._with_uploads(peer_id, reply)
         messages = self._with_keyboard_cleared(peer_id, render_reply(reply))
         last: str | None = None
         for index, message in enumerate(messages):
@@ -804,14 +855,54 @@ class VkChannel:
             return False
         return True
 
+    async def _with_uploads(self, peer_id: int, reply: Reply) -> Reply:
+        """The reply with each file the bot made uploaded for this peer (in place, in order)."""
+        if not any(file.channel == LOCAL for file in reply.attachments):
+            return reply
+        return replace(reply, attachments=[await self._uploaded(peer_id, file) if file.channel == LOCAL else file
+                                           for file in reply.attachments])
+
+    async def _uploaded(self, peer_id: int, file: Attachment) -> Attachment:
+        kind = upload_kind(file)
+        if kind is None:
+            return file
+        name = upload_name(file)
+        if kind == "photo":
+            upload = functools.partial(self._upload_photo, peer_id, file.ref)
+        else:
+            upload = functools.partial(self._upload_document, peer_id, file.ref, name)
+        try:
+            ref = await self._attempt(f"upload of {name}", upload)
+        except (RetryLater, Unreachable):
+            raise  # the outbox tries the whole message again later / records the peer
+        except (DeliveryError, LookupError, TypeError, AttributeError) as exc:
+            # VK refused the file itself (a broken picture, a forbidden type) or answered in a shape we do
+            # not know: the message still goes, naming the file.
+            log.warning("upload of %s to VK failed (%r); named instead of sent", name, exc)
+            return file
+        return Attachment(kind=kind, ref=ref, channel=CHANNEL, name=name, size=file.size, mime=file.mime)
+
+    def _upload_photo(self, peer_id: int, path: str) -> str:
+        # photos.getMessagesUploadServer -> POST the file -> photos.saveMessagesPhoto
+        saved = self.uploader.photo_messages(path, peer_id=peer_id)
+        return _media_ref("photo", saved[0])
+
+    def _upload_document(self, peer_id: int, path: str, name: str) -> str:
+        # docs.getMessagesUploadServer(type=doc) -> POST the file -> docs.save; the title is what people see.
+        saved = self.uploader.document(path, title=name, message_peer_id=peer_id, doc_type="doc")
+        return _media_ref("doc", saved["doc"])
+
     async def _call(self, method: str, params: dict[str, Any], *, retry: bool = True) -> Any:
         """One API call in a worker thread; rate limits and network failures retried with backoff."""
+        return await self._attempt(method, functools.partial(self.api.method, method, params), retry=retry)
+
+    async def _attempt(self, what: str, work: Callable[[], T], *, retry: bool = True) -> T:
         delays = iter(self.retry_delays if retry else ())
         while True:
             try:
-                return await asyncio.to_thread(self.api.method, method, params)
+                return await asyncio.to_thread(work)
             except (ApiError, ApiHttpError, requests.RequestException) as exc:
-                failure = classify(exc, method)
+                failure = classify(exc, what)
                 delay = next(delays, None) if isinstance(failure, RetryLater) else None
                 if delay is None:
                     raise failure from exc

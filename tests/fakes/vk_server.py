@@ -5,15 +5,20 @@ its own Bots Long Poll server from ``groups.getLongPollServer`` and serves queue
 in the API 5.199 shapes. ``messages.send`` de-duplicates on ``random_id`` per peer like VK: a
 second send with the same id is not delivered again and returns the same message id. Keyboards
 are checked against VK's limits (error 911), texts against 4096 characters (error 914).
+Files go up the way https://dev.vk.com/ru/api/upload/overview describes: ``photos.getMessagesUploadServer``
+/ ``docs.getMessagesUploadServer`` hand out an upload URL on this server, a multipart POST there is
+recorded in ``uploads`` (field, file name, size), and ``photos.saveMessagesPhoto`` / ``docs.save`` turn it
+into a photo / doc of the community (``saved`` maps the attachment ref back to its upload).
 
 Test controls: queue events (text, button press, photo, document, location, forwarded-only,
-sticker), ``fail_next``, ``fail_http``, ``fail_peer``, ``break_longpoll``, ``expire_key``;
-recorded calls; ``wait_messages`` / ``wait_calls``.
+sticker), ``fail_next``, ``fail_http`` (``"upload"`` for the upload URL), ``fail_peer``, ``stall_next``,
+``break_longpoll``, ``expire_key``; recorded calls and uploads; ``wait_messages`` / ``wait_calls``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import secrets
@@ -22,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 ERROR_MESSAGES = {
@@ -35,9 +41,12 @@ ERROR_MESSAGES = {
     901: "Can't send messages for users without permission",
     902: "Can't send messages to this user due to their privacy settings",
     909: "Can't edit this message, because it's too old",
+    118: "Invalid server",
+    121: "Invalid hash",
     911: "Keyboard format is invalid",
     914: "Message is too long",
 }
+UPLOAD_SERVER = 852_321  # the "server" an upload answers and photos.saveMessagesPhoto checks
 CLIENT_INFO = {
     "button_actions": ["text", "vkpay", "open_app", "location", "open_link", "callback"],
     "keyboard": True, "inline_keyboard": True, "carousel": True, "lang_id": 0,
@@ -56,6 +65,18 @@ class Call:
     method: str
     params: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Upload:
+    """A file posted to an upload URL (multipart/form-data), as the upload server stored it."""
+
+    kind: str  # "photo" or "doc": which getMessagesUploadServer gave the URL
+    peer_id: int
+    field: str
+    filename: str
+    size: int
+    token: str
 
 
 @dataclass
@@ -100,14 +121,18 @@ class FakeVk:
         self.duplicates = 0
         self.answers: list[dict[str, str]] = []
         self.users: dict[int, tuple[str, str]] = {}
+        self.uploads: list[Upload] = []
+        self.saved: dict[str, Upload] = {}  # "photo-77_1_key" / "doc-77_2" -> what was uploaded for it
         self.longpoll_key = secrets.token_hex(8)
         self.longpoll_checks = 0
         self._failures: dict[str, list[int]] = defaultdict(list)
         self._http_failures: dict[str, list[int]] = defaultdict(list)
         self._peer_failures: dict[int, int] = {}
+        self._stalls: dict[str, list[float]] = defaultdict(list)
         self._broken_polls = 0
         self._by_random_id: dict[tuple[int, int], SentMessage] = {}
         self._message_ids = itertools.count(1)
+        self._media_ids = itertools.count(456_239_001)
         self._cmids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._changed = asyncio.Condition()
         self._closing = False
@@ -121,6 +146,7 @@ class FakeVk:
         app = web.Application()
         app.router.add_route("*", "/method/{name}", self._method)
         app.router.add_get("/longpoll", self._longpoll)
+        app.router.add_post("/upload/{kind}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -155,6 +181,12 @@ class FakeVk:
 
     def fail_peer(self, peer_id: int, code: int = 901) -> None:
         self._peer_failures[peer_id] = code
+
+    def stall_next(self, method: str, seconds: float, times: int = 1, *, skip: int = 0) -> None:
+        """The next ``times`` calls of ``method`` (after ``skip`` that pass) are answered only after ``seconds``
+        and then take effect: a client with a shorter timeout gives up and retries (a send with the same
+        random_id is a duplicate, counted in ``duplicates``, not delivered again)."""
+        self._stalls[method].extend([0.0] * skip + [seconds] * times)
 
     def break_longpoll(self, times: int = 1) -> None:
         """The next ``times`` long-poll requests get an HTTP 500 page instead of JSON."""
@@ -324,6 +356,29 @@ class FakeVk:
                     pass
         return web.json_response({"ts": str(len(self.events)), "updates": self.events[ts:]})
 
+    # HTTP: uploads ----------------------------------------------------------------------
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload server: no access token here, the URL itself is the permission (as in VK)."""
+        kind, peer_id = request.match_info["kind"], int(request.query.get("peer_id") or 0)
+        if self._http_failures["upload"]:
+            return web.Response(status=self._http_failures["upload"].pop(0), text="<html>Bad Gateway</html>")
+        stored: list[Upload] = []
+        async for part in await request.multipart():
+            if not isinstance(part, aiohttp.BodyPartReader) or part.filename is None:
+                continue
+            size = len(await part.read())
+            if size:
+                stored.append(Upload(kind, peer_id, part.name or "", part.filename, size, secrets.token_hex(6)))
+        self.uploads.extend(stored)
+        await self._notify()
+        if kind == "doc":
+            if len(stored) != 1:
+                return web.json_response({"error": "ERR_UPLOAD_FILE_NOT_UPLOADED: file not uploaded"})
+            return web.json_response({"file": stored[0].token})
+        photos = json.dumps([{"photo": f"{upload.token}:x", "sizes": []} for upload in stored])
+        return web.json_response({"server": UPLOAD_SERVER, "photo": photos, "hash": _upload_hash(photos)})
+
     # HTTP: methods ----------------------------------------------------------------------
 
     async def _method(self, request: web.Request) -> web.Response:
@@ -331,6 +386,8 @@ class FakeVk:
         params = {**request.query, **{k: str(v) for k, v in (await request.post()).items()}}
         self.calls.append(Call(name, params))
         await self._notify()
+        if self._stalls[name] and (stall := self._stalls[name].pop(0)):
+            await asyncio.sleep(stall)
         if self._http_failures[name]:
             return web.Response(status=self._http_failures[name].pop(0), text="<html>Bad Gateway</html>")
         try:
@@ -397,11 +454,58 @@ class FakeVk:
         self.answers.append(params)
         return 1
 
+    def _api_photos_getMessagesUploadServer(self, params: dict[str, str]) -> dict[str, Any]:
+        peer_id = params.get("peer_id", "0")
+        return {"upload_url": f"{self.base_url}/upload/photo?peer_id={peer_id}", "album_id": -3,
+                "group_id": self.group_id}
+
+    def _api_docs_getMessagesUploadServer(self, params: dict[str, str]) -> dict[str, Any]:
+        if params.get("type", "doc") not in ("doc", "audio_message", "graffiti"):
+            raise VkFailure(100, f"{ERROR_MESSAGES[100]}: type")
+        if not params.get("peer_id"):
+            raise VkFailure(100, f"{ERROR_MESSAGES[100]}: peer_id is undefined")
+        return {"upload_url": f"{self.base_url}/upload/doc?peer_id={params['peer_id']}"}
+
+    def _api_photos_saveMessagesPhoto(self, params: dict[str, str]) -> list[dict[str, Any]]:
+        if params.get("server") != str(UPLOAD_SERVER):
+            raise VkFailure(118)
+        photos = params.get("photo", "")
+        if params.get("hash") != _upload_hash(photos):
+            raise VkFailure(121)
+        tokens = [entry["photo"].split(":")[0] for entry in json.loads(photos or "[]")]
+        uploads = [upload for upload in self.uploads if upload.kind == "photo" and upload.token in tokens]
+        if not uploads:
+            raise VkFailure(100, f"{ERROR_MESSAGES[100]}: photos_list is invalid")
+        saved = []
+        for upload in uploads:
+            photo = {"album_id": -3, "date": int(time.time()), "id": next(self._media_ids), "owner_id": -self.group_id,
+                     "access_key": secrets.token_hex(9), "text": "",
+                     "sizes": [{"type": "x", "width": 604, "height": 453,
+                                "url": f"https://sun9-2.userapi.com/{upload.token}_x.jpg"}]}
+            self.saved[f"photo{photo['owner_id']}_{photo['id']}_{photo['access_key']}"] = upload
+            saved.append(photo)
+        return saved
+
+    def _api_docs_save(self, params: dict[str, str]) -> dict[str, Any]:
+        upload = next((u for u in self.uploads if u.kind == "doc" and u.token == params.get("file")), None)
+        if upload is None:
+            raise VkFailure(100, f"{ERROR_MESSAGES[100]}: file is undefined")
+        ext = upload.filename.rsplit(".", 1)[-1] if "." in upload.filename else ""
+        doc = {"id": next(self._media_ids), "owner_id": -self.group_id, "title": params.get("title") or upload.filename,
+               "size": upload.size, "ext": ext, "date": int(time.time()), "type": 1,
+               "url": f"https://vk.com/doc-{self.group_id}_{upload.token}"}
+        self.saved[f"doc{doc['owner_id']}_{doc['id']}"] = upload
+        return {"type": "doc", "doc": doc}
+
     def _api_users_get(self, params: dict[str, str]) -> list[dict[str, Any]]:
         ids = [int(i) for i in params.get("user_ids", "").split(",") if i.strip().lstrip("-").isdigit()]
         names = {i: self.users.get(i, ("Пользователь", str(i))) for i in ids}
         return [{"id": i, "first_name": names[i][0], "last_name": names[i][1], "can_access_closed": True,
                  "is_closed": False} for i in ids]
+
+
+def _upload_hash(photos: str) -> str:
+    return hashlib.sha256(photos.encode()).hexdigest()[:16]
 
 
 def _matches(action: dict[str, Any], label: str | None, payload: str | None) -> bool:
