@@ -15,7 +15,8 @@ from bot.observability import configure_logging
 
 # Modules that add admin commands: each has `register(subparsers)`, and its parsers set
 # `handler=async def (args, app) -> int` with set_defaults.
-COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing", "bot.cli_privacy", "bot.cli_groups")
+COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing", "bot.cli_privacy", "bot.cli_groups",
+                                    "bot.cli_reports")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.events import Reply, RetryLater, Sender, Unreachable
+from bot.events import DeliveryError, Reply, RetryLater, Sender, Unreachable
 from bot.services.users import mark_unreachable
 from storage.models import OutboxMessage
 from storage.repositories import Repositories
@@ -76,6 +76,21 @@ class Throttle:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    def answered(self, chat_id: str) -> None:
+        """The platform has answered a send to ``chat_id``: its next one waits a full interval from now.
+
+        The pace above is planned from start times, but a request leaves a little after its start
+        (a late wake-up, building it, the network); when one leaves later than the next, the
+        platform sees them closer than the interval and answers 429. Counting from the answer,
+        which comes after the request arrived, keeps the gap whatever the jitter.
+        """
+        now = self.monotonic()
+        if self.limits.per_chat_interval_s > 0:
+            self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), now + self.limits.per_chat_interval_s)
+        recent = self._group_sends.get(chat_id)
+        if recent:  # a group's minute budget counts this send from now too
+            recent[-1] = max(recent[-1], now)
+
     def hold_chat(self, chat_id: str, seconds: float) -> None:
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, 0.0), self.monotonic() + seconds)
 
@@ -123,8 +138,10 @@ class Outbox:
             async with semaphore:
                 for index, message in enumerate(messages):
                     if not await self._deliver(message):
-                        # Keep a chat's messages in order: the rest waits for the failed one.
-                        await self._postpone(messages[index + 1:], reason="waiting for an earlier message")
+                        # Keep a chat's messages in order: the rest waits for the failed one and falls due with
+                        # it (claims go by due_at, then id), never before it.
+                        await self._postpone(messages[index + 1:], message.due_at,
+                                             reason="waiting for an earlier message")
                         return
 
         await asyncio.gather(*(chat_queue(messages) for messages in by_chat.values()))
@@ -180,10 +197,13 @@ class Outbox:
         try:
             reply = Reply.from_dict(message.reply)
             sent_ref = None
-            if previous_ref is not None and await sender.edit(message.chat_id, previous_ref, reply):
-                sent_ref = previous_ref
-            else:
-                sent_ref = await sender.send(message.chat_id, reply, dedup_key=message.dedup_key)
+            try:
+                if previous_ref is not None and await sender.edit(message.chat_id, previous_ref, reply):
+                    sent_ref = previous_ref
+                else:
+                    sent_ref = await sender.send(message.chat_id, reply, dedup_key=message.dedup_key)
+            finally:
+                throttle.answered(message.chat_id)
         except RetryLater as exc:
             self.stats["retry"] += 1
             delay = exc.retry_after if exc.retry_after is not None else backoff(message.attempts)
@@ -195,6 +215,13 @@ class Outbox:
             self.stats["unreachable"] += 1
             await self._fail(message, exc.reason)
             return True
+        except DeliveryError as exc:
+            # The platform refused this very request (a 400, VK error 100/911): sending it again
+            # would be refused again. The message is recorded failed; the chat is not blocked.
+            log.error("outbox message %s refused by %s: %s", message.id, message.channel, exc)
+            self.stats["refused"] += 1
+            await self._refused(message, str(exc))
+            return True
         except Exception as exc:
             log.exception("unexpected error sending outbox message %s", message.id)
             self.stats["retry"] += 1
@@ -204,6 +231,11 @@ class Outbox:
         await self._mark(message, "sent", sent_ref)
         return True
 
+    async def _refused(self, message: OutboxMessage, reason: str) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                                  .values(status="failed", last_error=f"refused: {reason}"[:500]))
+
     async def _mark(self, message: OutboxMessage, status: str, sent_ref: str | None) -> None:
         async with self.sessionmaker() as session, session.begin():
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
@@ -211,16 +243,18 @@ class Outbox:
 
     async def _retry(self, message: OutboxMessage, delay_s: float, reason: str) -> None:
         status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+        # The chat's later messages fall due with this one (at once when it is given up).
+        message.due_at = self.clock() + timedelta(seconds=delay_s if status == "pending" else 0)
         async with self.sessionmaker() as session, session.begin():
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
-                status=status, due_at=self.clock() + timedelta(seconds=delay_s), last_error=reason[:500]))
+                status=status, due_at=message.due_at, last_error=reason[:500]))
 
-    async def _postpone(self, messages: Sequence[OutboxMessage], reason: str) -> None:
+    async def _postpone(self, messages: Sequence[OutboxMessage], until: datetime, reason: str) -> None:
         if not messages:
             return
         async with self.sessionmaker() as session, session.begin():
             await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([m.id for m in messages]))
-                                  .values(due_at=self.clock() + timedelta(seconds=1), last_error=reason))
+                                  .values(due_at=until, last_error=reason))
 
     async def _fail(self, message: OutboxMessage, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -19,9 +19,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.services import meetings, privacy
+from bot.services import meetings, privacy, reports
 from bot.services.calendar import ProductionCalendar
-from handlers import notices
+from handlers import notices, ratings
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:
@@ -102,4 +102,6 @@ def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
     # The expert group's timed work: materials, member reminders, quorum alerts, quarter
     # reminders, vote deadlines, protocols. Each claims its notices, so a rerun sends nothing twice.
     jobs += [Job(f"experts-{scan.__name__.removeprefix('scan_')}", 60, session_scan=scan) for scan in meetings.SCANS]
+    jobs += [Job("rating-reminders", 3600, session_scan=ratings.scan_rating_reminders),
+             Job("weekly-digest", 3600, session_scan=reports.scan_weekly_digest)]
     return Scheduler(app, clock, jobs)

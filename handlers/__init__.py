@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, operator, rate_limit
+from handlers import citizen, common, experts, operator, rate_limit, ratings, reports
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -43,6 +43,8 @@ def build_router() -> Router:
     citizen.setup(router)
     operator.setup(router)
     experts.setup(router)
+    ratings.setup(router)
+    reports.setup(router)
     return router
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
+from bot.services import ratings
 from storage.models import Appeal, User
 from storage.repositories import Repositories
 
@@ -59,6 +60,7 @@ async def anonymise(repo: Repositories, appeal: Appeal) -> None:
     if appeal.answer_text is not None:
         appeal.answer_text = ERASED
     await repo.privacy.drop_files(appeal.id, PERSONAL_FILES)
+    await ratings.erase_comments(repo, appeal.id)  # a rating's comment is the citizen's own words
     for event in await repo.appeals.events(appeal.id):
         if event.reason and event.actor_id == appeal.citizen_id:
             event.reason = ERASED

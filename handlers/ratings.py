@@ -1,0 +1,174 @@
+"""The citizen rates an answer (1–5), may add a comment, and may reopen a poor answer.
+
+The rating buttons come with the answer, so they can be pressed in any dialog state: a citizen
+halfway through a new appeal rates, comments, and is returned to the step they were on with
+their draft intact (the comment step only swaps the state name and remembers the old one).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+
+from bot.config import Settings
+from bot.events import Button, Reply
+from bot.i18n import translator
+from bot.services import ratings
+from bot.services.calendar import ProductionCalendar
+from bot.services.outbox import notify_user
+from bot.services.ratings import Rated
+from handlers import texts
+from handlers.cards import publish_card
+from handlers.citizen import complain
+from handlers.context import Context
+from handlers.payloads import make
+from handlers.router import Router
+from storage.repositories import Repositories
+
+COMMENT_STATE = "rating_comment"
+# Where the comment step keeps what it is about and the state to return to.
+STEP_KEY = "rating_step"
+
+
+def setup(router: Router) -> None:
+    router.button("rate", rate_answer)
+    router.button("rateskip", skip_comment, {COMMENT_STATE})
+    router.button("reopen", reopen_appeal)
+    router.state(COMMENT_STATE, enter_comment, ask_comment)
+
+
+def rate_buttons(appeal_id: int) -> list[list[Button]]:
+    """The buttons the answer carries (the operator side makes the same payloads)."""
+    return [[Button(f"{score} ⭐", make("rate", appeal_id, score)) for score in ratings.SCORES]]
+
+
+def _step(ctx: Context) -> dict[str, Any]:
+    return dict(ctx.data.get(STEP_KEY) or {})
+
+
+def _leave_comment_step(ctx: Context) -> None:
+    """Back to the state the citizen was in before rating; everything else in the dialog is untouched."""
+    data = ctx.data
+    step = data.pop(STEP_KEY, None) or {}
+    ctx.conversation.state = step.get("back", "")
+    ctx.conversation.data = data
+    flag_modified(ctx.conversation, "data")
+
+
+async def _refuse(ctx: Context, problem: str) -> None:
+    rules = ctx.settings.ratings
+    await complain(ctx, problem, hours=rules.change_window_hours, days=rules.reopen_within_days,
+                   max=rules.reopen_max)
+    ctx.toast("rating.refused_toast")
+
+
+async def _back_to_dialog(ctx: Context) -> None:
+    """A citizen who was mid-dialog sees the step they left, so nothing they typed is lost."""
+    if ctx.state:
+        ctx.say("rating.dialog_waits")
+        await texts.router(ctx).prompt(ctx)
+
+
+# --- rating ---------------------------------------------------------------------------------------
+
+async def rate_answer(ctx: Context) -> None:
+    assert ctx.payload is not None
+    appeal_id, score = ctx.payload.int_arg(0), ctx.payload.int_arg(1)
+    if appeal_id is None or score is None or len(ctx.payload.args) != 2:
+        await _refuse(ctx, "rating.invalid")
+        return
+    outcome = await ratings.rate(ctx.repo, ctx.settings, ctx.user, appeal_id, score, ctx.now)
+    if not outcome.ok or outcome.appeal is None or outcome.rating is None:
+        await _refuse(ctx, outcome.problem or "rating.invalid")
+        return
+    back = _step(ctx).get("back", "") if ctx.state == COMMENT_STATE else ctx.state
+    ctx.set_state(COMMENT_STATE, **{STEP_KEY: {"appeal_id": appeal_id, "answer_no": outcome.rating.answer_no,
+                                               "back": back}})
+    # The buttons stay under the thanks, so the rating can be changed within the window.
+    ctx.say("rating.changed" if outcome.changed else "rating.thanks", number=outcome.appeal.number, score=score,
+            hours=ctx.settings.ratings.change_window_hours, buttons=rate_buttons(appeal_id), replace=True)
+    ctx.toast("rating.saved_toast", score=score)
+    await ask_comment(ctx)
+
+
+async def ask_comment(ctx: Context) -> None:
+    step = _step(ctx)
+    ctx.say("rating.ask_comment", max=ctx.settings.limits.comment_max_length,
+            buttons=[[ctx.button("rating.skip", make("rateskip", step.get("appeal_id", 0)))]])
+
+
+async def enter_comment(ctx: Context) -> None:
+    text = " ".join(ctx.event.text.split())
+    if not text:
+        await complain(ctx, "rating.comment_expected")
+        return
+    if len(text) > ctx.settings.limits.comment_max_length:
+        await complain(ctx, "rating.comment_too_long", max=ctx.settings.limits.comment_max_length, length=len(text))
+        return
+    step = _step(ctx)
+    outcome = await ratings.comment(ctx.repo, ctx.settings, ctx.user, step.get("appeal_id") or 0,
+                                    step.get("answer_no") or 0, text, ctx.now)
+    await _finish(ctx, outcome, "rating.comment_saved")
+
+
+async def skip_comment(ctx: Context) -> None:
+    assert ctx.payload is not None
+    step = _step(ctx)
+    if ctx.payload.int_arg(0) != step.get("appeal_id"):
+        await _refuse(ctx, "rating.invalid")
+        return
+    outcome = await ratings.comment(ctx.repo, ctx.settings, ctx.user, step.get("appeal_id") or 0,
+                                    step.get("answer_no") or 0, None, ctx.now)
+    await _finish(ctx, outcome, "rating.comment_skipped")
+
+
+async def _finish(ctx: Context, outcome: Rated, said: str) -> None:
+    _leave_comment_step(ctx)
+    if not outcome.ok or outcome.appeal is None:
+        await _refuse(ctx, outcome.problem or "rating.invalid")
+        return
+    ctx.say(said, replace=ctx.event.is_button)
+    if outcome.may_reopen:
+        ctx.say("reopen.offer", number=outcome.appeal.number, days=ctx.settings.ratings.reopen_within_days,
+                buttons=[[ctx.button("reopen.button", make("reopen", outcome.appeal.id))]])
+    await _back_to_dialog(ctx)
+
+
+# --- reopening ------------------------------------------------------------------------------------
+
+async def reopen_appeal(ctx: Context) -> None:
+    assert ctx.payload is not None
+    appeal_id = ctx.payload.int_arg(0)
+    if appeal_id is None or len(ctx.payload.args) != 1:
+        await _refuse(ctx, "rating.invalid")
+        return
+    outcome = await ratings.reopen(ctx.repo, ctx.settings, ctx.calendar, ctx.user, appeal_id, ctx.now)
+    if not outcome.ok or outcome.appeal is None:
+        await _refuse(ctx, outcome.problem or "rating.invalid")
+        return
+    appeal = outcome.appeal
+    # The ministry gets the card again, marked as a repeat appeal (``reopen_count``).
+    await publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
+    ctx.say("reopen.done", number=appeal.number, ministry=texts.ministry_name(ctx, appeal.ministry_id),
+            deadline=texts.local_date(ctx, appeal.deadline_at), replace=True)
+    ctx.toast("reopen.done_toast", number=appeal.number)
+    await _back_to_dialog(ctx)
+
+
+# --- the reminder to rate (a scheduler scan) ------------------------------------------------------
+
+async def scan_rating_reminders(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
+                                calendar: ProductionCalendar, now: datetime) -> int:
+    """One polite reminder per answer left unrated for ``[ratings] reminder_after_days``; never a second."""
+    async with sessionmaker() as session, session.begin():
+        repo = Repositories(session)
+        reminders = await ratings.claim_reminders(repo, settings, calendar, now)
+        for reminder in reminders:
+            t = translator(reminder.citizen.language)
+            reply = Reply(text=t("rating.reminder", number=reminder.appeal.number),
+                          buttons=rate_buttons(reminder.appeal.id))
+            await notify_user(repo, reminder.citizen, reply, dedup_key=reminder.key, now=now, due_at=reminder.due_at)
+    return len(reminders)
