@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_ROUNDS = 100
+
 Scan = Callable[[Repositories, Settings, ProductionCalendar, datetime], Awaitable[int]]
 # Scans written against the session factory (the expert group, ratings) have this shape.
 SessionScan = Callable[..., Awaitable[int]]
@@ -40,6 +42,8 @@ class Job:
     every_s: int
     scan: Scan | None = None
     session_scan: SessionScan | None = None
+    # A scan that returns this many handled rows may have more: run it again at once (new transaction).
+    batch: int | None = None
 
 
 @dataclass
@@ -68,13 +72,18 @@ class Scheduler:
             if job.session_scan is not None:
                 return await job.session_scan(self.app.sessionmaker, self.app.settings, self.app.calendar, now)
             assert job.scan is not None
-            async with self.app.sessionmaker() as session, session.begin():
-                if not await _lock(session, name):
-                    return 0
-                queued = await job.scan(Repositories(session), self.app.settings, self.app.calendar, now)
-            if queued:
-                log.info("%s: %d notices queued", name, queued)
-            return queued
+            total = 0
+            for _ in range(MAX_ROUNDS):
+                async with self.app.sessionmaker() as session, session.begin():
+                    if not await _lock(session, name):
+                        return total
+                    handled = await job.scan(Repositories(session), self.app.settings, self.app.calendar, now)
+                total += handled
+                if job.batch is None or handled < job.batch:
+                    break
+            if total:
+                log.info("%s: %d handled", name, total)
+            return total
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next interval", name)
             return 0
@@ -95,7 +104,7 @@ async def _retention(repo: Repositories, settings: Settings, calendar: Productio
 
 def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
     jobs = [
-        Job("deadline-reminders", 60, scan=notices.scan_deadlines),
+        Job("deadline-reminders", 60, scan=notices.scan_deadlines, batch=notices.BATCH),
         Job("overdue-digests", 300, scan=notices.scan_overdue_digests),
         Job("privacy-retention", 3600, scan=_retention),
     ]

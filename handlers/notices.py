@@ -21,7 +21,9 @@ from handlers.texts import Names
 from storage.models import Appeal, AppealEvent
 from storage.repositories import Repositories
 
-BATCH = 500
+# One transaction handles this many due appeals; the scheduler repeats while batches come back full,
+# so a morning burst of reminders never holds the database's write lock for long.
+BATCH = 100
 DIGEST_LINES = 20
 
 
@@ -30,16 +32,19 @@ def staff_moment(settings: Settings, calendar: ProductionCalendar, now: datetime
     return next_working_moment(now, calendar, settings.region.zone, parse_working_hours(settings.region.working_hours))
 
 
-async def _responsible(repo: Repositories, settings: Settings, appeal: Appeal) -> list[Recipient]:
+async def _responsible(repo: Repositories, settings: Settings, appeal: Appeal,
+                       cache: dict[str, list[Recipient]]) -> list[Recipient]:
     if appeal.assignee_id is not None:
         assignee = await repo.users.get(appeal.assignee_id)
         if assignee is not None and assignee.role != "citizen":
             return [Recipient(assignee.channel, assignee.chat_id, assignee.language)]
-    return await recipients(repo, settings, appeal.ministry_id)
+    if appeal.ministry_id not in cache:
+        cache[appeal.ministry_id] = await recipients(repo, settings, appeal.ministry_id)
+    return cache[appeal.ministry_id]
 
 
 async def remind(repo: Repositories, settings: Settings, calendar: ProductionCalendar, appeal: Appeal,
-                 moment: datetime, now: datetime) -> int:
+                 moment: datetime, now: datetime, cache: dict[str, list[Recipient]] | None = None) -> int:
     """One reminder about one appeal to whoever is responsible; records the first overdue day."""
     rules = Rules.from_settings(settings, calendar)
     due = describe(rules, appeal.deadline_at, now)
@@ -48,7 +53,7 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
         await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, kind="overdue", status=appeal.status, at=now,
                                                  details={"deadline": appeal.deadline_at.isoformat()}))
     queued = 0
-    for target in await _responsible(repo, settings, appeal):
+    for target in await _responsible(repo, settings, appeal, {} if cache is None else cache):
         names = Names(settings, target.language)
         text = names.t(f"remind.{due.kind}", number=appeal.number, days=due.days,
                        deadline=names.date(appeal.deadline_at), sector=names.sector(appeal.sector_id))
@@ -62,17 +67,20 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
 
 async def scan_deadlines(repo: Repositories, settings: Settings, calendar: ProductionCalendar,
                          now: datetime) -> int:
-    """Reminders whose moment has come; each appeal then gets its next moment (or none once closed)."""
+    """Reminders whose moment has come; each appeal then gets its next moment (or none once closed).
+
+    Returns the number of due appeals handled (BATCH means: there may be more)."""
     rules = Rules.from_settings(settings, calendar)
-    queued = 0
-    for appeal in await repo.appeals.due_reminders(now, BATCH):
-        moment = appeal.next_reminder_at or now
-        if appeal.status not in operator_service.OPEN:
-            appeal.next_reminder_at = None
-            continue
-        queued += await remind(repo, settings, calendar, appeal, moment, now)
-        appeal.next_reminder_at = next_reminder(rules, appeal.deadline_at, now)
-    return queued
+    cache: dict[str, list[Recipient]] = {}
+    due = await repo.appeals.due_reminders(now, BATCH)
+    with repo.session.no_autoflush:
+        for appeal in due:
+            moment = appeal.next_reminder_at or now
+            if appeal.status in operator_service.OPEN:
+                await remind(repo, settings, calendar, appeal, moment, now, cache)
+            appeal.next_reminder_at = (next_reminder(rules, appeal.deadline_at, now)
+                                       if appeal.status in operator_service.OPEN else None)
+    return len(due)
 
 
 async def scan_overdue_digests(repo: Repositories, settings: Settings, calendar: ProductionCalendar,
