@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
 
 from bot.config import Duration
@@ -76,6 +77,26 @@ async def _current(ctx: Context) -> Appeal | None:
         await refuse(ctx, outcome.problem if outcome else "error.appeal_not_found", outcome.appeal if outcome else None)
         return None
     return outcome.appeal
+
+
+async def tell_citizen(ctx: Context, appeal: Appeal, dedup: str,
+                       compose: Callable[[Names], Reply]) -> None:
+    """A message to the appeal's citizen, in their language, through the outbox."""
+    citizen = await ctx.repo.users.get(appeal.citizen_id)
+    if citizen is not None:
+        reply = compose(Names(ctx.settings, citizen.language))
+        await notify_user(ctx.repo, citizen, reply, dedup_key=f"{dedup}:{appeal.id}:{ctx.now.isoformat()}",
+                          now=ctx.now)
+
+
+async def required_text(ctx: Context, prompt: Callable[[Context], Awaitable[None]]) -> str | None:
+    """The text the step needs; a hint and the question again when the message has none."""
+    text = ctx.event.text.strip()
+    if not text:
+        ctx.say("hint.text_expected")
+        await prompt(ctx)
+        return None
+    return text
 
 
 # --- card buttons -------------------------------------------------------------------------------
@@ -217,17 +238,12 @@ async def answer_send(ctx: Context) -> None:
         await refuse(ctx, outcome.problem or "error.stale_button", outcome.appeal)
         return
     appeal = outcome.appeal
-    citizen = await ctx.repo.users.get(appeal.citizen_id)
-    if citizen is not None:
-        names = Names(ctx.settings, citizen.language)
-        t = names.t
-        text = t("answer.to_citizen", number=appeal.number, ministry=names.ministry(appeal.ministry_id),
-                 text=appeal.answer_text or "")
-        await notify_user(ctx.repo, citizen, Reply(text=text, attachments=files),
-                          dedup_key=f"answer:{appeal.id}:{ctx.now.isoformat()}", now=ctx.now)
-        await notify_user(ctx.repo, citizen, Reply(text=t("answer.rate_question", number=appeal.number), buttons=[
-            [Button(f"{score} ⭐", make("rate", appeal.id, score)) for score in RATING_SCORES]]),
-            dedup_key=f"rate-ask:{appeal.id}:{ctx.now.isoformat()}", now=ctx.now)
+    await tell_citizen(ctx, appeal, "answer", lambda names: Reply(text=names.t(
+        "answer.to_citizen", number=appeal.number, ministry=names.ministry(appeal.ministry_id),
+        text=appeal.answer_text or ""), attachments=files))
+    await tell_citizen(ctx, appeal, "rate-ask", lambda names: Reply(
+        text=names.t("answer.rate_question", number=appeal.number),
+        buttons=[[Button(f"{score} ⭐", make("rate", appeal.id, score)) for score in RATING_SCORES]]))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     ctx.say("answer.sent", number=appeal.number, replace=True)
     ctx.toast("answer.sent_toast")
@@ -240,12 +256,8 @@ async def clarify_prompt(ctx: Context) -> None:
 
 
 async def clarify_input(ctx: Context) -> None:
-    question = ctx.event.text.strip()
-    if not question:
-        ctx.say("hint.text_expected")
-        await clarify_prompt(ctx)
-        return
-    if await _current(ctx) is None:
+    question = await required_text(ctx, clarify_prompt)
+    if question is None or await _current(ctx) is None:
         return
     outcome = await service.request_clarification(ctx.repo, _appeal_id(ctx) or 0, ctx.user, question, ctx.now)
     ctx.reset()
@@ -253,13 +265,9 @@ async def clarify_input(ctx: Context) -> None:
         await refuse(ctx, outcome.problem or "error.stale_button", outcome.appeal)
         return
     appeal = outcome.appeal
-    citizen = await ctx.repo.users.get(appeal.citizen_id)
-    if citizen is not None:
-        t = Names(ctx.settings, citizen.language).t
-        await notify_user(ctx.repo, citizen, Reply(
-            text=t("clarify.to_citizen", number=appeal.number, question=question),
-            buttons=[[Button(t("clarify.reply_button"), make("clreply", appeal.id))]]),
-            dedup_key=f"clarify:{appeal.id}:{ctx.now.isoformat()}", now=ctx.now)
+    await tell_citizen(ctx, appeal, "clarify", lambda names: Reply(
+        text=names.t("clarify.to_citizen", number=appeal.number, question=question),
+        buttons=[[Button(names.t("clarify.reply_button"), make("clreply", appeal.id))]]))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     ctx.say("clarify.sent", number=appeal.number)
 
@@ -289,10 +297,8 @@ async def redirect_reason_prompt(ctx: Context) -> None:
 
 
 async def redirect_reason_input(ctx: Context) -> None:
-    reason = ctx.event.text.strip()
-    if not reason:
-        ctx.say("hint.text_expected")
-        await redirect_reason_prompt(ctx)
+    reason = await required_text(ctx, redirect_reason_prompt)
+    if reason is None:
         return
     ministry_id = ctx.data.get("ministry", "")
     outcome = await service.redirect(ctx.repo, ctx.settings, _appeal_id(ctx) or 0, ctx.user, ministry_id, reason,
@@ -307,12 +313,8 @@ async def redirect_reason_input(ctx: Context) -> None:
     late = bool(events[-1].details.get("late"))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, ministry_id=previous, redirected_to=ministry_id)
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, with_files=True)
-    citizen = await ctx.repo.users.get(appeal.citizen_id)
-    if citizen is not None:
-        names = Names(ctx.settings, citizen.language)
-        await notify_user(ctx.repo, citizen, Reply(text=names.t(
-            "redirect.to_citizen", number=appeal.number, ministry=names.ministry(ministry_id), reason=reason)),
-            dedup_key=f"redirect:{appeal.id}:{ctx.now.isoformat()}", now=ctx.now)
+    await tell_citizen(ctx, appeal, "redirect", lambda names: Reply(text=names.t(
+        "redirect.to_citizen", number=appeal.number, ministry=names.ministry(ministry_id), reason=reason)))
     ctx.say("redirect.done_late" if late else "redirect.done", number=appeal.number,
             ministry=texts.ministry_name(ctx, ministry_id))
 
@@ -343,10 +345,8 @@ async def extend_reason_prompt(ctx: Context) -> None:
 
 
 async def extend_reason_input(ctx: Context) -> None:
-    reason = ctx.event.text.strip()
-    if not reason:
-        ctx.say("hint.text_expected")
-        await extend_reason_prompt(ctx)
+    reason = await required_text(ctx, extend_reason_prompt)
+    if reason is None:
         return
     days = Duration.parse(ctx.data.get("days", "0d"))
     outcome = await service.extend(ctx.repo, ctx.settings, ctx.calendar, _appeal_id(ctx) or 0, ctx.user, days,
@@ -356,12 +356,8 @@ async def extend_reason_input(ctx: Context) -> None:
         await refuse(ctx, outcome.problem or "error.stale_button", outcome.appeal)
         return
     appeal = outcome.appeal
-    citizen = await ctx.repo.users.get(appeal.citizen_id)
-    if citizen is not None:
-        names = Names(ctx.settings, citizen.language)
-        await notify_user(ctx.repo, citizen, Reply(text=names.t(
-            "extend.to_citizen", number=appeal.number, deadline=names.date(appeal.deadline_at), reason=reason)),
-            dedup_key=f"extend:{appeal.id}", now=ctx.now)
+    await tell_citizen(ctx, appeal, "extend", lambda names: Reply(text=names.t(
+        "extend.to_citizen", number=appeal.number, deadline=names.date(appeal.deadline_at), reason=reason)))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     ctx.say("extend.done", number=appeal.number, deadline=texts.local_date(ctx, appeal.deadline_at))
 
