@@ -72,13 +72,16 @@ class Conversations:
             async with self.sessionmaker() as session, session.begin():
                 repo = Repositories(session)
                 if not await repo.updates.remember(event.update_key):
-                    log.info("update already handled; ignored")
-                    return []
+                    # Redelivered (a webhook retry, a restart before the offset was confirmed): the
+                    # effect happened once; the answer may have been lost with the crash, so it is
+                    # given again as it was (a repeated message beats a lost appeal number).
+                    log.info("update already handled; its replies are given again")
+                    return [Reply.from_dict(r) for r in await repo.updates.replies_of(event.update_key)]
                 ctx = await self._context(repo, event)
                 language = ctx.user.language
-                if not rate_limit.allow(ctx):
-                    return ctx.replies
-                await self.router.dispatch(ctx)
+                if rate_limit.allow(ctx):
+                    await self.router.dispatch(ctx)
+                await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies])
             return ctx.replies
         except Exception:
             if self.metrics is not None:

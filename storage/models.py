@@ -106,12 +106,14 @@ class Conversation(Base):
 
 
 class ProcessedUpdate(Base):
-    """Platform updates already handled: the key is written in the same transaction as the effect."""
+    """Platform updates already handled: the key is written in the same transaction as the effect,
+    with the replies it produced, so a redelivered update gets the same answer and nothing twice."""
 
     __tablename__ = "processed_updates"
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    replies: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class AppealCounter(Base):
