@@ -467,10 +467,10 @@ class Citizen:
         return "\n".join(m.get("text") or m.get("caption") or "" for m in self.seen)
 
     async def _find_the_way(self, telegram: Telegram) -> None:
-        """No answer (or half of one): the update was handled, but the instance that handled it died
-        before answering, and Telegram's retry is recognised as done and answered with nothing. A person
-        would send something to see where things stand: a sticker changes nothing in the dialog, and the
-        bot repeats its current question after saying it cannot take stickers."""
+        """No answer, or half of one (an instance died while answering). A retried update is answered
+        again with its stored replies, so this should not happen; if it does, a person would send
+        something to see where things stand: a sticker changes nothing in the dialog, and the bot
+        repeats its current question after saying it cannot take stickers."""
         lost = STEPS[self.step].name
         self.lost_replies.append(lost)
         shown = await self._exchange(telegram, self.fake.make.sticker(self.chat_id), "where am I")

@@ -50,6 +50,9 @@ _LOCK_CONVERSATION = _CONVERSATION.with_for_update().execution_options(populate_
 _PROCESSED = ProcessedUpdate.__table__
 _REMEMBER = {dialect: _insert_for(dialect, _PROCESSED).values(key=bindparam("key")).on_conflict_do_nothing()
              .returning(_PROCESSED.c.key) for dialect in ("sqlite", "postgresql")}
+_REPLIES_OF = select(_PROCESSED.c.replies).where(_PROCESSED.c.key == bindparam("update_key"))
+_STORE_REPLIES = update(_PROCESSED).where(_PROCESSED.c.key == bindparam("update_key")).values(
+    replies=bindparam("replies", type_=_PROCESSED.c.replies.type))
 
 
 class UserRepo:
@@ -204,11 +207,11 @@ class UpdateRepo:
         self.session = session
 
     async def replies_of(self, key: str) -> list[Any]:
-        return list(await self.session.scalar(select(ProcessedUpdate.replies).where(ProcessedUpdate.key == key))
-                    or [])
+        return list(await self.session.scalar(_REPLIES_OF, {"update_key": key}) or [])
 
     async def store_replies(self, key: str, replies: list[Any]) -> None:
-        await self.session.execute(update(ProcessedUpdate).where(ProcessedUpdate.key == key).values(replies=replies))
+        if replies:  # none: the column stays NULL, which replies_of reads as none
+            await self.session.execute(_STORE_REPLIES, {"update_key": key, "replies": replies})
 
     async def remember(self, key: str) -> bool:
         """True the first time a key is seen; False for a redelivered update."""
