@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -82,12 +81,11 @@ def _classifier(settings: Settings) -> Classifier | None:
 async def _check_schema(engine: AsyncEngine) -> None:
     from alembic.script import ScriptDirectory
 
-    from storage.migrate import MIGRATIONS, alembic_config
+    from storage.migrate import MIGRATIONS, alembic_config, current_revision
 
     head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
     try:
-        async with engine.connect() as connection:
-            current = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+        current = await current_revision(engine)
     except Exception as exc:
         raise SchemaOutdated(f"the database has no schema yet: run `appeals-bot db upgrade` ({MIGRATIONS})") from exc
     if current != head:

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.events import DeliveryError, Reply, RetryLater, Sender, Unreachable
@@ -231,33 +230,28 @@ class Outbox:
         await self._mark(message, "sent", sent_ref)
         return True
 
-    async def _refused(self, message: OutboxMessage, reason: str) -> None:
+    async def _store(self, messages: Sequence[OutboxMessage], **values: object) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
-                                  .values(status="failed", last_error=f"refused: {reason}"[:500]))
+            await Repositories(session).outbox.set_state([m.id for m in messages], **values)
+
+    async def _refused(self, message: OutboxMessage, reason: str) -> None:
+        await self._store([message], status="failed", last_error=f"refused: {reason}"[:500])
 
     async def _mark(self, message: OutboxMessage, status: str, sent_ref: str | None) -> None:
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
-                                  .values(status=status, sent_at=self.clock(), last_error=None, sent_ref=sent_ref))
+        await self._store([message], status=status, sent_at=self.clock(), last_error=None, sent_ref=sent_ref)
 
     async def _retry(self, message: OutboxMessage, delay_s: float, reason: str) -> None:
         status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
         # The chat's later messages fall due with this one (at once when it is given up).
         message.due_at = self.clock() + timedelta(seconds=delay_s if status == "pending" else 0)
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
-                status=status, due_at=message.due_at, last_error=reason[:500]))
+        await self._store([message], status=status, due_at=message.due_at, last_error=reason[:500])
 
     async def _postpone(self, messages: Sequence[OutboxMessage], until: datetime, reason: str) -> None:
-        if not messages:
-            return
-        async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([m.id for m in messages]))
-                                  .values(due_at=until, last_error=reason))
+        if messages:
+            await self._store(messages, due_at=until, last_error=reason)
 
     async def _fail(self, message: OutboxMessage, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
-                                  .values(status="failed", last_error=f"unreachable: {reason}"[:500]))
-            await mark_unreachable(Repositories(session), message.channel, message.chat_id, reason, self.clock())
+            repo = Repositories(session)
+            await repo.outbox.set_state([message.id], status="failed", last_error=f"unreachable: {reason}"[:500])
+            await mark_unreachable(repo, message.channel, message.chat_id, reason, self.clock())

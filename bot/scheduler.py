@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services import meetings, privacy, reports
@@ -89,13 +89,9 @@ class Scheduler:
             return 0
 
 
-async def _lock(session: object, name: str) -> bool:
-    """PostgreSQL: one instance per scan (transaction-scoped advisory lock). SQLite: one writer anyway."""
-    bind = getattr(session, "bind", None)
-    if bind is None or bind.dialect.name != "postgresql":
-        return True
-    key = zlib.crc32(name.encode())
-    return bool(await session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))  # type: ignore[attr-defined]
+async def _lock(session: AsyncSession, name: str) -> bool:
+    """One instance per scan on PostgreSQL; the key is the job's name."""
+    return await Repositories(session).locks.try_scan_lock(zlib.crc32(name.encode()))
 
 
 async def _retention(repo: Repositories, settings: Settings, calendar: ProductionCalendar, now: datetime) -> int:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,3 +32,9 @@ def downgrade(url: str, revision: str) -> None:
 async def upgrade_async(url: str, revision: str = "head") -> None:
     """From inside a running loop: Alembic's env runs its own loop, so it gets a thread of its own."""
     await asyncio.to_thread(upgrade, url, revision)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at (raises when it has no schema at all)."""
+    async with engine.connect() as connection:
+        return await connection.scalar(text("SELECT version_num FROM alembic_version"))

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -168,6 +168,18 @@ class PrivacyRepo:
         return (await self.session.scalars(
             select(Appeal).where(Appeal.status.in_(list(statuses)), Appeal.answered_at < before,
                                  Appeal.citizen_name.is_not(None)).order_by(Appeal.id).limit(limit))).all()
+
+
+class LockRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def try_scan_lock(self, key: int) -> bool:
+        """PostgreSQL: a transaction-scoped advisory lock, so one instance runs a scan at a time.
+        SQLite has one writer anyway (BEGIN IMMEDIATE): always granted."""
+        if _dialect(self.session) != "postgresql":
+            return True
+        return bool(await self.session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}))
 
 
 class ConversationRepo:
@@ -359,6 +371,11 @@ class OutboxRepo:
         )
         return result.all()
 
+    async def set_state(self, message_ids: Sequence[int], **values: Any) -> None:
+        """Record an outcome of delivery (sent, failed, next due time) for the given rows."""
+        await self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)))
+                                   .values(**values))
+
     async def last_card_ref(self, card_key: str, channel: str, chat_id: str) -> str | None:
         return await self.session.scalar(
             select(OutboxMessage.sent_ref)
@@ -405,6 +422,7 @@ class Repositories:
         self.staff = StaffRepo(session)
         self.notices = NoticeRepo(session)
         self.privacy = PrivacyRepo(session)
+        self.locks = LockRepo(session)
 
     async def flush(self) -> None:
         await self.session.flush()
