@@ -37,6 +37,7 @@ from sqlalchemy.engine import URL, make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import bot.channels.lazy_aiogram  # noqa: E402, F401  # isort: skip  (as in production: aiogram's types built lazily)
 from bot.app import App, build_app  # noqa: E402
 from bot.config import Settings, load  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

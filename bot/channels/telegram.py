@@ -27,6 +27,7 @@ from enum import Enum
 from functools import partial
 from typing import Any, Final, Literal
 
+import bot.channels.lazy_aiogram  # noqa: F401  # isort: skip  (before aiogram: see that module)
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
