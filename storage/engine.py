@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.sqlite_driver import one_hop_dbapi
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -16,6 +18,8 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.drivername == "sqlite+aiosqlite":
+        options.setdefault("module", one_hop_dbapi())  # one thread hop per statement: see sqlite_driver
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
