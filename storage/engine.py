@@ -20,6 +20,16 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     if parsed.drivername == "sqlite+aiosqlite":
         options.setdefault("module", one_hop_dbapi())  # one thread hop per statement: see sqlite_driver
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        # Every transaction here takes SQLite's one write lock (BEGIN IMMEDIATE, below), so a second
+        # connection in the same process could only wait for it -- in SQLite's busy handler, which
+        # sleeps 1, 2, 5 ... 100 ms between tries: under load most of an update's time was spent
+        # asleep there (strace: clock_nanosleep). One connection per process makes the transactions
+        # queue on the pool instead, in order and without sleeping. Other processes (a CLI command,
+        # a second instance) still meet the busy timeout.
+        options.setdefault("pool_size", 1)
+        options.setdefault("max_overflow", 0)
+        options.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
