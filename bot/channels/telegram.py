@@ -927,7 +927,10 @@ class TelegramChannel:
         return app
 
     async def run_webhook(self) -> None:
-        runner = web.AppRunner(self.webhook_app())
+        # No access log: updates are counted in /metrics and logged with their update id and user where
+        # something happens (bot/observability.py); aiohttp's line per POST cost ~3% of the CPU under
+        # load (bench/load.py) and told nothing more.
+        runner = web.AppRunner(self.webhook_app(), access_log=None)
         await runner.setup()
         try:
             await web.TCPSite(runner, self._config.webhook_host, self._config.webhook_port).start()
