@@ -89,7 +89,8 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
         tasks.append(asyncio.create_task(outbox.run(stop), name="outbox"))
         # Everything built at start-up (aiogram's and our pydantic types, SQLAlchemy's mappers) lives
         # as long as the process: moved out of the collector's sight, a full collection no longer
-        # walks it, nor makes pydantic rebuild aiogram's response types (~100 ms stalls, bench/load.py).
+        # walks it (~50 ms stalls on this size of heap, bench/load.py). aiogram's Response[...]
+        # classes, which pydantic holds only weakly, are kept by bot/channels/lazy_aiogram.py.
         gc.freeze()
         scheduler = build_scheduler(app, utc_now)
         scheduler.start()
