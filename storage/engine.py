@@ -16,11 +16,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     if parsed.drivername == "sqlite+aiosqlite":
         options.setdefault("module", one_hop_dbapi())  # one thread hop per statement: see sqlite_driver
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # Every transaction here takes SQLite's one write lock (BEGIN IMMEDIATE, below), so a second
         # connection in the same process could only wait for it -- in SQLite's busy handler, which
         # sleeps 1, 2, 5 ... 100 ms between tries: under load most of an update's time was spent
