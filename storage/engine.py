@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,9 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # Let SQLAlchemy, not the driver, say when a transaction begins (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -53,6 +54,24 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # (the busy timeout does not apply to lock upgrades); taking the write lock up front
         # makes concurrent registrations wait their turn instead.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL is a property of the file and sticks: only a new file needs switching. The switch needs
+    the file to itself, and SQLite fails it at once, without the busy handler, when another
+    connection (a second instance starting on the same new file) is in the way: so try again."""
+    cursor.execute("PRAGMA journal_mode")
+    if cursor.fetchone()[0] == "wal":
+        return
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's own OperationalError: this is below SQLAlchemy
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

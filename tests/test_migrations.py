@@ -10,6 +10,7 @@ what the models describe.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +55,39 @@ def test_stairway_up_down_up(tmp_path: Path) -> None:
     walk_the_stairway(url, lambda: sqlite_tables(path))
     downgrade(url, "base")
     assert sqlite_tables(path) == set()
+
+
+def test_no_other_connection_ever_sees_a_half_migrated_file(tmp_path: Path) -> None:
+    """Each SQLite instance migrates its file at start-up. Two started together on a fresh file used
+    to race: the slower one read a revision the faster one had already passed and failed on
+    `duplicate column`. The whole upgrade is now one IMMEDIATE transaction, so a second process
+    either waits for it or finds the schema at head; this watches from a second connection, taking
+    the write lock whenever it is free, while the upgrade runs."""
+    path = tmp_path / "fresh.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    head = revisions(url)[-1]
+    upgrading = threading.Thread(target=upgrade, args=(url,))
+    seen: set[str | None] = set()
+    watcher = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        upgrading.start()
+        while upgrading.is_alive():
+            try:
+                watcher.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:  # locked: the upgrade holds it
+                continue
+            try:
+                row = watcher.execute("SELECT version_num FROM alembic_version").fetchone()
+                seen.add(row[0] if row else None)
+            except sqlite3.OperationalError:  # no such table yet
+                seen.add(None)
+            finally:
+                watcher.execute("ROLLBACK")
+        upgrading.join()
+    finally:
+        watcher.close()
+    assert seen <= {None, head}, f"a half-migrated schema was visible: {sorted(map(str, seen))}"
+    assert sqlite_tables(path) == set(Base.metadata.tables)
 
 
 async def postgres_leftovers(url: str) -> dict[str, set[str]]:

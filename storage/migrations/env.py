@@ -22,7 +22,13 @@ def run_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    # One transaction for the whole upgrade, version check included. Alembic's SQLite default is
+    # "non-transactional DDL": a transaction per migration, the version read outside them, so two
+    # instances started at once on a fresh file both saw "no schema" and the slower one failed on
+    # `duplicate column`. SQLite does run DDL in transactions; with BEGIN IMMEDIATE (storage/engine)
+    # the second instance now waits for the first and then finds the schema at head.
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
 
