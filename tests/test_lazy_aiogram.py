@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROGRAM = """
 import gc
+import weakref
 import bot.channels.lazy_aiogram as lazy
 from aiogram.methods.base import Response
 from aiogram.types import Message, Poll, Update
@@ -35,6 +36,16 @@ assert Response[Message] is first, "a collection threw the built Response class 
 parsed = first.model_validate(reply)
 assert parsed.result.reply_markup.inline_keyboard[0][0].callback_data == "b"
 assert not Poll.__pydantic_complete__, "validating a message built unrelated types"
+
+# Parametrized after Message is built and inside a function (at module level pydantic would keep the class
+# in the module's globals), as aiogram's check_response does at every answerCallbackQuery and editMessageText.
+def parametrize(returning):
+    return weakref.ref(Response[returning])
+
+for returning in (bool, Message | bool):
+    made = parametrize(returning)
+    gc.collect()
+    assert made() is not None, f"a collection threw Response[{returning}] away"
 print("ok")
 """
 
