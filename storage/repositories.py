@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, text, update
+from sqlalchemy import bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import (
     Appeal,
@@ -351,10 +352,27 @@ class OutboxRepo:
         await self.session.execute(statement.on_conflict_do_nothing(index_elements=["dedup_key"]))
 
     async def claim_due(self, now: datetime, limit: int, channels: Sequence[str]) -> Sequence[OutboxMessage]:
+        """Due rows, oldest first, and of each chat only its first: a message never overtakes an earlier one.
+
+        A row waits while an earlier row of its chat is pending and either due (it goes first, in this
+        pass or in the other instance's, which may hold it locked right now: SKIP LOCKED passes over it,
+        and its lease is not yet visible) or tried already (being sent under a lease, or waiting out a
+        retry). An earlier row never tried and due later (a notice held for working hours, a rating
+        reminder) holds nothing up: it was meant for later. Several messages to one chat thus go one per
+        pass, which the per-chat pacing (1 message/s on Telegram) asks for anyway.
+        """
+        earlier = aliased(OutboxMessage)
+        in_flight_before = (
+            select(earlier.id)
+            .where(earlier.status == "pending", or_(earlier.attempts > 0, earlier.due_at <= now),
+                   earlier.channel == OutboxMessage.channel, earlier.chat_id == OutboxMessage.chat_id,
+                   earlier.id < OutboxMessage.id)
+            .exists()
+        )
         query = (
             select(OutboxMessage)
             .where(OutboxMessage.status == "pending", OutboxMessage.due_at <= now,
-                   OutboxMessage.channel.in_(channels))
+                   OutboxMessage.channel.in_(channels), ~in_flight_before)
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
         )

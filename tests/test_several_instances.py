@@ -199,6 +199,28 @@ async def test_two_outbox_senders_draining_at_once_deliver_each_row_once(
     assert statuses == {"sent": 300}
 
 
+async def test_one_chats_messages_drained_by_both_instances_arrive_in_the_order_queued(
+        instances: tuple[App, App], clock: Clock) -> None:
+    first, _ = instances
+    keys = await queue_messages(first, 30, chats=1)
+    shared: list[tuple[str, str]] = []
+    senders = [SlowSender("first", shared), SlowSender("second", shared)]
+    outboxes = [Outbox(app.sessionmaker, {"console": sender}, clock=clock, limits=FAST)
+                for app, sender in zip(instances, senders, strict=True)]
+
+    async def drain(outbox: Outbox) -> None:
+        for _ in range(200):  # a pass that finds the chat busy on the other instance claims nothing
+            await outbox.deliver_due(batch=4)
+            async with first.sessionmaker() as session:
+                if not await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                            .where(OutboxMessage.status == "pending")):
+                    return
+            await asyncio.sleep(0.005)
+
+    await asyncio.gather(*(drain(outbox) for outbox in outboxes))
+    assert [key for key, _ in shared] == keys  # each once, and none overtook an earlier one
+
+
 async def test_the_deadline_scan_run_from_both_instances_queues_each_reminder_once(
         instances: tuple[App, App], clock: Clock) -> None:
     first = instances[0]
