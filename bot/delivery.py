@@ -124,26 +124,21 @@ class Outbox:
         self.stats: dict[str, int] = defaultdict(int)
 
     async def deliver_due(self, batch: int = 200) -> int:
-        """One pass: claim due rows, send them (same chat in order), record outcomes. Returns rows handled."""
+        """One pass: claim due rows, send them side by side, record outcomes. Returns rows handled.
+
+        A pass holds at most one row per chat (``OutboxRepo.claim_due``): a chat's next message is
+        claimed only once the one before it is sent or given up, so a failure can never let it overtake.
+        """
         claimed = await self._claim(batch)
         if not claimed:
             return 0
-        by_chat: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
-        for message in claimed:
-            by_chat[(message.channel, message.chat_id)].append(message)
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def chat_queue(messages: list[OutboxMessage]) -> None:
+        async def deliver(message: OutboxMessage) -> None:
             async with semaphore:
-                for index, message in enumerate(messages):
-                    if not await self._deliver(message):
-                        # Keep a chat's messages in order: the rest waits for the failed one and falls due with
-                        # it (claims go by due_at, then id), never before it.
-                        await self._postpone(messages[index + 1:], message.due_at,
-                                             reason="waiting for an earlier message")
-                        return
+                await self._deliver(message)
 
-        await asyncio.gather(*(chat_queue(messages) for messages in by_chat.values()))
+        await asyncio.gather(*(deliver(message) for message in claimed))
         return len(claimed)
 
     async def deliver_chat(self, channel: str, chat_id: str) -> int:
@@ -242,13 +237,9 @@ class Outbox:
 
     async def _retry(self, message: OutboxMessage, delay_s: float, reason: str) -> None:
         status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
-        # The chat's later messages fall due with this one (at once when it is given up).
+        # The chat's later messages wait for this one (claim_due), and go once it is sent or given up.
         message.due_at = self.clock() + timedelta(seconds=delay_s if status == "pending" else 0)
         await self._store([message], status=status, due_at=message.due_at, last_error=reason[:500])
-
-    async def _postpone(self, messages: Sequence[OutboxMessage], until: datetime, reason: str) -> None:
-        if messages:
-            await self._store(messages, due_at=until, last_error=reason)
 
     async def _fail(self, message: OutboxMessage, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():
