@@ -10,15 +10,17 @@ from zoneinfo import ZoneInfo
 
 import docx
 import pytest
+from docx.shared import Length
 from sqlalchemy import select
 
 from bot.app import App
 from bot.config import ExpertGroup
 from bot.events import Attachment, Reply
-from bot.services import meetings
+from bot.services import meeting_agenda, meeting_rules, meetings
 from bot.services.calendar import ProductionCalendar
-from bot.services.meetings import Decision, MeetingDraft, Office, Refusal, Tally
-from bot.services.protocol import ItemRecord, ProtocolRecord, render
+from bot.services.meeting_rules import Mark, Tally
+from bot.services.meetings import MeetingDraft, Office, Refusal
+from bot.services.protocol import Change, ItemRecord, ProtocolRecord, render
 from handlers.payloads import make
 from storage.expert_models import Meeting, Protocol, Vote
 from storage.models import OutboxMessage, User
@@ -56,22 +58,110 @@ def test_quorum_boundaries_of_ten_members(present: int, fraction: float, quorum:
     assert meetings.has_quorum(present, 10, fraction) is quorum
 
 
-@pytest.mark.parametrize(("votes", "present", "presiding", "casting", "expected"), [
-    ((6, 4, 0), 10, "against", True, Decision(True)),
-    ((5, 5, 0), 10, "for", True, Decision(True, by_casting_vote=True)),       # tie: the presiding member decides
-    ((5, 5, 0), 10, "against", True, Decision(False, by_casting_vote=True)),
-    ((5, 5, 0), 10, "for", False, Decision(False)),                          # a group without a casting vote
-    ((4, 2, 4), 10, "for", True, Decision(False)),     # abstentions count as present: 4 of 10 is no majority
-    ((6, 1, 3), 10, "for", True, Decision(True)),
-    ((3, 3, 4), 10, "for", True, Decision(False)),     # a tie with abstentions never reaches the majority
-    ((3, 2, 0), 6, "for", True, Decision(False)),      # one present did not press: 3 of 6 is not more than half
-    ((4, 2, 0), 6, "for", True, Decision(True)),
-    ((0, 0, 0), 0, None, True, Decision(False)),
+# (for, against, abstain), present when the vote opened, the presiding member's choice, the group's settings.
+@pytest.mark.parametrize(("votes", "present", "presiding", "casting", "rule", "adopted", "casting_decided", "needed"), [
+    ((6, 4, 0), 10, "against", True, "voted", True, False, 6),
+    ((3, 1, 1), 5, "for", True, "voted", True, False, 3),           # 3 of 5 present: adopted
+    ((2, 1, 2), 5, "for", True, "voted", False, False, 3),          # "нужно 3 из 5, «за» — 2"
+    ((5, 5, 0), 10, "for", True, "voted", True, True, 6),           # tie: the presiding member decides…
+    ((5, 5, 0), 10, "against", True, "voted", False, True, 6),      # …whichever side they are on
+    ((5, 5, 0), 10, "for", False, "voted", False, False, 6),        # a group without a casting vote
+    ((1, 1, 2), 4, "for", True, "voted", True, True, 3),            # a tie among those who voted, abstentions aside
+    ((1, 1, 2), 4, "against", True, "voted", False, True, 3),
+    ((1, 1, 2), 4, "for", True, "all_present", False, False, 3),    # the stricter reading: not a tie
+    ((2, 2, 0), 4, "for", True, "all_present", True, True, 3),      # everyone present voted: a tie for both readings
+    ((2, 2, 0), 5, "for", True, "voted", True, True, 3),            # one present did not press: still a tie
+    ((2, 2, 0), 5, "for", True, "all_present", False, False, 3),
+    ((2, 2, 1), 5, "abstain", True, "voted", False, False, 3),      # the presiding member abstained: no casting vote
+    ((0, 0, 3), 3, "abstain", True, "voted", False, False, 2),      # nobody For or Against: no tie
+    ((4, 2, 4), 10, "for", True, "voted", False, False, 6),         # abstentions count as present: 4 of 10
+    ((3, 2, 0), 6, "for", True, "voted", False, False, 4),          # 3 of 6 is not more than half
+    ((0, 0, 0), 0, None, True, "voted", False, False, 1),
 ])
 def test_decision_by_simple_majority_of_members_present(votes: tuple[int, int, int], present: int,
-                                                        presiding: str | None, casting: bool,
-                                                        expected: Decision) -> None:
-    assert meetings.decide(Tally(*votes), present, presiding, casting) == expected
+                                                        presiding: str | None, casting: bool, rule: str,
+                                                        adopted: bool, casting_decided: bool, needed: int) -> None:
+    decision = meeting_rules.decide(Tally(*votes), present, presiding, casting, rule)  # type: ignore[arg-type]
+    assert (decision.adopted, decision.by_casting_vote, decision.needed) == (adopted, casting_decided, needed)
+
+
+def at(minute: int) -> datetime:
+    return msk(2026, 12, 3, 15, minute)
+
+
+# Member 1 arrives at 15:00, 2 at 15:05, 3 at 15:00 and leaves at 15:40, 4 never comes; 3 comes back at 15:50.
+MARKS = [Mark(1, True, at(0)), Mark(3, True, at(0)), Mark(2, True, at(5)), Mark(3, False, at(40)),
+         Mark(3, True, at(50))]
+
+
+@pytest.mark.parametrize(("moment", "present"), [
+    (at(0), {1, 3}), (at(4), {1, 3}), (at(5), {1, 2, 3}), (at(39), {1, 2, 3}),
+    (at(40), {1, 2}),                 # left before the second vote: no ballot for them
+    (at(55), {1, 2, 3}),
+])
+def test_who_is_present_when_a_vote_opens(moment: datetime, present: set[int]) -> None:
+    assert meeting_rules.present_at(MARKS, moment) == present
+
+
+@pytest.mark.parametrize(("start", "end", "changes"), [
+    (None, at(10), [(1, True), (3, True), (2, True)]),
+    (at(10), at(45), [(3, False)]),     # the second item: member 3 left at 15:40
+    (at(45), at(59), [(3, True)]),
+    (at(50), at(59), []),
+])
+def test_attendance_changes_between_votes(start: datetime | None, end: datetime,
+                                          changes: list[tuple[int, bool]]) -> None:
+    assert [(c.user_id, c.present) for c in meeting_rules.changes_between(MARKS, start, end)] == changes
+
+
+@pytest.mark.parametrize(("marks", "voters", "present", "absent"), [
+    (MARKS, {1, 2, 3}, [1, 2, 3], [4]),
+    (MARKS[:2], {1, 3, 2}, [1, 2, 3], [4]),    # a voter with no mark is still present, never "absent"
+    ([], {2, 4}, [2, 4], [1, 3]),              # an absentee vote: those who voted took part
+    ([], set(), [], [1, 2, 3, 4]),
+])
+def test_nobody_is_both_absent_and_a_voter(marks: list[Mark], voters: set[int], present: list[int],
+                                          absent: list[int]) -> None:
+    assert meeting_rules.split_attendance([1, 2, 3, 4], marks, voters) == (present, absent)
+    assert not set(absent) & voters
+
+
+@pytest.mark.parametrize(("result", "choice", "offered"), [
+    ("adopted", "against", True),
+    ("adopted", "for", False), ("adopted", "abstain", False), ("adopted", None, False),
+    ("rejected", "against", False),      # nothing adopted to disagree with
+    ("no_quorum", "against", False),
+])
+def test_dissent_is_offered_only_against_an_adopted_decision(result: str, choice: str | None, offered: bool) -> None:
+    assert meeting_rules.dissent_offered(result, choice) is offered
+
+
+@pytest.mark.parametrize(("offered", "answered", "hours_later", "waits"), [
+    ({4, 5}, set(), 1, True),
+    ({4, 5}, {4}, 1, True),
+    ({4, 5}, {4, 5}, 1, False),          # one filed, one declined: no waiting at all
+    ({4}, set(), 24, False),             # at most the configured time
+    (set(), set(), 0, False),
+])
+def test_the_protocol_waits_for_dissents_at_most_the_configured_time(offered: set[int], answered: set[int],
+                                                                    hours_later: int, waits: bool) -> None:
+    closed = at(30)
+    assert meeting_rules.dissent_pending(offered, answered, closed, closed + timedelta(hours=hours_later), 24) is waits
+
+
+@pytest.mark.parametrize(("text", "link"), [
+    ("https://telemost.yandex.ru/j/12345", True), ("http://vks.region.ru/room/7", True),
+    ("telemost.yandex.ru/j/12345", False), ("Зал 2", False), ("https://", False), ("ftp://x.ru", False),
+])
+def test_a_video_meeting_link_must_be_a_url(text: str, link: bool) -> None:
+    assert meeting_rules.is_meeting_link(text) is link
+
+
+@pytest.mark.parametrize(("full", "short"), [
+    ("Иванов Иван Иванович", "Иванов И. И."), ("Орлова Анна", "Орлова А."), ("Орлова", "Орлова"),
+])
+def test_names_in_the_approval_stamp(full: str, short: str) -> None:
+    assert meeting_rules.short_name(full) == short
 
 
 @pytest.mark.parametrize(("present", "presiding"), [
@@ -198,10 +288,14 @@ async def schedule(app: App, secretary: User, now: datetime, starts_at: datetime
     files = [{"kind": "document", "ref": "file-1", "channel": "console", "name": "Справка.pdf", "size": 10,
               "mime": "application/pdf"}] if materials else []
     draft = MeetingDraft(group_id=group, starts_at=starts_at.isoformat(), format=format, place="Зал 1",
-                         items=[{"title": "О плане работы", "materials": files},
-                                {"title": "О конкурсе проектов", "materials": []}])
+                         items=[{"title": "О плане работы", "decision": "Утвердить план работы.", "materials": files},
+                                {"title": "О конкурсе проектов", "decision": "Объявить конкурс.", "materials": []}])
     async with office(app, now) as work:
-        return (await meetings.schedule(work, secretary, draft)).id
+        meeting = await meetings.schedule(work, secretary, draft)
+        if meeting.status == "proposed":   # the chair approves the agenda; the notices go out
+            chair = (await work.db.holders(group, "chair"))[0].user
+            await meeting_agenda.approve(work, chair, meeting.id)
+        return meeting.id
 
 
 async def outbox(app: App, key_part: str = "") -> list[OutboxMessage]:
@@ -273,7 +367,7 @@ async def test_vote_changes_until_closed_and_refuses_absent_late_and_repeated_pr
         (4, "f", None), (4, "a", None),                  # changed their mind
         (4, "a", "vote.same_choice"),                    # the same press again
         (9, "f", "vote.not_eligible"),                   # absent at an in-person vote
-        (1, "f", None), (2, "f", None), (3, "x", None), (5, "a", None),
+        (1, "f", None), (2, "f", None), (3, "x", None), (5, "x", None),
         (1, "z", "vote.not_found"),                      # forged choice
     ]
     for member, code, refusal in table:
@@ -283,12 +377,14 @@ async def test_vote_changes_until_closed_and_refuses_absent_late_and_repeated_pr
     assert await press(app, people[3], vote_id, "f", at) == "vote.closed"
     vote = await vote_row(app, vote_id)
     # For 2 of 5 present is not more than half: not adopted.
-    assert (vote.votes_for, vote.votes_against, vote.votes_abstain, vote.counted, vote.result) == (2, 2, 1, 5,
+    assert (vote.votes_for, vote.votes_against, vote.votes_abstain, vote.counted, vote.result) == (2, 1, 2, 5,
                                                                                                   "rejected")
     results = await outbox(app, f"vote{vote_id}:result")
     assert len(results) == 10  # every member, present or not
     text = Reply.from_dict(results[0].reply).text
-    assert "Против — 2: Член 4, Член 5" in text and "Воздержались — 1: Член 3" in text
+    assert "Против — 1: Член 4" in text and "Воздержались — 2: Член 3, Член 5" in text
+    assert "Решение принимается большинством голосов присутствующих: нужно 3 из 5, «за» — 2" in text
+    assert "Особое мнение" not in text     # nothing adopted: nothing to dissent from
 
 
 async def test_chair_absent_the_deputy_presides_and_breaks_the_tie(app: App) -> None:
@@ -440,10 +536,17 @@ def test_protocol_document_reads_back(tmp_path: Path) -> None:
         starts_at=datetime(2026, 12, 3, 15, 0, tzinfo=MSK), place="Дом правительства, зал 2",
         presiding="Петров П.П.", presiding_role="deputy", secretary="Сидорова С.С.", members=10, needed=4,
         present=["Петров П.П.", "Сидорова С.С.", "Иванов И.И.", "Кузнецова А.А."], absent=["Смирнов В.В."],
+        guests=["Ким Олег Петрович (министерство финансов)"],
         items=[ItemRecord(1, "О плане работы на 2027 год", "adopted", ["Петров П.П.", "Сидорова С.С."],
-                          ["Иванов И.И.", "Кузнецова А.А."], by_casting_vote=True,
-                          dissents=[("Иванов И.И.", "План не учитывает сельские районы.")]),
-               ItemRecord(2, "Разное")])
+                          ["Иванов И.И.", "Кузнецова А.А."], by_casting_vote=True, presiding_choice="for",
+                          dissents=[("Иванов И.И.", "План не учитывает сельские районы.")],
+                          decision="Утвердить план работы на 2027 год.", speaker="Петров П.П.", counted=4, needed=3),
+               ItemRecord(2, "О конкурсе", "rejected", ["Петров П.П."], ["Иванов И.И."], ["Сидорова С.С."],
+                          decision="Объявить конкурс.", counted=3, needed=2,
+                          changes=[Change("Кузнецова А.А.", False, datetime(2026, 12, 3, 15, 40, tzinfo=MSK))]),
+               ItemRecord(3, "Разное")],
+        approvals=[("presiding", "Петров П. П.", datetime(2026, 12, 6, 14, 3, tzinfo=MSK)),
+                   ("secretary", "Сидорова С. С.", None)])
     path = render(record, tmp_path / "p.docx")
     assert path.is_absolute()
     document = docx.Document(str(path))
@@ -452,14 +555,34 @@ def test_protocol_document_reads_back(tmp_path: Path) -> None:
     for expected in ("ПРОТОКОЛ № 4", "Региональная экспертная группа НСИ", "03.12.2026 15:00",
                      "Дом правительства, зал 2", "Председательствующий: Петров П.П. (заместитель председателя)",
                      "Присутствовали (4 из 10): Петров П.П., Сидорова С.С., Иванов И.И., Кузнецова А.А.",
-                     "Отсутствовали: Смирнов В.В.", "Кворум имеется (необходимо не менее 4, присутствует 4)",
-                     "1. СЛУШАЛИ: О плане работы на 2027 год", "«За» — 2: Петров П.П., Сидорова С.С.",
+                     "Отсутствовали: Смирнов В.В.", "Приглашённые: Ким Олег Петрович (министерство финансов)",
+                     "Кворум имеется (необходимо не менее 4, присутствует 4)",
+                     "1. СЛУШАЛИ: О плане работы на 2027 год (докладчик: Петров П.П.)",
+                     "РЕШИЛИ: Утвердить план работы на 2027 год.", "«За» — 2: Петров П.П., Сидорова С.С.",
                      "«Против» — 2: Иванов И.И., Кузнецова А.А.", "«Воздержались» — 0: —",
-                     "РЕШИЛИ: решение принято.", "решающим стал голос председательствующего",
-                     "Особое мнение (Иванов И.И.): План не учитывает сельские районы.",
-                     "2. СЛУШАЛИ: Разное", "Голосование не проводилось."):
+                     "При равенстве голосов решающим стал голос председательствующего («за»)",
+                     "При рассмотрении вопроса присутствовали 3 из 10 (покинул(а) заседание Кузнецова А.А. в 15:40)",
+                     "РЕШИЛИ: решение не принято: «за» — 1, необходимо не менее 2 из 3.",
+                     "Особое мнение (Иванов И.И.) приложено к протоколу.",
+                     "Приложение к протоколу № 4",
+                     "Вопрос 1. Особое мнение (Иванов И.И.): План не учитывает сельские районы.",
+                     "3. СЛУШАЛИ: Разное", "Голосование не проводилось."):
         assert expected in text, expected
-    assert "Сидорова С.С." in table and "_______________" in table
+    # СЛУШАЛИ, then РЕШИЛИ, then ГОЛОСОВАЛИ for each item.
+    order = ("1. СЛУШАЛИ", "РЕШИЛИ: Утвердить", "ГОЛОСОВАЛИ", "2. СЛУШАЛИ")
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
+    assert "Утверждён в системе: Петров П. П., 06.12.2026 14:03" in table
+    assert "Сидорова С. С." in table and "Ожидает утверждения в системе" in table
+    assert "___" not in table + text
+    section = document.sections[0]
+    def mm(length: Length | None) -> float:   # Word keeps twips: 210 mm is 11906 twips, 210.0 mm to 0.1 mm
+        assert length is not None
+        return round(length.mm, 1)
+
+    assert (mm(section.page_width), mm(section.page_height)) == (210.0, 297.0)   # A4, not US Letter
+    assert [mm(section.left_margin), mm(section.right_margin), mm(section.top_margin),
+            mm(section.bottom_margin)] == [20.0, 10.0, 20.0, 20.0]
+    assert "PAGE" in section.footer.paragraphs[0]._p.xml   # numbered pages
 
 
 def written_beside_database(app: App, path: str) -> bool:
