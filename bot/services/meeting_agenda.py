@@ -22,14 +22,14 @@ FIELDS = ("title", "decision", "speaker")
 LIMITS = {"title": 1000, "decision": 4000, "speaker": 200}  # as meetings.TITLE_MAX, NAME_MAX
 
 
-async def _approver(office: m.Office, group_id: str) -> GroupMember | None:
+async def approver_of(office: m.Office, group_id: str) -> GroupMember | None:
     chairs = list(await office.db.holders(group_id, "chair")) or list(await office.db.holders(group_id, "deputy"))
     return chairs[0] if chairs else None
 
 
 async def after_draft(office: m.Office, author: User, meeting: Meeting) -> None:
     """A new meeting: to the chair for approval when the group says so and the author is not the chair."""
-    approver = await _approver(office, meeting.group_id)
+    approver = await approver_of(office, meeting.group_id)
     if office.group(meeting.group_id).agenda_approval and approver is not None and approver.user_id != author.id:
         meeting.status = "proposed"
         await _ask_approval(office, meeting, approver)
@@ -87,7 +87,7 @@ async def resubmit(office: m.Office, by: User, meeting_id: int) -> Meeting:
     if meeting is None or meeting.status != "proposed":
         raise m.Refusal("meeting.not_editable")
     await m.organizer_of(office, by, meeting.group_id)
-    approver = await _approver(office, meeting.group_id)
+    approver = await approver_of(office, meeting.group_id)
     if approver is None or approver.user_id == by.id:
         await publish(office, meeting, by.id)
     else:
@@ -99,7 +99,7 @@ async def _proposed(office: m.Office, by: User, meeting_id: int) -> Meeting:
     meeting = await office.db.meeting_for_update(meeting_id)
     if meeting is None or meeting.group_id not in office.settings.groups:
         raise m.Refusal("meeting.not_found")
-    approver = await _approver(office, meeting.group_id)
+    approver = await approver_of(office, meeting.group_id)
     if approver is None or approver.user_id != by.id:
         raise m.Refusal("agenda.not_chair")
     if meeting.status != "proposed":
@@ -129,14 +129,18 @@ async def change_item(office: m.Office, by: User, meeting: Meeting, item_id: int
     """Change an item's wording, draft decision or speaker. The draft decision is fixed once its vote opens
     (members vote on that wording); after publishing, members are told."""
     await m.organizer_of(office, by, meeting.group_id)
-    _editable(meeting)
+    protocol = await office.db.protocol_of(meeting.id)
+    correcting = protocol is not None and protocol.status == "returned" and field == "speaker"
+    if not correcting:
+        _editable(meeting)
     item = next((i for i in meeting.items if i.id == item_id), None)
     if item is None:
         raise m.Refusal("meeting.not_found")
     if field in ("title", "decision") and await _voted(office, item):
         raise m.Refusal("agenda.vote_opened")
     setattr(item, field, clean(field, text))
-    await _notify_change(office, meeting, f"ed{item.id}{field[0]}")
+    if not correcting:
+        await _notify_change(office, meeting, f"ed{item.id}{field[0]}")
 
 
 async def add_item(office: m.Office, by: User, meeting: Meeting, title: str, decision: str) -> AgendaItem:

@@ -31,6 +31,20 @@ async def mark(office: m.Office, meeting: Meeting, user_id: int, present: bool, 
                                      marked_by_id=by_id))
 
 
+async def leave(office: m.Office, user: User, meeting_id: int) -> Meeting:
+    """A member leaves the meeting: from now on no ballot for them (the secretary may also mark it)."""
+    meeting = await office.db.meeting(meeting_id)
+    if meeting is None:
+        raise m.Refusal("meeting.not_found")
+    await m.member_of(office, user, meeting.group_id)
+    if meeting.status != "in_progress" or meeting.format == "absentee":
+        raise m.Refusal("meeting.not_running")
+    if not (await office.db.attendance_of(meeting.id, user.id)).present:
+        raise m.Refusal("meeting.not_present")
+    await mark(office, meeting, user.id, False, user.id)
+    return meeting
+
+
 async def marks_of(office: m.Office, meeting: Meeting) -> list[rules.Mark]:
     return [rules.Mark(row.user_id, row.present, row.at) for row in await office.db.presence_marks(meeting.id)]
 

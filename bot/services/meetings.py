@@ -521,9 +521,12 @@ async def reschedule(office: Office, by: User, meeting: Meeting, starts_at: date
 async def cancel(office: Office, by: User, meeting: Meeting) -> None:
     await organizer_of(office, by, meeting.group_id)
     absentee_running = meeting.format == "absentee" and meeting.status == "in_progress"
-    if meeting.status != "scheduled" and not absentee_running:
+    if meeting.status not in ("scheduled", "proposed") and not absentee_running:
         raise Refusal("meeting.not_editable")
+    proposed = meeting.status == "proposed"
     meeting.status, meeting.cancelled_at = "cancelled", office.now
+    if proposed:
+        return  # never announced: nobody to tell
     for vote in await office.db.votes(meeting.id):
         if vote.status == "open":
             vote.status, vote.closed_at = "cancelled", office.now
@@ -893,7 +896,8 @@ def approval_reply(settings: Settings, language: str, meeting: Meeting, protocol
     t = translator(language)
     return Reply(text=t("protocol.for_approval", group=group_name(settings, meeting.group_id, language),
                         date=_date(settings, meeting.starts_at)),
-                 buttons=[[Button(t("protocol.approve_button"), payload("papprove", protocol.id))]],
+                 buttons=[[Button(t("protocol.approve_button"), payload("papprove", protocol.id)),
+                           Button(t("protocol.return_button"), payload("pback", protocol.id))]],
                  attachments=[protocol_file(settings, meeting, protocol)])
 
 
