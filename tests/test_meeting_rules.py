@@ -622,3 +622,89 @@ async def test_protocol_waits_for_signatures_then_goes_to_everyone(app: App) -> 
     attachment = Reply.from_dict(sent[0].reply).attachments[0]
     assert (attachment.kind, attachment.channel, attachment.name) == ("document", "local",
                                                                       "Протокол № 1 от 03.12.2026.docx")
+
+
+async def test_signing_reminders_say_when_the_term_is_overdue(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    await open_meeting(app, people, meeting_id, msk(2026, 12, 3, 15), present=[1, 2, 3, 4])
+    async with office(app, msk(2026, 12, 3, 17)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        await meetings.finish(work, people[2], meeting)
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    await meetings.scan_protocols(*scan, msk(2026, 12, 8, 9))       # the due day: a reminder, not overdue
+    await meetings.scan_protocols(*scan, msk(2026, 12, 10, 9))      # two working days past the term
+    texts = [Reply.from_dict(r.reply).text for r in await outbox(app, ":rem:") if r.chat_id == "m1"]
+    assert "утвердить до 08.12.2026" in texts[0] and "истёк" not in texts[0]
+    assert "Срок утверждения протокола истёк 08.12.2026" in texts[1] and "просрочка — рабочих дней: 2" in texts[1]
+
+
+async def test_the_stricter_tie_reading_is_a_group_setting(app: App) -> None:
+    app.settings.groups["nsi"] = replace_group(app, tie_rule="all_present")
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    for member, code in ((1, "f"), (2, "a"), (3, "x"), (4, "x")):
+        await press(app, people[member - 1], vote_id, code, at)
+    async with office(app, at) as work:
+        await meetings.close_by_presiding(work, people[0], vote_id)
+    vote = await vote_row(app, vote_id)
+    assert (vote.result, vote.by_casting_vote) == ("rejected", False)   # 1–1 with abstentions: no tie here
+
+
+async def test_agenda_changes_notify_members_and_stop_when_the_vote_opens(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    async with office(app, msk(2026, 11, 24)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        await meeting_agenda.change_item(work, people[2], meeting, meeting.items[0].id, "decision",
+                                         "Утвердить план работы с поправками.")
+        await meeting_agenda.add_item(work, people[2], meeting, "Разное", "Принять к сведению.")
+        with pytest.raises(Refusal, match=r"experts\.not_organizer"):
+            await meeting_agenda.remove_item(work, people[5], meeting, meeting.items[1].id)
+        await meeting_agenda.remove_item(work, people[2], meeting, meeting.items[1].id)
+        assert [(i.position, i.title) for i in meeting.items] == [(1, "О плане работы"), (2, "Разное")]
+    changes = await outbox(app, "")
+    notices = [Reply.from_dict(r.reply).text for r in changes if r.chat_id == "m7" and "изменена" in
+               Reply.from_dict(r.reply).text]
+    assert len(notices) == 3 and "Проект решения: Утвердить план работы с поправками." in notices[0]
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    ballot = next(r for r in await outbox(app, f"vote{vote_id}:ballot:") if r.chat_id == "m4")
+    assert "Проект решения: Утвердить план работы с поправками." in Reply.from_dict(ballot.reply).text
+    async with office(app, at) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        with pytest.raises(Refusal, match=r"agenda\.vote_opened"):
+            await meeting_agenda.change_item(work, people[2], meeting, meeting.items[0].id, "decision", "Иначе.")
+        await meeting_agenda.change_item(work, people[2], meeting, meeting.items[0].id, "speaker", "Член 1")
+
+
+async def test_invited_persons_get_notice_materials_and_no_ballot(app: App) -> None:
+    people = await seed(app)
+    starts = msk(2026, 5, 12, 15)
+    meeting_id = await schedule(app, people[2], msk(2026, 4, 20), starts, materials=True)
+    async with office(app, msk(2026, 4, 21)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        with pytest.raises(Refusal, match=r"guest\.invalid"):
+            await meeting_agenda.invite_guest(work, people[2], meeting, ", должность")
+        _, code = await meeting_agenda.invite_guest(work, people[2], meeting, "Ким Олег Петрович, министр")
+        guest = await work.repo.users.add(User(channel="console", platform_id="g1", chat_id="g1", language="ru",
+                                               role="citizen"))
+        invite = await work.repo.staff.invite_for_update(code)
+        assert invite is not None
+        await meeting_agenda.accept_guest(work, guest, invite)
+    assert len(await outbox(app, ":guest:")) == 1
+    await meetings.scan_materials(app.sessionmaker, app.settings, app.calendar, msk(2026, 5, 7, 9))
+    assert "g1" in recipients(await outbox(app, ":mat:auto:"))      # at the lead time, like members
+    at = msk(2026, 5, 12, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    assert "g1" not in recipients(await outbox(app, f"vote{vote_id}:ballot:"))
+    assert await press(app, guest, vote_id, "f", at) == "vote.not_eligible"

@@ -253,7 +253,7 @@ async def send_copies(office: m.Office, meeting: Meeting, protocol: Protocol) ->
 
 def overdue_note(t: Translator, due: date, today: date, working_days_late: int, days: int) -> str:
     if today <= due:
-        return t("protocol.reminder", due=due.strftime("%d.%m.%Y"), days=days)
+        return t("protocol.sign_due", due=due.strftime("%d.%m.%Y"), days=days)
     return t("protocol.reminder_overdue", due=due.strftime("%d.%m.%Y"), days=days, late=working_days_late)
 
 
