@@ -7,12 +7,15 @@ and corrected, approved in the bot and read back with python-docx.
 
 from __future__ import annotations
 
+from argparse import Namespace
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import docx
 import pytest
 
+from bot import cli_groups
 from bot.app import App
 from bot.config import Settings
 from bot.events import Attachment, Reply
@@ -271,3 +274,31 @@ async def test_materials_from_the_meeting_view_and_bad_input(app: App, clock: Cl
     assert "утверждает председатель" in member.text
     await member.press_payload(make("ag_edit", 1))
     assert "только председатель, заместитель председателя или секретарь" in member.text
+
+
+async def test_public_summary_is_exported_from_the_command_line(app: App, clock: Clock, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    clock.now = msk(1, 10)
+    team = await join(app)
+    chair, secretary = team[0], team[1]
+    await prepare(app, chair, secretary)
+    out = tmp_path / "site.txt"
+    assert await cli_groups.summary_command(Namespace(meeting=1, out=str(out), language="ru"), app) == 1
+    assert "not a finished meeting" in capsys.readouterr().err     # a meeting not held yet has no summary
+    clock.now = msk(3, 15)
+    await secretary.send("/meeting 1")
+    await secretary.press("Начать заседание")
+    for member in team[:3]:
+        await press_in_inbox(app, member, "Я на заседании")
+    await chair.send("/meeting 1")
+    await chair.press("Открыть голосование")
+    await chair.press("О плане работы")
+    await chair.press("До закрытия")
+    for member in team[:3]:
+        await press_in_inbox(app, member, "👍 За")
+    await secretary.send("/meeting 1")
+    await secretary.press("Завершить заседание")
+    assert await cli_groups.summary_command(Namespace(meeting=1, out=str(out), language="ru"), app) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Заседание 03.12.2026, форма проведения: очная" in text and f"Решили: {FIRST}" in text
+    assert "2. О конкурсе социальных проектов\nГолосование не проводилось." in text

@@ -265,7 +265,7 @@ async def public_summary(office: m.Office, meeting: Meeting, language: str = "ru
     votes = {v.item_id: v for v in await office.db.votes(meeting.id)}
     lines = [t("summary.title", group=m.group_name(office.settings, meeting.group_id, language),
                date=m._date(office.settings, meeting.starts_at),
-               format=t(f"meeting.format_{meeting.format}"))]
+               format=t(f"protocol.doc_format_{meeting.format}"))]
     for item in meeting.items:
         vote = votes.get(item.id)
         if vote is None or vote.status != "closed":
