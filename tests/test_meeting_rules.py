@@ -16,13 +16,13 @@ from sqlalchemy import select
 from bot.app import App
 from bot.config import ExpertGroup
 from bot.events import Attachment, Reply
-from bot.services import meeting_agenda, meeting_rules, meetings
+from bot.services import meeting_agenda, meeting_rules, meetings, privacy
 from bot.services.calendar import ProductionCalendar
 from bot.services.meeting_rules import Mark, Tally
 from bot.services.meetings import MeetingDraft, Office, Refusal
 from bot.services.protocol import Change, ItemRecord, ProtocolRecord, render
 from handlers.payloads import make
-from storage.expert_models import Meeting, Protocol, Vote
+from storage.expert_models import Meeting, MeetingGuest, Protocol, Vote
 from storage.models import OutboxMessage, User
 from storage.repositories import Repositories
 
@@ -241,9 +241,11 @@ KEY_FAMILIES = {
     "vote.button_": tuple(meetings.CHOICES), "experts.role_": meetings.ROLES, "protocol.doc_role_": meetings.ROLES,
     "vote.decision_": ("adopted", "rejected", "no_quorum"),
     "protocol.doc_result_": ("adopted", "rejected", "no_quorum"),
-    "meeting.status_": ("scheduled", "in_progress", "finished", "cancelled"),
+    "meeting.status_": ("proposed", "scheduled", "in_progress", "finished", "cancelled"),
+    "protocol.doc_outcome_": ("rejected", "no_quorum"), "protocol.doc_sign_": ("presiding", "secretary"),
+    "agenda.field_": meeting_agenda.FIELDS, "agenda.ask_field_": meeting_agenda.FIELDS,
     "meeting.forecast_": ("expected", "possible", "at_risk"), "vote.status_": ("open", "closed", "cancelled"),
-    "protocol.status_": ("waiting", "drafted", "sent"),
+    "protocol.status_": ("waiting", "drafted", "returned", "sent"),
 }
 
 
@@ -708,3 +710,10 @@ async def test_invited_persons_get_notice_materials_and_no_ballot(app: App) -> N
     vote_id = await open_item_vote(app, people, meeting_id, at)
     assert "g1" not in recipients(await outbox(app, f"vote{vote_id}:ballot:"))
     assert await press(app, guest, vote_id, "f", at) == "vote.not_eligible"
+    async with office(app, at) as work:
+        exported = await privacy.export(work.repo, guest)
+        assert exported["meeting_invitations"][0]["name"] == "Ким Олег Петрович"
+        await privacy.erase(work.repo, guest)
+    async with app.sessionmaker() as session:
+        rows = (await session.scalars(select(MeetingGuest))).all()
+    assert [(g.full_name, g.position, g.user_id) for g in rows] == [(privacy.ERASED, "", None)]

@@ -16,6 +16,7 @@ from bot.services import meeting_rules as rules
 from bot.services import meetings as m
 from bot.services import staff
 from storage.expert_models import AgendaItem, GroupMember, Meeting, MeetingGuest, MeetingMaterial
+from storage.expert_repo import ExpertRepo
 from storage.models import Invite, User
 
 FIELDS = ("title", "decision", "speaker")
@@ -255,3 +256,16 @@ async def materials_for(office: m.Office, user: User, meeting: Meeting) -> Reply
 def check_place(format: str, place: str) -> None:
     if format == "video" and not rules.is_meeting_link(place):
         raise m.Refusal("meeting.link_invalid")
+
+
+# --- personal data (bot/services/privacy.py calls these) -------------------------------------------
+
+async def guest_export(db: ExpertRepo, user_id: int) -> list[dict[str, object]]:
+    """The meetings a person was invited to, with the name and position the secretary wrote."""
+    return [{"meeting": g.meeting_id, "name": g.full_name, "position": g.position,
+             "invited_at": g.added_at.isoformat()} for g in await db.guest_meetings(user_id)]
+
+
+async def guest_erase(db: ExpertRepo, user_id: int, marker: str) -> None:
+    for guest in await db.guest_meetings(user_id):
+        guest.full_name, guest.position, guest.user_id = marker, "", None

@@ -10,7 +10,9 @@ The rules come from two regulations; every number is a per-group setting (`[grou
   open vote; a member who disagrees may state a dissenting opinion in writing, which goes into the
   protocol; protocol within 5 working days.
 
-Pure rules first (`quorum_needed`, `decide`, `forecast`, the calendar days), then the texts owed to
+The pure voting and attendance rules live in ``meeting_rules``; the agenda's approval and changes in
+``meeting_agenda``; attendance marks, dissent offers and the protocol's record in ``meeting_minutes``.
+Here: the forecast and the calendar days, then the texts owed to
 members (built here because the scans send them and a service must not import handlers), then the
 services a conversation calls, then the scans the scheduler calls. Services flush; the caller commits.
 """
