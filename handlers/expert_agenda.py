@@ -93,14 +93,16 @@ def preview_buttons(ctx: Context, items: list[dict[str, object]], approval: bool
     rows = [[ctx.button("agenda.edit_when", make("mt_pe", "when")),
              ctx.button("agenda.edit_format", make("mt_pe", "fmt")),
              ctx.button("agenda.edit_place", make("mt_pe", "place"))],
-            [ctx.button("agenda.edit_item_button", make("mt_pi", n), n=n + 1) for n in range(len(items))][:8]]
+            [ctx.button("agenda.edit_item_button", make("mt_pi", n), n=n + 1) for n in range(len(items))][:8],
+            [ctx.button("agenda.add_item_button", make("mt_pe", "item"))]]
     label = "agenda.publish_for_approval" if approval else "meeting.publish_button"
     return [*rows, [ctx.button(label, make("mt_pub"))], cancel_row(ctx)]
 
 
 async def edit_preview_field(ctx: Context) -> None:
     field = ctx.payload.arg(0) if ctx.payload is not None else ""
-    state = {"when": "mt_when", "fmt": "mt_format", "place": "mt_place"}.get(field or "")
+    # A new item goes through the agenda and materials steps, which end in the preview again.
+    state = {"when": "mt_when", "fmt": "mt_format", "place": "mt_place", "item": "mt_agenda"}.get(field or "")
     if state is None:
         await complain(ctx, "hint.use_buttons")
         return

@@ -256,7 +256,8 @@ async def _organizer_buttons(ctx: Context, meeting: Meeting) -> list[list[Button
     if meeting.status == "in_progress":
         votes = await office(ctx).db.votes(meeting.id)
         closing = [[ctx.button("vote.close_button", make("vote_close", v.id))] for v in votes if v.status == "open"]
-        return [*closing, *_meeting_buttons(ctx, meeting)]
+        edit_agenda = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id))]
+        return [*closing, *_meeting_buttons(ctx, meeting), edit_agenda]
     return []
 
 

@@ -80,6 +80,17 @@ async def prepare(app: App, chair: Chat, secretary: Chat) -> None:
     await secretary.press("Докладчик")
     await secretary.send("Орлова Анна Сергеевна")
     assert f"Проект решения: {SECOND}" in secretary.text and "Докладчик: Орлова Анна Сергеевна" in secretary.text
+    await secretary.press("Добавить вопрос")                          # an item more, then removed again
+    await secretary.send("Разное")
+    await secretary.send("Принять информацию к сведению.")
+    await secretary.press("Готово")
+    for _ in range(2):
+        await secretary.press("Следующий вопрос")
+    await secretary.press("Готово ➜")
+    assert "3. Разное" in secretary.text
+    await secretary.press("Вопрос 3")
+    await secretary.press("Удалить вопрос")
+    assert "3. Разное" not in secretary.text and "2. О конкурсе социальных проектов" in secretary.text
     await secretary.press("На утверждение председателю")
     assert not [r for r in await inbox(app, Chat(app.conversations, user_id="4006")) if "Уведомление" in r.text]
 
