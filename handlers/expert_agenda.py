@@ -15,6 +15,7 @@ from handlers.citizen import cancel_row, complain
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
+from storage.models import Invite
 
 FIELDS = agenda.FIELDS
 
@@ -353,9 +354,9 @@ async def enter_guest(ctx: Context) -> None:
     ctx.say("guest.added", name=guest.full_name, code=code)
 
 
-async def join_as_guest(ctx: Context, invite: object) -> None:
+async def join_as_guest(ctx: Context, invite: Invite) -> None:
     try:
-        meeting = await agenda.accept_guest(_office(ctx), ctx.user, invite)  # type: ignore[arg-type]
+        meeting = await agenda.accept_guest(_office(ctx), ctx.user, invite)
     except Refusal as refusal:
         _refuse(ctx, refusal)
         return

@@ -135,6 +135,8 @@ async def test_a_meeting_ends_in_a_protocol_the_chair_would_sign(app: App, clock
     await secretary.send("О плане работы группы на 2027 год")
     changed = await latest(app, morozova, "Повестка заседания изменена")
     assert "1. О плане работы группы на 2027 год" in changed.text
+    guest_notice = await latest(app, Chat(app.conversations, user_id="4100"), "Повестка заседания изменена")
+    assert not guest_notice.buttons                                   # the invited person is told too, no answer
 
     clock.now = msk(3, 15)
     await secretary.send("/meeting 1")

@@ -179,6 +179,10 @@ async def _notify_change(office: m.Office, meeting: Meeting, tag: str) -> None:
     for member in await office.db.members(meeting.group_id):
         reply = m.notice_reply(office.settings, member.user.language, meeting, "agenda.changed")
         await office.tell(member.user, reply, f"mt{meeting.id}:{tag}:{stamp}:{member.user_id}")
+    for guest, user in await guests_reachable(office, meeting):
+        reply = m.notice_reply(office.settings, user.language, meeting, "agenda.changed")
+        reply.buttons = []
+        await office.tell(user, reply, f"mt{meeting.id}:{tag}:{stamp}:g{guest.id}")
 
 
 # --- invited persons -------------------------------------------------------------------------------
