@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.config import ExpertGroup
 from bot.events import Attachment, Reply
-from bot.services import meeting_agenda, meeting_rules, meetings, privacy
+from bot.services import meeting_agenda, meeting_minutes, meeting_rules, meetings, privacy
 from bot.services.calendar import ProductionCalendar
 from bot.services.meeting_rules import Mark, Tally
 from bot.services.meetings import MeetingDraft, Office, Refusal
@@ -717,3 +717,37 @@ async def test_invited_persons_get_notice_materials_and_no_ballot(app: App) -> N
     async with app.sessionmaker() as session:
         rows = (await session.scalars(select(MeetingGuest))).all()
     assert [(g.full_name, g.position, g.user_id) for g in rows] == [(privacy.ERASED, "", None)]
+
+
+async def test_a_protocol_sent_back_reminds_the_secretary_to_correct_it(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    await open_meeting(app, people, meeting_id, msk(2026, 12, 3, 15), present=[1, 2, 3, 4])
+    async with office(app, msk(2026, 12, 3, 17)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        protocol_id = (await meetings.finish(work, people[2], meeting)).id
+    async with office(app, msk(2026, 12, 4, 10)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.comment_invalid"):
+            await meeting_minutes.send_back(work, people[0], protocol_id, " ")
+    async with office(app, msk(2026, 12, 4, 10)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_approver"):
+            await meeting_minutes.send_back(work, people[5], protocol_id, "Не согласен")
+    async with office(app, msk(2026, 12, 4, 10)) as work:
+        await meeting_minutes.send_back(work, people[0], protocol_id, "Уточните место проведения.")
+    async with office(app, msk(2026, 12, 4, 11)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_ready"):
+            await meetings.approve(work, people[0], protocol_id)     # nothing to approve until corrected
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 7, 10)) == 0   # before the term
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 9, 10)) == 1   # the secretary only
+    reminder = Reply.from_dict((await outbox(app, ":fixrem:"))[0].reply)
+    assert "просрочка — рабочих дней: 1" in reminder.text and "Уточните место проведения." in reminder.text
+    async with office(app, msk(2026, 12, 9, 12)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_secretary"):
+            await meeting_minutes.resubmit(work, people[0], protocol_id)
+    async with office(app, msk(2026, 12, 9, 12)) as work:
+        await meeting_minutes.resubmit(work, people[2], protocol_id)
+    async with office(app, msk(2026, 12, 9, 13)) as work:
+        assert (await meetings.approve(work, people[0], protocol_id))[1] is False
+        assert (await meetings.approve(work, people[2], protocol_id))[1] is True

@@ -251,6 +251,20 @@ async def send_copies(office: m.Office, meeting: Meeting, protocol: Protocol) ->
         await office.tell(user, reply, f"prot{protocol.id}:sent:{tag}")
 
 
+async def remind_correction(office: m.Office, meeting: Meeting, protocol: Protocol, due: date, today: date) -> None:
+    """Once the term has come, the secretary is reminded each working day of a protocol sent back."""
+    secretary = await office.repo.users.get(meeting.secretary_id) if meeting.secretary_id else None
+    if secretary is None:
+        return
+    t = translator(secretary.language)
+    note = overdue_note(t, due, today, office.calendar.working_days_between(due, today),
+                        office.group(meeting.group_id).protocol_days)
+    reply = Reply(text="\n\n".join([note, t("protocol.returned_pending", number=protocol.number,
+                                               comment=protocol.return_comment)]),
+                  buttons=[[Button(t("protocol.correct_button"), m.payload("pfix", protocol.id))]])
+    await office.tell(secretary, reply, f"prot{protocol.id}:fixrem:{today.isoformat()}", once=True)
+
+
 def overdue_note(t: Translator, due: date, today: date, working_days_late: int, days: int) -> str:
     if today <= due:
         return t("protocol.sign_due", due=due.strftime("%d.%m.%Y"), days=days)

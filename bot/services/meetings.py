@@ -1096,7 +1096,7 @@ async def scan_protocols(sessionmaker: Sessionmaker, settings: Settings, calenda
     """Draft protocols whose dissent window has ended; remind the signers each working day once the
     term (``protocol_days`` working days after the meeting) has come and it is still unsigned."""
     async def work(office: Office) -> None:
-        for protocol in await office.db.protocols_by_status(("waiting", "drafted")):
+        for protocol in await office.db.protocols_by_status(("waiting", "drafted", "returned")):
             meeting = await office.db.meeting(protocol.meeting_id)
             if meeting is None or meeting.group_id not in settings.groups:
                 continue
@@ -1112,6 +1112,9 @@ async def _remind_signers(office: Office, meeting: Meeting, protocol: Protocol) 
     today = local_day(office.now, office.zone)
     due = protocol_due_day(local_day(meeting.starts_at, office.zone), group.protocol_days, office.calendar)
     if today < due or not office.calendar.is_working_day(today) or office.now < office.office_open(today):
+        return
+    if protocol.status == "returned":  # sent back: the correction is what is late
+        await proceedings.remind_correction(office, meeting, protocol, due, today)
         return
     pending = []
     if meeting.presiding_id is not None and protocol.presiding_approved_at is None:
