@@ -751,3 +751,24 @@ async def test_a_protocol_sent_back_reminds_the_secretary_to_correct_it(app: App
     async with office(app, msk(2026, 12, 9, 13)) as work:
         assert (await meetings.approve(work, people[0], protocol_id))[1] is False
         assert (await meetings.approve(work, people[2], protocol_id))[1] is True
+
+
+async def test_a_member_who_left_during_a_vote_cannot_press_and_quorum_is_checked_per_vote(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    async with office(app, at) as work:
+        await meeting_minutes.leave(work, people[3], meeting_id)
+    assert await press(app, people[3], vote_id, "f", at) == "vote.left_meeting"
+    async with office(app, at) as work:
+        with pytest.raises(Refusal, match=r"meeting\.not_present"):
+            await meeting_minutes.leave(work, people[3], meeting_id)
+        await meetings.close_by_presiding(work, people[0], vote_id)
+    async with office(app, at) as work:   # 3 of 10 remain: the second item cannot be voted on
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        with pytest.raises(Refusal) as refused:
+            await meetings.open_vote(work, people[0], meeting, meeting.items[1].id, 0)
+    assert (refused.value.key, refused.value.params) == ("vote.no_quorum", {"present": 3, "needed": 4})
