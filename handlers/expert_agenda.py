@@ -94,7 +94,8 @@ def preview_buttons(ctx: Context, items: list[dict[str, object]], approval: bool
     rows = [[ctx.button("agenda.edit_when", make("mt_pe", "when")),
              ctx.button("agenda.edit_format", make("mt_pe", "fmt")),
              ctx.button("agenda.edit_place", make("mt_pe", "place"))],
-            [ctx.button("agenda.edit_item_button", make("mt_pi", n), n=n + 1) for n in range(len(items))][:8],
+            *([ctx.button("agenda.edit_item_button", make("mt_pi", n), n=n + 1)
+               for n in range(start, min(start + 5, len(items)))] for start in range(0, len(items), 5)),
             [ctx.button("agenda.add_item_button", make("mt_pe", "item"))]]
     label = "agenda.publish_for_approval" if approval else "meeting.publish_button"
     return [*rows, [ctx.button(label, make("mt_pub"))], cancel_row(ctx)]
