@@ -1,14 +1,17 @@
-"""`appeals-bot group invite|members|remove`: the admin brings members into the expert groups."""
+"""`appeals-bot group invite|members|remove|summary`: the admin brings members into the expert groups and
+exports a meeting's public summary for the region's website."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from bot.services import meetings, staff
+from bot.services import meeting_minutes, meetings, staff
 from storage.expert_repo import ExpertRepo
 from storage.repositories import Repositories
 
@@ -27,6 +30,11 @@ def register(commands: Any) -> None:
     remove.add_argument("group", help="the group id from config.toml")
     remove.add_argument("user", help="user id (see `group members`)", type=int)
     remove.set_defaults(handler=remove_command)
+    summary = sub.add_parser("summary", help="a finished meeting's date, agenda and decisions, for the website")
+    summary.add_argument("meeting", help="meeting number (see /meetings in the bot)", type=int)
+    summary.add_argument("--out", help="write to this file (UTF-8) instead of printing")
+    summary.add_argument("--language", choices=("ru", "en"), default="ru")
+    summary.set_defaults(handler=summary_command)
 
 
 def _known(app: App, group_id: str) -> bool:
@@ -84,4 +92,20 @@ async def remove_command(args: argparse.Namespace, app: App) -> int:
         print(f"user {args.user} is not a member of {args.group}", file=sys.stderr)
         return 1
     print(f"user {args.user} removed from {args.group}")
+    return 0
+
+
+async def summary_command(args: argparse.Namespace, app: App) -> int:
+    async with app.sessionmaker() as session:
+        office = meetings.Office(Repositories(session), app.settings, app.calendar, datetime.now(UTC))
+        meeting = await office.db.meeting(args.meeting)
+        if meeting is None or meeting.group_id not in app.settings.groups or meeting.status != "finished":
+            print(f"meeting {args.meeting} is not a finished meeting of a known group", file=sys.stderr)
+            return 1
+        text = await meeting_minutes.public_summary(office, meeting, args.language)
+    if args.out:
+        await asyncio.to_thread(Path(args.out).write_text, text + "\n", encoding="utf-8")
+        print(f"written: {args.out}")
+    else:
+        print(text)
     return 0

@@ -257,6 +257,11 @@ class ExpertGroup(Section):
     quorum: float = Field(1 / 3, gt=0, le=1)
     # The presiding member's vote decides a tie (Положение об экспертной группе НСИ).
     casting_vote: bool = True
+    # A tie is as many For as Against among those who voted ("voted"); the stricter reading counts it only
+    # when everyone present voted For or Against ("all_present").
+    tie_rule: Literal["voted", "all_present"] = "voted"
+    # The chair approves the agenda before the notice goes out (working group: approved by the chair).
+    agenda_approval: bool = True
     # Notice and materials: at least N working days before the meeting.
     notice_lead_days: int = Field(2, ge=0)
     materials_lead_days: int = Field(2, ge=0)

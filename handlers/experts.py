@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from bot.events import Button
-from bot.services import meetings, validation
+from bot.services import meeting_agenda, meetings, validation
 from bot.services.meetings import MeetingDraft, Office, Refusal
-from handlers import common, texts
+from handlers import common, expert_agenda, expert_minutes, texts
 from handlers.citizen import cancel_row, complain, hint_buttons
 from handlers.context import Context
 from handlers.payloads import make
@@ -65,6 +65,8 @@ def setup(router: Router) -> None:
     router.state("mt_materials", enter_materials, ask_materials)
     router.state("mt_preview", hint_buttons, show_preview)
     router.state("mt_dissent", enter_dissent, ask_dissent_text)
+    expert_agenda.setup(router)
+    expert_minutes.setup(router)
 
 
 def office(ctx: Context) -> Office:
@@ -103,6 +105,9 @@ async def meeting_of(ctx: Context, meeting_id: int | None) -> Meeting:
 # --- joining (the lead's /start calls this after redeeming a group invite) ----------------------
 
 async def join_group(ctx: Context, invite: Invite) -> None:
+    if invite.role == "guest":
+        await expert_agenda.join_as_guest(ctx, invite)
+        return
     try:
         member = await meetings.join(office(ctx), ctx.user, invite.group_id or "", invite.role,
                                      ctx.user.display_name or "")
@@ -152,8 +157,8 @@ async def list_meetings(ctx: Context) -> None:
     if not groups:
         ctx.say("experts.not_member")
         return
-    found = await office(ctx).db.meetings_of([g.group_id for g in groups], ("scheduled", "in_progress", "finished"),
-                                             LIST_SIZE)
+    found = await office(ctx).db.meetings_of([g.group_id for g in groups],
+                                             ("proposed", "scheduled", "in_progress", "finished"), LIST_SIZE)
     names = texts.names(ctx)
     lines = [ctx.t("meeting.list_header")] if found else [ctx.t("meeting.list_empty")]
     rows = []
@@ -186,6 +191,8 @@ async def show_meeting(ctx: Context) -> None:
     else:
         parts.extend(await _member_view(ctx, meeting))
         buttons = meetings.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
+        if meeting.status != "proposed" and await office(ctx).db.materials(meeting.id):
+            buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("mt_files", meeting.id))]]
     ctx.say_text("\n\n".join(parts), buttons=buttons)
 
 
@@ -231,19 +238,35 @@ async def _organizer_view(ctx: Context, meeting: Meeting) -> list[str]:
 
 
 async def _organizer_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
+    edit = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id)),
+            ctx.button("guest.button", make("guest_add", meeting.id))]
+    if meeting.status == "proposed":
+        return [[ctx.button("agenda.resubmit_button", make("ag_resend", meeting.id))], edit,
+                [ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
     if meeting.status == "scheduled":
         return [[ctx.button("meeting.start_button", make("mt_start", meeting.id)),
-                 ctx.button("meeting.materials_button", make("mt_mat", meeting.id))],
+                 ctx.button("meeting.materials_button", make("mt_mat", meeting.id))], edit,
                 [ctx.button("meeting.move_button", make("mt_move", meeting.id)),
                  ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+    if meeting.status == "finished":
+        return await _finished_buttons(ctx, meeting)
     if meeting.status == "in_progress" and meeting.format == "absentee":
         return [[ctx.button("meeting.move_deadline_button", make("mt_move", meeting.id)),
                  ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
     if meeting.status == "in_progress":
         votes = await office(ctx).db.votes(meeting.id)
         closing = [[ctx.button("vote.close_button", make("vote_close", v.id))] for v in votes if v.status == "open"]
-        return [*closing, *_meeting_buttons(ctx, meeting)]
+        edit_agenda = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id))]
+        return [*closing, *_meeting_buttons(ctx, meeting), edit_agenda]
     return []
+
+
+async def _finished_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
+    rows = [[ctx.button("summary.button", make("mt_sum", meeting.id))]]
+    protocol = await office(ctx).db.protocol_of(meeting.id)
+    if protocol is not None and protocol.status == "returned" and meeting.secretary_id == ctx.user.id:
+        rows.insert(0, [ctx.button("protocol.correct_button", make("pfix", protocol.id))])
+    return rows
 
 
 def _meeting_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
@@ -357,7 +380,7 @@ async def redo_when(ctx: Context) -> None:
 async def accept_when(ctx: Context) -> None:
     meeting_id = ctx.data.get("meeting_id")
     if meeting_id is None:
-        await go(ctx, "mt_format")
+        await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_format")
         return
     when = draft_of(ctx).when
     try:
@@ -384,9 +407,14 @@ async def choose_format(ctx: Context) -> None:
         return
     draft = draft_of(ctx)
     draft.format = name
+    if name == "absentee":
+        draft.place = ""
     save_draft(ctx, draft)
     ctx.say("meeting.format_chosen", format=ctx.t(f"meeting.format_{name}"), replace=True)
-    await go(ctx, "mt_agenda" if name == "absentee" else "mt_place")
+    if name != "absentee":
+        await go(ctx, "mt_place")
+    else:
+        await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_agenda")
 
 
 async def ask_place(ctx: Context) -> None:
@@ -400,9 +428,14 @@ async def enter_place(ctx: Context) -> None:
         await complain(ctx, "meeting.place_invalid", max=PLACE_MAX)
         return
     draft = draft_of(ctx)
+    try:
+        meeting_agenda.check_place(draft.format, place)
+    except Refusal as refusal:
+        await complain(ctx, refusal.key, **refusal.params)
+        return
     draft.place = place
     save_draft(ctx, draft)
-    await go(ctx, "mt_agenda")
+    await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_agenda")
 
 
 async def ask_item(ctx: Context) -> None:
@@ -420,10 +453,9 @@ async def enter_item(ctx: Context) -> None:
         await complain(ctx, "meeting.item_invalid", max=meetings.TITLE_MAX)
         return
     draft = draft_of(ctx)
-    draft.items.append({"title": title, "materials": []})
+    draft.items.append({"title": title, "decision": "", "speaker": "", "materials": []})
     save_draft(ctx, draft)
-    ctx.say("meeting.item_added", n=len(draft.items), title=title,
-            buttons=[[ctx.button("button.done", make("mt_done"))], cancel_row(ctx)])
+    await go(ctx, "mt_decision")
 
 
 async def finish_agenda(ctx: Context) -> None:
@@ -522,7 +554,8 @@ def _preview_meeting(draft: MeetingDraft) -> Meeting:
     """A meeting not yet saved, to show the notice exactly as members will read it."""
     meeting = Meeting(id=0, group_id=draft.group_id, format=draft.format, starts_at=draft.when, place=draft.place,
                       status="scheduled")
-    meeting.items = [AgendaItem(position=n, title=item["title"]) for n, item in enumerate(draft.items, 1)]
+    meeting.items = [AgendaItem(position=n, title=item["title"], decision=item.get("decision", ""),
+                                speaker=item.get("speaker", "")) for n, item in enumerate(draft.items, 1)]
     return meeting
 
 
@@ -534,8 +567,12 @@ async def show_preview(ctx: Context) -> None:
         return
     files = sum(len(item["materials"]) for item in draft.items)
     card = meetings.meeting_card(ctx.settings, ctx.user.language, _preview_meeting(draft))
-    ctx.say_text("\n\n".join([ctx.t("meeting.preview"), card, ctx.t("meeting.preview_files", count=files)]),
-                 buttons=[[ctx.button("meeting.publish_button", make("mt_pub"))], cancel_row(ctx)])
+    approver = await meeting_agenda.approver_of(office(ctx), draft.group_id)
+    approval = office(ctx).group(draft.group_id).agenda_approval and approver is not None and \
+        approver.user_id != ctx.user.id
+    ctx.say_text("\n\n".join([ctx.t("meeting.preview"), card, ctx.t("meeting.preview_files", count=files),
+                               ctx.t("agenda.preview_edit")]),
+                 buttons=expert_agenda.preview_buttons(ctx, draft.items, approval))
 
 
 async def publish(ctx: Context) -> None:
@@ -547,6 +584,8 @@ async def publish(ctx: Context) -> None:
         return
     ctx.reset()
     key = "meeting.published_absentee" if meeting.format == "absentee" else "meeting.published"
+    if meeting.status == "proposed":
+        key = "agenda.sent_for_approval_absentee" if meeting.format == "absentee" else "agenda.sent_for_approval"
     ctx.say(key, id=meeting.id, count=len(await work.db.members(meeting.group_id)), replace=True,
             buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
@@ -665,7 +704,8 @@ async def check_in(ctx: Context) -> None:
     except Refusal as refusal:
         refuse(ctx, refusal)
         return
-    ctx.say("meeting.checked_in", group=group_label(ctx, meeting.group_id), replace=True)
+    ctx.say("meeting.checked_in", group=group_label(ctx, meeting.group_id), replace=True,
+            buttons=[[ctx.button("meeting.leave_button", make("mt_leave", meeting.id))]])
     ctx.toast("meeting.checked_in_toast")
 
 

@@ -42,7 +42,8 @@ class Meeting(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # scheduled, in_progress, finished, cancelled
+    # proposed (agenda awaiting the chair's approval), scheduled, in_progress, finished, cancelled
+    status: Mapped[str] = mapped_column(String(16))
     format: Mapped[str] = mapped_column(String(16))  # in_person, video, absentee
     starts_at: Mapped[datetime]
     place: Mapped[str] = mapped_column(String(500), default="")
@@ -56,6 +57,9 @@ class Meeting(Base):
     cancelled_at: Mapped[datetime | None]
     presiding_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     secretary_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The working group's rule: the chair approves the agenda before it goes out.
+    agenda_approved_at: Mapped[datetime | None]
+    agenda_approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     items: Mapped[list[AgendaItem]] = relationship(order_by="AgendaItem.position", lazy="selectin",
                                                    cascade="all, delete-orphan")
@@ -68,6 +72,9 @@ class AgendaItem(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
+    # The draft decision members vote on; editable until the item's vote opens.
+    decision: Mapped[str] = mapped_column(Text, default="")
+    speaker: Mapped[str] = mapped_column(String(200), default="")
 
 
 class MeetingMaterial(Base):
@@ -103,6 +110,35 @@ class Attendance(Base):
     present: Mapped[bool] = mapped_column(Boolean, default=False)
     present_at: Mapped[datetime | None]
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PresenceMark(Base):
+    """An arrival (``present`` true) or a departure at a meeting, with its time: attendance as it happened."""
+
+    __tablename__ = "meeting_presence_marks"
+    __table_args__ = (Index("ix_meeting_presence_marks_meeting", "meeting_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    present: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime]
+    marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class MeetingGuest(Base):
+    """A person invited to a meeting who is not a member: notice, materials and the protocol copy, no vote.
+    ``user_id`` is set once they open their invite link (``invite_code``)."""
+
+    __tablename__ = "meeting_guests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str] = mapped_column(String(300), default="")
+    invite_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Vote(Base):
@@ -152,6 +188,8 @@ class Dissent(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "Без особого мнения": answered, so the protocol does not wait for this member.
+    declined: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Protocol(Base):
@@ -170,3 +208,7 @@ class Protocol(Base):
     secretary_approved_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # Sent back by the presiding member or the secretary; the secretary corrects it and it is drafted again.
+    returned_at: Mapped[datetime | None]
+    returned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    return_comment: Mapped[str] = mapped_column(Text, default="")

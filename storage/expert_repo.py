@@ -15,7 +15,9 @@ from storage.expert_models import (
     Dissent,
     GroupMember,
     Meeting,
+    MeetingGuest,
     MeetingMaterial,
+    PresenceMark,
     Protocol,
     Vote,
 )
@@ -122,6 +124,27 @@ class ExpertRepo:
             row = Attendance(meeting_id=meeting_id, user_id=user_id, present=False)
             await self.add(row)
         return row
+
+    async def presence_marks(self, meeting_id: int) -> Sequence[PresenceMark]:
+        result = await self.session.scalars(
+            select(PresenceMark).where(PresenceMark.meeting_id == meeting_id).order_by(PresenceMark.at,
+                                                                                     PresenceMark.id))
+        return result.all()
+
+    # --- invited persons ----------------------------------------------------------------------
+
+    async def guests(self, meeting_id: int) -> Sequence[MeetingGuest]:
+        result = await self.session.scalars(
+            select(MeetingGuest).where(MeetingGuest.meeting_id == meeting_id).order_by(MeetingGuest.id))
+        return result.all()
+
+    async def guest_by_code(self, code: str) -> MeetingGuest | None:
+        return await self.session.scalar(select(MeetingGuest).where(MeetingGuest.invite_code == code))
+
+    async def guest_meetings(self, user_id: int) -> Sequence[MeetingGuest]:
+        result = await self.session.scalars(
+            select(MeetingGuest).where(MeetingGuest.user_id == user_id).order_by(MeetingGuest.id))
+        return result.all()
 
     # --- votes --------------------------------------------------------------------------------
 

@@ -94,7 +94,10 @@ async def schedule_in_person(secretary: Chat) -> None:
     await secretary.press_payload(make("mt_done"))   # no Done button yet; a forged press is refused
     assert "нет ни одного вопроса" in secretary.text
     await secretary.send("О плане работы на 2027 год")
+    assert "проект решения по вопросу 1" in secretary.text
+    await secretary.send("Утвердить план работы группы на 2027 год.")
     await secretary.send("О конкурсе социальных проектов")
+    await secretary.send("Объявить конкурс социальных проектов.")
     assert "Вопрос 2 добавлен" in secretary.text
     await secretary.press("Готово")
     assert "Материалы к вопросу 1 «О плане работы на 2027 год»" in secretary.text
@@ -104,14 +107,20 @@ async def schedule_in_person(secretary: Chat) -> None:
     await secretary.press("Следующий вопрос")
     await secretary.press("Готово ➜")
     assert "так его увидят члены группы" in secretary.text and "Файлов материалов: 1" in secretary.text
-    await secretary.press("Опубликовать")
-    assert "Заседание №1 назначено, уведомления отправлены 10 членам группы" in secretary.text
+    await secretary.press("На утверждение председателю")
+    assert "отправлено председателю на утверждение" in secretary.text
+
+
+async def approve_agenda(app: App, chair: Chat) -> None:
+    await press_in_inbox(app, chair, "Утвердить и разослать")
+    assert "Повестка утверждена, уведомления отправлены членам группы (10)" in chair.text
 
 
 async def test_a_meeting_from_the_notice_to_the_signed_protocol(app: App, clock: Clock) -> None:
     team = await join_team(app)
     chair, deputy, secretary, kuznetsov, smirnova = team[:5]
     await schedule_in_person(secretary)
+    await approve_agenda(app, team[0])
 
     # The notice carries date, time, place and agenda in the message itself.
     notice = await latest(app, team[9], "Уведомление о заседании")
@@ -214,8 +223,9 @@ async def test_a_meeting_from_the_notice_to_the_signed_protocol(app: App, clock:
     for expected in ("ПРОТОКОЛ № 1", "Председательствующий: Орлова Анна Сергеевна (председатель)",
                      "Секретарь: Зайцева Мария Олеговна", "Присутствовали (5 из 10)",
                      "Кворум имеется (необходимо не менее 4, присутствует 5)",
-                     "«Против» — 1: Кузнецов Игорь Павлович", "РЕШИЛИ: решение принято.",
-                     "Особое мнение (Кузнецов Игорь Павлович): План не учитывает нужды сельских районов.",
+                     "«Против» — 1: Кузнецов Игорь Павлович",
+                     "РЕШИЛИ: Утвердить план работы группы на 2027 год.",
+                     "Вопрос 1. Особое мнение (Кузнецов Игорь Павлович): План не учитывает нужды сельских районов.",
                      "2. СЛУШАЛИ: О конкурсе социальных проектов", "Голосование не проводилось."):
         assert expected in text, expected
 
@@ -224,6 +234,7 @@ async def test_rescheduling_and_cancelling_notify_everyone(app: App, clock: Cloc
     team = await join_team(app)
     secretary = team[2]
     await schedule_in_person(secretary)
+    await approve_agenda(app, team[0])
     await press_in_inbox(app, team[4], "Буду")
     await secretary.send("/meeting 1")
     await secretary.press("Перенести")
@@ -265,10 +276,15 @@ async def test_an_absentee_vote_through_the_dialog(app: App) -> None:
     await secretary.press("Заочное голосование")
     assert "Напишите первый вопрос" in secretary.text      # no place to ask for
     await secretary.send("Об утверждении положения о конкурсе")
+    await secretary.send("Утвердить положение о конкурсе.")
     await secretary.press("Готово")
     await secretary.press("Готово ➜")
-    await secretary.press("Опубликовать")
-    assert "Заочное голосование №1 открыто, бюллетени отправлены 10" in secretary.text
+    await secretary.press("На утверждение председателю")
+    assert "Заочное голосование №1 отправлено председателю" in secretary.text
+    assert not [r for r in await inbox(app, team[6]) if "Голосование" in r.text]   # nothing before approval
+    await press_in_inbox(app, team[0], "Утвердить и разослать")
+    notice = await latest(app, team[6], "Объявлено заочное голосование")   # a vote, not a meeting
+    assert "Уведомление о заседании" not in notice.text and not notice.buttons
     ballot = await latest(app, team[6], "🗳 Голосование")
     assert "Об утверждении положения о конкурсе" in ballot.text and "до 10.12.2026 18:00" in ballot.text
     await press_in_inbox(app, team[6], "Воздержался")

@@ -10,17 +10,19 @@ from zoneinfo import ZoneInfo
 
 import docx
 import pytest
+from docx.shared import Length
 from sqlalchemy import select
 
 from bot.app import App
 from bot.config import ExpertGroup
 from bot.events import Attachment, Reply
-from bot.services import meetings
+from bot.services import meeting_agenda, meeting_minutes, meeting_rules, meetings, privacy
 from bot.services.calendar import ProductionCalendar
-from bot.services.meetings import Decision, MeetingDraft, Office, Refusal, Tally
-from bot.services.protocol import ItemRecord, ProtocolRecord, render
+from bot.services.meeting_rules import Mark, Tally
+from bot.services.meetings import MeetingDraft, Office, Refusal
+from bot.services.protocol import Change, ItemRecord, ProtocolRecord, render
 from handlers.payloads import make
-from storage.expert_models import Meeting, Protocol, Vote
+from storage.expert_models import Meeting, MeetingGuest, Protocol, Vote
 from storage.models import OutboxMessage, User
 from storage.repositories import Repositories
 
@@ -56,22 +58,110 @@ def test_quorum_boundaries_of_ten_members(present: int, fraction: float, quorum:
     assert meetings.has_quorum(present, 10, fraction) is quorum
 
 
-@pytest.mark.parametrize(("votes", "present", "presiding", "casting", "expected"), [
-    ((6, 4, 0), 10, "against", True, Decision(True)),
-    ((5, 5, 0), 10, "for", True, Decision(True, by_casting_vote=True)),       # tie: the presiding member decides
-    ((5, 5, 0), 10, "against", True, Decision(False, by_casting_vote=True)),
-    ((5, 5, 0), 10, "for", False, Decision(False)),                          # a group without a casting vote
-    ((4, 2, 4), 10, "for", True, Decision(False)),     # abstentions count as present: 4 of 10 is no majority
-    ((6, 1, 3), 10, "for", True, Decision(True)),
-    ((3, 3, 4), 10, "for", True, Decision(False)),     # a tie with abstentions never reaches the majority
-    ((3, 2, 0), 6, "for", True, Decision(False)),      # one present did not press: 3 of 6 is not more than half
-    ((4, 2, 0), 6, "for", True, Decision(True)),
-    ((0, 0, 0), 0, None, True, Decision(False)),
+# (for, against, abstain), present when the vote opened, the presiding member's choice, the group's settings.
+@pytest.mark.parametrize(("votes", "present", "presiding", "casting", "rule", "adopted", "casting_decided", "needed"), [
+    ((6, 4, 0), 10, "against", True, "voted", True, False, 6),
+    ((3, 1, 1), 5, "for", True, "voted", True, False, 3),           # 3 of 5 present: adopted
+    ((2, 1, 2), 5, "for", True, "voted", False, False, 3),          # "нужно 3 из 5, «за» — 2"
+    ((5, 5, 0), 10, "for", True, "voted", True, True, 6),           # tie: the presiding member decides…
+    ((5, 5, 0), 10, "against", True, "voted", False, True, 6),      # …whichever side they are on
+    ((5, 5, 0), 10, "for", False, "voted", False, False, 6),        # a group without a casting vote
+    ((1, 1, 2), 4, "for", True, "voted", True, True, 3),            # a tie among those who voted, abstentions aside
+    ((1, 1, 2), 4, "against", True, "voted", False, True, 3),
+    ((1, 1, 2), 4, "for", True, "all_present", False, False, 3),    # the stricter reading: not a tie
+    ((2, 2, 0), 4, "for", True, "all_present", True, True, 3),      # everyone present voted: a tie for both readings
+    ((2, 2, 0), 5, "for", True, "voted", True, True, 3),            # one present did not press: still a tie
+    ((2, 2, 0), 5, "for", True, "all_present", False, False, 3),
+    ((2, 2, 1), 5, "abstain", True, "voted", False, False, 3),      # the presiding member abstained: no casting vote
+    ((0, 0, 3), 3, "abstain", True, "voted", False, False, 2),      # nobody For or Against: no tie
+    ((4, 2, 4), 10, "for", True, "voted", False, False, 6),         # abstentions count as present: 4 of 10
+    ((3, 2, 0), 6, "for", True, "voted", False, False, 4),          # 3 of 6 is not more than half
+    ((0, 0, 0), 0, None, True, "voted", False, False, 1),
 ])
 def test_decision_by_simple_majority_of_members_present(votes: tuple[int, int, int], present: int,
-                                                        presiding: str | None, casting: bool,
-                                                        expected: Decision) -> None:
-    assert meetings.decide(Tally(*votes), present, presiding, casting) == expected
+                                                        presiding: str | None, casting: bool, rule: str,
+                                                        adopted: bool, casting_decided: bool, needed: int) -> None:
+    decision = meeting_rules.decide(Tally(*votes), present, presiding, casting, rule)  # type: ignore[arg-type]
+    assert (decision.adopted, decision.by_casting_vote, decision.needed) == (adopted, casting_decided, needed)
+
+
+def at(minute: int) -> datetime:
+    return msk(2026, 12, 3, 15, minute)
+
+
+# Member 1 arrives at 15:00, 2 at 15:05, 3 at 15:00 and leaves at 15:40, 4 never comes; 3 comes back at 15:50.
+MARKS = [Mark(1, True, at(0)), Mark(3, True, at(0)), Mark(2, True, at(5)), Mark(3, False, at(40)),
+         Mark(3, True, at(50))]
+
+
+@pytest.mark.parametrize(("moment", "present"), [
+    (at(0), {1, 3}), (at(4), {1, 3}), (at(5), {1, 2, 3}), (at(39), {1, 2, 3}),
+    (at(40), {1, 2}),                 # left before the second vote: no ballot for them
+    (at(55), {1, 2, 3}),
+])
+def test_who_is_present_when_a_vote_opens(moment: datetime, present: set[int]) -> None:
+    assert meeting_rules.present_at(MARKS, moment) == present
+
+
+@pytest.mark.parametrize(("start", "end", "changes"), [
+    (None, at(10), [(1, True), (3, True), (2, True)]),
+    (at(10), at(45), [(3, False)]),     # the second item: member 3 left at 15:40
+    (at(45), at(59), [(3, True)]),
+    (at(50), at(59), []),
+])
+def test_attendance_changes_between_votes(start: datetime | None, end: datetime,
+                                          changes: list[tuple[int, bool]]) -> None:
+    assert [(c.user_id, c.present) for c in meeting_rules.changes_between(MARKS, start, end)] == changes
+
+
+@pytest.mark.parametrize(("marks", "voters", "present", "absent"), [
+    (MARKS, {1, 2, 3}, [1, 2, 3], [4]),
+    (MARKS[:2], {1, 3, 2}, [1, 2, 3], [4]),    # a voter with no mark is still present, never "absent"
+    ([], {2, 4}, [2, 4], [1, 3]),              # an absentee vote: those who voted took part
+    ([], set(), [], [1, 2, 3, 4]),
+])
+def test_nobody_is_both_absent_and_a_voter(marks: list[Mark], voters: set[int], present: list[int],
+                                          absent: list[int]) -> None:
+    assert meeting_rules.split_attendance([1, 2, 3, 4], marks, voters) == (present, absent)
+    assert not set(absent) & voters
+
+
+@pytest.mark.parametrize(("result", "choice", "offered"), [
+    ("adopted", "against", True),
+    ("adopted", "for", False), ("adopted", "abstain", False), ("adopted", None, False),
+    ("rejected", "against", False),      # nothing adopted to disagree with
+    ("no_quorum", "against", False),
+])
+def test_dissent_is_offered_only_against_an_adopted_decision(result: str, choice: str | None, offered: bool) -> None:
+    assert meeting_rules.dissent_offered(result, choice) is offered
+
+
+@pytest.mark.parametrize(("offered", "answered", "hours_later", "waits"), [
+    ({4, 5}, set(), 1, True),
+    ({4, 5}, {4}, 1, True),
+    ({4, 5}, {4, 5}, 1, False),          # one filed, one declined: no waiting at all
+    ({4}, set(), 24, False),             # at most the configured time
+    (set(), set(), 0, False),
+])
+def test_the_protocol_waits_for_dissents_at_most_the_configured_time(offered: set[int], answered: set[int],
+                                                                    hours_later: int, waits: bool) -> None:
+    closed = at(30)
+    assert meeting_rules.dissent_pending(offered, answered, closed, closed + timedelta(hours=hours_later), 24) is waits
+
+
+@pytest.mark.parametrize(("text", "link"), [
+    ("https://telemost.yandex.ru/j/12345", True), ("http://vks.region.ru/room/7", True),
+    ("telemost.yandex.ru/j/12345", False), ("Зал 2", False), ("https://", False), ("ftp://x.ru", False),
+])
+def test_a_video_meeting_link_must_be_a_url(text: str, link: bool) -> None:
+    assert meeting_rules.is_meeting_link(text) is link
+
+
+@pytest.mark.parametrize(("full", "short"), [
+    ("Иванов Иван Иванович", "Иванов И. И."), ("Орлова Анна", "Орлова А."), ("Орлова", "Орлова"),
+])
+def test_names_in_the_approval_stamp(full: str, short: str) -> None:
+    assert meeting_rules.short_name(full) == short
 
 
 @pytest.mark.parametrize(("present", "presiding"), [
@@ -151,9 +241,11 @@ KEY_FAMILIES = {
     "vote.button_": tuple(meetings.CHOICES), "experts.role_": meetings.ROLES, "protocol.doc_role_": meetings.ROLES,
     "vote.decision_": ("adopted", "rejected", "no_quorum"),
     "protocol.doc_result_": ("adopted", "rejected", "no_quorum"),
-    "meeting.status_": ("scheduled", "in_progress", "finished", "cancelled"),
+    "meeting.status_": ("proposed", "scheduled", "in_progress", "finished", "cancelled"),
+    "protocol.doc_outcome_": ("rejected", "no_quorum"), "protocol.doc_sign_": ("presiding", "secretary"),
+    "agenda.field_": meeting_agenda.FIELDS, "agenda.ask_field_": meeting_agenda.FIELDS,
     "meeting.forecast_": ("expected", "possible", "at_risk"), "vote.status_": ("open", "closed", "cancelled"),
-    "protocol.status_": ("waiting", "drafted", "sent"),
+    "protocol.status_": ("waiting", "drafted", "returned", "sent"),
 }
 
 
@@ -198,10 +290,14 @@ async def schedule(app: App, secretary: User, now: datetime, starts_at: datetime
     files = [{"kind": "document", "ref": "file-1", "channel": "console", "name": "Справка.pdf", "size": 10,
               "mime": "application/pdf"}] if materials else []
     draft = MeetingDraft(group_id=group, starts_at=starts_at.isoformat(), format=format, place="Зал 1",
-                         items=[{"title": "О плане работы", "materials": files},
-                                {"title": "О конкурсе проектов", "materials": []}])
+                         items=[{"title": "О плане работы", "decision": "Утвердить план работы.", "materials": files},
+                                {"title": "О конкурсе проектов", "decision": "Объявить конкурс.", "materials": []}])
     async with office(app, now) as work:
-        return (await meetings.schedule(work, secretary, draft)).id
+        meeting = await meetings.schedule(work, secretary, draft)
+        if meeting.status == "proposed":   # the chair approves the agenda; the notices go out
+            chair = (await work.db.holders(group, "chair"))[0].user
+            await meeting_agenda.approve(work, chair, meeting.id)
+        return meeting.id
 
 
 async def outbox(app: App, key_part: str = "") -> list[OutboxMessage]:
@@ -273,7 +369,7 @@ async def test_vote_changes_until_closed_and_refuses_absent_late_and_repeated_pr
         (4, "f", None), (4, "a", None),                  # changed their mind
         (4, "a", "vote.same_choice"),                    # the same press again
         (9, "f", "vote.not_eligible"),                   # absent at an in-person vote
-        (1, "f", None), (2, "f", None), (3, "x", None), (5, "a", None),
+        (1, "f", None), (2, "f", None), (3, "x", None), (5, "x", None),
         (1, "z", "vote.not_found"),                      # forged choice
     ]
     for member, code, refusal in table:
@@ -283,12 +379,14 @@ async def test_vote_changes_until_closed_and_refuses_absent_late_and_repeated_pr
     assert await press(app, people[3], vote_id, "f", at) == "vote.closed"
     vote = await vote_row(app, vote_id)
     # For 2 of 5 present is not more than half: not adopted.
-    assert (vote.votes_for, vote.votes_against, vote.votes_abstain, vote.counted, vote.result) == (2, 2, 1, 5,
+    assert (vote.votes_for, vote.votes_against, vote.votes_abstain, vote.counted, vote.result) == (2, 1, 2, 5,
                                                                                                   "rejected")
     results = await outbox(app, f"vote{vote_id}:result")
     assert len(results) == 10  # every member, present or not
     text = Reply.from_dict(results[0].reply).text
-    assert "Против — 2: Член 4, Член 5" in text and "Воздержались — 1: Член 3" in text
+    assert "Против — 1: Член 4" in text and "Воздержались — 2: Член 3, Член 5" in text
+    assert "Решение принимается большинством голосов присутствующих: нужно 3 из 5, «за» — 2" in text
+    assert "Особое мнение" not in text     # nothing adopted: nothing to dissent from
 
 
 async def test_chair_absent_the_deputy_presides_and_breaks_the_tie(app: App) -> None:
@@ -440,10 +538,17 @@ def test_protocol_document_reads_back(tmp_path: Path) -> None:
         starts_at=datetime(2026, 12, 3, 15, 0, tzinfo=MSK), place="Дом правительства, зал 2",
         presiding="Петров П.П.", presiding_role="deputy", secretary="Сидорова С.С.", members=10, needed=4,
         present=["Петров П.П.", "Сидорова С.С.", "Иванов И.И.", "Кузнецова А.А."], absent=["Смирнов В.В."],
+        guests=["Ким Олег Петрович (министерство финансов)"],
         items=[ItemRecord(1, "О плане работы на 2027 год", "adopted", ["Петров П.П.", "Сидорова С.С."],
-                          ["Иванов И.И.", "Кузнецова А.А."], by_casting_vote=True,
-                          dissents=[("Иванов И.И.", "План не учитывает сельские районы.")]),
-               ItemRecord(2, "Разное")])
+                          ["Иванов И.И.", "Кузнецова А.А."], by_casting_vote=True, presiding_choice="for",
+                          dissents=[("Иванов И.И.", "План не учитывает сельские районы.")],
+                          decision="Утвердить план работы на 2027 год.", speaker="Петров П.П.", counted=4, needed=3),
+               ItemRecord(2, "О конкурсе", "rejected", ["Петров П.П."], ["Иванов И.И."], ["Сидорова С.С."],
+                          decision="Объявить конкурс.", counted=3, needed=2,
+                          changes=[Change("Кузнецова А.А.", False, datetime(2026, 12, 3, 15, 40, tzinfo=MSK))]),
+               ItemRecord(3, "Разное")],
+        approvals=[("presiding", "Петров П. П.", datetime(2026, 12, 6, 14, 3, tzinfo=MSK)),
+                   ("secretary", "Сидорова С. С.", None)])
     path = render(record, tmp_path / "p.docx")
     assert path.is_absolute()
     document = docx.Document(str(path))
@@ -452,14 +557,34 @@ def test_protocol_document_reads_back(tmp_path: Path) -> None:
     for expected in ("ПРОТОКОЛ № 4", "Региональная экспертная группа НСИ", "03.12.2026 15:00",
                      "Дом правительства, зал 2", "Председательствующий: Петров П.П. (заместитель председателя)",
                      "Присутствовали (4 из 10): Петров П.П., Сидорова С.С., Иванов И.И., Кузнецова А.А.",
-                     "Отсутствовали: Смирнов В.В.", "Кворум имеется (необходимо не менее 4, присутствует 4)",
-                     "1. СЛУШАЛИ: О плане работы на 2027 год", "«За» — 2: Петров П.П., Сидорова С.С.",
+                     "Отсутствовали: Смирнов В.В.", "Приглашённые: Ким Олег Петрович (министерство финансов)",
+                     "Кворум имеется (необходимо не менее 4, присутствует 4)",
+                     "1. СЛУШАЛИ: О плане работы на 2027 год (докладчик: Петров П.П.)",
+                     "РЕШИЛИ: Утвердить план работы на 2027 год.", "«За» — 2: Петров П.П., Сидорова С.С.",
                      "«Против» — 2: Иванов И.И., Кузнецова А.А.", "«Воздержались» — 0: —",
-                     "РЕШИЛИ: решение принято.", "решающим стал голос председательствующего",
-                     "Особое мнение (Иванов И.И.): План не учитывает сельские районы.",
-                     "2. СЛУШАЛИ: Разное", "Голосование не проводилось."):
+                     "При равенстве голосов решающим стал голос председательствующего («за»)",
+                     "При рассмотрении вопроса присутствовали 3 из 10 (покинул(а) заседание Кузнецова А.А. в 15:40)",
+                     "РЕШИЛИ: решение не принято: «за» — 1, необходимо не менее 2 из 3.",
+                     "Особое мнение (Иванов И.И.) приложено к протоколу.",
+                     "Приложение к протоколу № 4",
+                     "Вопрос 1. Особое мнение (Иванов И.И.): План не учитывает сельские районы.",
+                     "3. СЛУШАЛИ: Разное", "Голосование не проводилось."):
         assert expected in text, expected
-    assert "Сидорова С.С." in table and "_______________" in table
+    # СЛУШАЛИ, then РЕШИЛИ, then ГОЛОСОВАЛИ for each item.
+    order = ("1. СЛУШАЛИ", "РЕШИЛИ: Утвердить", "ГОЛОСОВАЛИ", "2. СЛУШАЛИ")
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
+    assert "Утверждён в системе: Петров П. П., 06.12.2026 14:03" in table
+    assert "Сидорова С. С." in table and "Ожидает утверждения в системе" in table
+    assert "___" not in table + text
+    section = document.sections[0]
+    def mm(length: Length | None) -> float:   # Word keeps twips: 210 mm is 11906 twips, 210.0 mm to 0.1 mm
+        assert length is not None
+        return round(length.mm, 1)
+
+    assert (mm(section.page_width), mm(section.page_height)) == (210.0, 297.0)   # A4, not US Letter
+    assert [mm(section.left_margin), mm(section.right_margin), mm(section.top_margin),
+            mm(section.bottom_margin)] == [20.0, 10.0, 20.0, 20.0]
+    assert "PAGE" in section.footer.paragraphs[0]._p.xml   # numbered pages
 
 
 def written_beside_database(app: App, path: str) -> bool:
@@ -499,3 +624,151 @@ async def test_protocol_waits_for_signatures_then_goes_to_everyone(app: App) -> 
     attachment = Reply.from_dict(sent[0].reply).attachments[0]
     assert (attachment.kind, attachment.channel, attachment.name) == ("document", "local",
                                                                       "Протокол № 1 от 03.12.2026.docx")
+
+
+async def test_signing_reminders_say_when_the_term_is_overdue(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    await open_meeting(app, people, meeting_id, msk(2026, 12, 3, 15), present=[1, 2, 3, 4])
+    async with office(app, msk(2026, 12, 3, 17)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        await meetings.finish(work, people[2], meeting)
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    await meetings.scan_protocols(*scan, msk(2026, 12, 8, 9))       # the due day: a reminder, not overdue
+    await meetings.scan_protocols(*scan, msk(2026, 12, 10, 9))      # two working days past the term
+    texts = [Reply.from_dict(r.reply).text for r in await outbox(app, ":rem:") if r.chat_id == "m1"]
+    assert "утвердить до 08.12.2026" in texts[0] and "истёк" not in texts[0]
+    assert "Срок утверждения протокола истёк 08.12.2026" in texts[1] and "просрочка — рабочих дней: 2" in texts[1]
+
+
+async def test_the_stricter_tie_reading_is_a_group_setting(app: App) -> None:
+    app.settings.groups["nsi"] = replace_group(app, tie_rule="all_present")
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    for member, code in ((1, "f"), (2, "a"), (3, "x"), (4, "x")):
+        await press(app, people[member - 1], vote_id, code, at)
+    async with office(app, at) as work:
+        await meetings.close_by_presiding(work, people[0], vote_id)
+    vote = await vote_row(app, vote_id)
+    assert (vote.result, vote.by_casting_vote) == ("rejected", False)   # 1–1 with abstentions: no tie here
+
+
+async def test_agenda_changes_notify_members_and_stop_when_the_vote_opens(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    async with office(app, msk(2026, 11, 24)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        await meeting_agenda.change_item(work, people[2], meeting, meeting.items[0].id, "decision",
+                                         "Утвердить план работы с поправками.")
+        await meeting_agenda.add_item(work, people[2], meeting, "Разное", "Принять к сведению.")
+        with pytest.raises(Refusal, match=r"experts\.not_organizer"):
+            await meeting_agenda.remove_item(work, people[5], meeting, meeting.items[1].id)
+        await meeting_agenda.remove_item(work, people[2], meeting, meeting.items[1].id)
+        assert [(i.position, i.title) for i in meeting.items] == [(1, "О плане работы"), (2, "Разное")]
+    changes = await outbox(app, "")
+    notices = [Reply.from_dict(r.reply).text for r in changes if r.chat_id == "m7" and "изменена" in
+               Reply.from_dict(r.reply).text]
+    assert len(notices) == 3 and "Проект решения: Утвердить план работы с поправками." in notices[0]
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    ballot = next(r for r in await outbox(app, f"vote{vote_id}:ballot:") if r.chat_id == "m4")
+    assert "Проект решения: Утвердить план работы с поправками." in Reply.from_dict(ballot.reply).text
+    async with office(app, at) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        with pytest.raises(Refusal, match=r"agenda\.vote_opened"):
+            await meeting_agenda.change_item(work, people[2], meeting, meeting.items[0].id, "decision", "Иначе.")
+        await meeting_agenda.change_item(work, people[2], meeting, meeting.items[0].id, "speaker", "Член 1")
+
+
+async def test_invited_persons_get_notice_materials_and_no_ballot(app: App) -> None:
+    people = await seed(app)
+    starts = msk(2026, 5, 12, 15)
+    meeting_id = await schedule(app, people[2], msk(2026, 4, 20), starts, materials=True)
+    async with office(app, msk(2026, 4, 21)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        with pytest.raises(Refusal, match=r"guest\.invalid"):
+            await meeting_agenda.invite_guest(work, people[2], meeting, ", должность")
+        _, code = await meeting_agenda.invite_guest(work, people[2], meeting, "Ким Олег Петрович, министр")
+        guest = await work.repo.users.add(User(channel="console", platform_id="g1", chat_id="g1", language="ru",
+                                               role="citizen"))
+        invite = await work.repo.staff.invite_for_update(code)
+        assert invite is not None
+        await meeting_agenda.accept_guest(work, guest, invite)
+    assert len(await outbox(app, ":guest:")) == 1
+    await meetings.scan_materials(app.sessionmaker, app.settings, app.calendar, msk(2026, 5, 7, 9))
+    assert "g1" in recipients(await outbox(app, ":mat:auto:"))      # at the lead time, like members
+    at = msk(2026, 5, 12, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    assert "g1" not in recipients(await outbox(app, f"vote{vote_id}:ballot:"))
+    assert await press(app, guest, vote_id, "f", at) == "vote.not_eligible"
+    async with office(app, at) as work:
+        exported = await privacy.export(work.repo, guest)
+        assert exported["meeting_invitations"][0]["name"] == "Ким Олег Петрович"
+        await privacy.erase(work.repo, guest)
+    async with app.sessionmaker() as session:
+        rows = (await session.scalars(select(MeetingGuest))).all()
+    assert [(g.full_name, g.position, g.user_id) for g in rows] == [(privacy.ERASED, "", None)]
+
+
+async def test_a_protocol_sent_back_reminds_the_secretary_to_correct_it(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    await open_meeting(app, people, meeting_id, msk(2026, 12, 3, 15), present=[1, 2, 3, 4])
+    async with office(app, msk(2026, 12, 3, 17)) as work:
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        protocol_id = (await meetings.finish(work, people[2], meeting)).id
+    async with office(app, msk(2026, 12, 4, 10)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.comment_invalid"):
+            await meeting_minutes.send_back(work, people[0], protocol_id, " ")
+    async with office(app, msk(2026, 12, 4, 10)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_approver"):
+            await meeting_minutes.send_back(work, people[5], protocol_id, "Не согласен")
+    async with office(app, msk(2026, 12, 4, 10)) as work:
+        await meeting_minutes.send_back(work, people[0], protocol_id, "Уточните место проведения.")
+    async with office(app, msk(2026, 12, 4, 11)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_ready"):
+            await meetings.approve(work, people[0], protocol_id)     # nothing to approve until corrected
+    scan = (app.sessionmaker, app.settings, app.calendar)
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 7, 10)) == 0   # before the term
+    assert await meetings.scan_protocols(*scan, msk(2026, 12, 9, 10)) == 1   # the secretary only
+    reminder = Reply.from_dict((await outbox(app, ":fixrem:"))[0].reply)
+    assert "просрочка — рабочих дней: 1" in reminder.text and "Уточните место проведения." in reminder.text
+    async with office(app, msk(2026, 12, 9, 12)) as work:
+        with pytest.raises(Refusal, match=r"protocol\.not_secretary"):
+            await meeting_minutes.resubmit(work, people[0], protocol_id)
+    async with office(app, msk(2026, 12, 9, 12)) as work:
+        await meeting_minutes.resubmit(work, people[2], protocol_id)
+    async with office(app, msk(2026, 12, 9, 13)) as work:
+        assert (await meetings.approve(work, people[0], protocol_id))[1] is False
+        assert (await meetings.approve(work, people[2], protocol_id))[1] is True
+
+
+async def test_a_member_who_left_during_a_vote_cannot_press_and_quorum_is_checked_per_vote(app: App) -> None:
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    async with office(app, at) as work:
+        await meeting_minutes.leave(work, people[3], meeting_id)
+    assert await press(app, people[3], vote_id, "f", at) == "vote.left_meeting"
+    async with office(app, at) as work:
+        with pytest.raises(Refusal, match=r"meeting\.not_present"):
+            await meeting_minutes.leave(work, people[3], meeting_id)
+        await meetings.close_by_presiding(work, people[0], vote_id)
+    async with office(app, at) as work:   # 3 of 10 remain: the second item cannot be voted on
+        meeting = await work.db.meeting(meeting_id)
+        assert meeting is not None
+        with pytest.raises(Refusal) as refused:
+            await meetings.open_vote(work, people[0], meeting, meeting.items[1].id, 0)
+    assert (refused.value.key, refused.value.params) == ("vote.no_quorum", {"present": 3, "needed": 4})

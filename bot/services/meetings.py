@@ -10,15 +10,15 @@ The rules come from two regulations; every number is a per-group setting (`[grou
   open vote; a member who disagrees may state a dissenting opinion in writing, which goes into the
   protocol; protocol within 5 working days.
 
-Pure rules first (`quorum_needed`, `decide`, `forecast`, the calendar days), then the texts owed to
+The pure voting and attendance rules live in ``meeting_rules``; the agenda's approval and changes in
+``meeting_agenda``; attendance marks, dissent offers and the protocol's record in ``meeting_minutes``.
+Here: the forecast and the calendar days, then the texts owed to
 members (built here because the scans send them and a service must not import handlers), then the
 services a conversation calls, then the scans the scheduler calls. Services flush; the caller commits.
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,9 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import ExpertGroup, Settings
 from bot.events import Attachment, Button, Reply
 from bot.i18n import translator
-from bot.services import protocol as document
+from bot.services import meeting_agenda as agenda
+from bot.services import meeting_minutes as proceedings
+from bot.services import meeting_rules as rules
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import parse_working_hours
+from bot.services.meeting_rules import Tally, decide, has_quorum, presiding_of, quorum_needed
 from bot.services.outbox import notify_user
 from storage.expert_models import (
     MEMBER_ROLES,
@@ -76,71 +79,6 @@ class Refusal(Exception):
 
 
 # --- pure rules ----------------------------------------------------------------------------------
-
-def as_fraction(value: float | str | Fraction) -> Fraction:
-    """0.3333333333 from a config file is one third: exact arithmetic keeps 10 × 1/3 from becoming 3.0000001."""
-    return Fraction(value).limit_denominator(1000)
-
-
-def quorum_needed(members: int, fraction: float | str | Fraction) -> int:
-    """The members who must be present: ceil(fraction × membership), at least one.
-
-    НСИ: one third — 10 members need 4 (3 is fewer than a third); working group: one half — 10 need 5.
-    """
-    return max(1, math.ceil(as_fraction(fraction) * members))
-
-
-def has_quorum(present: int, members: int, fraction: float | str | Fraction) -> bool:
-    return present >= quorum_needed(members, fraction)
-
-
-@dataclass(frozen=True)
-class Tally:
-    votes_for: int = 0
-    against: int = 0
-    abstain: int = 0
-
-    @classmethod
-    def of(cls, choices: Iterable[str | None]) -> Tally:
-        listed = list(choices)
-        return cls(listed.count("for"), listed.count("against"), listed.count("abstain"))
-
-    @property
-    def cast(self) -> int:
-        return self.votes_for + self.against + self.abstain
-
-
-@dataclass(frozen=True)
-class Decision:
-    adopted: bool
-    by_casting_vote: bool = False
-
-
-def decide(tally: Tally, counted: int, presiding_choice: str | None, casting_vote: bool = True) -> Decision:
-    """Adopted when For is more than half of the members present (``counted``): abstaining, or not
-    pressing at all, counts as present and not For (simple majority of those present).
-
-    A tie — For equal to Against with nobody abstaining — is decided by the presiding member's vote.
-    With abstentions a tie never reaches the majority of those present, so the casting vote does not
-    apply: otherwise 3–3–4 would pass where 4–2–4 fails.
-    """
-    if 2 * tally.votes_for > counted:
-        return Decision(True)
-    tie = counted > 0 and tally.votes_for == tally.against and tally.votes_for + tally.against == counted
-    if tie and casting_vote and presiding_choice in ("for", "against"):
-        return Decision(presiding_choice == "for", by_casting_vote=True)
-    return Decision(False)
-
-
-def presiding_of(present: Iterable[tuple[int, str]]) -> int | None:
-    """Who presides among those present (user id, role): the chair, or, when the chair is absent, the deputy."""
-    roles = dict(present)
-    for wanted in ("chair", "deputy"):
-        for user_id, role in roles.items():
-            if role == wanted:
-                return user_id
-    return None
-
 
 @dataclass(frozen=True)
 class Forecast:
@@ -277,7 +215,14 @@ def _time(settings: Settings, moment: datetime) -> str:
 
 def agenda_text(language: str, items: Sequence[AgendaItem]) -> str:
     t = translator(language)
-    return "\n".join(t("meeting.agenda_line", n=item.position, title=item.title) for item in items)
+    lines = []
+    for item in items:
+        lines.append(t("meeting.agenda_line", n=item.position, title=item.title))
+        if item.speaker:
+            lines.append(t("agenda.speaker_line", name=item.speaker))
+        if item.decision:
+            lines.append(t("agenda.decision_line", decision=item.decision))
+    return "\n".join(lines)
 
 
 def meeting_card(settings: Settings, language: str, meeting: Meeting) -> str:
@@ -299,6 +244,8 @@ def notice_reply(settings: Settings, language: str, meeting: Meeting, header: st
                  **params: object) -> Reply:
     """A meeting notice with the attendance buttons (none for an absentee vote: its ballots follow)."""
     t = translator(language)
+    if meeting.format == "absentee" and header in ("meeting.notice_new", "meeting.reminder"):
+        header = f"{header}_absentee"  # an absentee vote is announced as a vote, not a meeting
     parts = [t(header, **params), meeting_card(settings, language, meeting)]
     if answer is not None:
         parts.append(t("meeting.your_answer", answer=t(f"meeting.answer_{answer}")))
@@ -313,6 +260,8 @@ def ballot_reply(settings: Settings, language: str, meeting: Meeting, item: Agen
                 if vote.closes_at is not None else t("vote.closes_by_presiding"))
     text = t(header, group=group_name(settings, meeting.group_id, language), n=item.position, item=item.title,
              deadline=deadline)
+    if item.decision:
+        text += "\n\n" + t("vote.ballot_decision", decision=item.decision)
     if choice is not None:
         text += "\n\n" + t("vote.your_choice", choice=t(f"vote.choice_{choice}"))
     buttons = [[Button(t(f"vote.button_{code}"), payload("ballot", vote.id, code)) for code in CHOICES]]
@@ -477,19 +426,18 @@ async def schedule(office: Office, author: User, draft: MeetingDraft) -> Meeting
         raise Refusal("meeting.draft_incomplete")
     if starts_at <= office.now:
         raise Refusal("meeting.when_past")
+    if any(not str(item.get("decision", "")).strip() for item in draft.items):
+        raise Refusal("agenda.decision_missing")
+    agenda.check_place(draft.format, draft.place)
     meeting = Meeting(group_id=draft.group_id, status="scheduled", format=draft.format, starts_at=starts_at,
                       place=draft.place, created_by_id=author.id, created_at=office.now, notified_at=office.now)
-    meeting.items = [AgendaItem(position=n, title=item["title"]) for n, item in enumerate(draft.items, 1)]
+    meeting.items = [AgendaItem(position=n, title=item["title"], decision=item.get("decision", ""),
+                                speaker=item.get("speaker", "")) for n, item in enumerate(draft.items, 1)]
     await office.db.add(meeting)
     for item, drafted in zip(meeting.items, draft.items, strict=True):
         for material in drafted.get("materials", []):
             await _store_material(office, meeting, item, Attachment(**material))
-    members = await office.db.members(meeting.group_id)
-    for member in members:
-        reply = notice_reply(office.settings, member.user.language, meeting, "meeting.notice_new")
-        await office.tell(member.user, reply, f"mt{meeting.id}:new:{member.user_id}")
-    if meeting.format == "absentee":
-        await _open_absentee(office, meeting, members)
+    await agenda.after_draft(office, author, meeting)
     return meeting
 
 
@@ -532,6 +480,9 @@ async def _send_materials(office: Office, meeting: Meeting, materials: Sequence[
                                                                     member.user.language),
                              date=_date(office.settings, meeting.starts_at), count=len(files)), attachments=files)
         await office.tell(member.user, reply, f"mt{meeting.id}:mat:{tag}:{first}:{member.user_id}")
+    for guest, user in await agenda.guests_reachable(office, meeting):
+        await office.tell(user, agenda.materials_reply(office, meeting, materials, user.language),
+                          f"mt{meeting.id}:mat:{tag}:{first}:g{guest.id}")
 
 
 async def answer_notice(office: Office, user: User, meeting_id: int, code: str) -> tuple[Meeting, str]:
@@ -572,9 +523,12 @@ async def reschedule(office: Office, by: User, meeting: Meeting, starts_at: date
 async def cancel(office: Office, by: User, meeting: Meeting) -> None:
     await organizer_of(office, by, meeting.group_id)
     absentee_running = meeting.format == "absentee" and meeting.status == "in_progress"
-    if meeting.status != "scheduled" and not absentee_running:
+    if meeting.status not in ("scheduled", "proposed") and not absentee_running:
         raise Refusal("meeting.not_editable")
+    proposed = meeting.status == "proposed"
     meeting.status, meeting.cancelled_at = "cancelled", office.now
+    if proposed:
+        return  # never announced: nobody to tell
     for vote in await office.db.votes(meeting.id):
         if vote.status == "open":
             vote.status, vote.closed_at = "cancelled", office.now
@@ -653,7 +607,7 @@ async def check_in(office: Office, user: User, meeting_id: int) -> Meeting:
     row = await office.db.attendance_of(meeting.id, user.id)
     if row.present:
         raise Refusal("meeting.already_checked_in")
-    row.present, row.present_at = True, office.now
+    await proceedings.mark(office, meeting, user.id, True, user.id)
     return meeting
 
 
@@ -665,8 +619,7 @@ async def toggle_presence(office: Office, by: User, meeting: Meeting, user_id: i
     if await office.db.membership(meeting.group_id, user_id) is None:
         raise Refusal("experts.not_member")
     row = await office.db.attendance_of(meeting.id, user_id)
-    row.present = not row.present
-    row.present_at, row.marked_by_id = office.now, by.id
+    await proceedings.mark(office, meeting, user_id, not row.present, by.id)
     return row.present
 
 
@@ -710,6 +663,8 @@ async def open_vote(office: Office, by: User, meeting: Meeting, item_id: int, mi
     votes = await office.db.votes(meeting.id)
     if item is None or minutes not in VOTE_MINUTES:
         raise Refusal("meeting.not_found")
+    if not item.decision.strip():
+        raise Refusal("agenda.decision_missing")
     if any(v.item_id == item.id for v in votes):
         raise Refusal("vote.already_held")
     if any(v.status == "open" for v in votes):
@@ -771,6 +726,8 @@ async def cast(office: Office, user: User, vote_id: int, code: str) -> Cast:
     ballot = await office.db.ballot(vote.id, user.id)
     if ballot is None or await office.db.membership(meeting.group_id, user.id) is None:
         raise Refusal("vote.not_eligible")
+    if not vote.absentee and not (await office.db.attendance_of(meeting.id, user.id)).present:
+        raise Refusal("vote.left_meeting")  # a member who has left cannot vote
     if ballot.choice == choice:
         raise Refusal("vote.same_choice", choice=translator(user.language)(f"vote.choice_{choice}"))
     ballot.choice, ballot.cast_at = choice, office.now
@@ -816,7 +773,7 @@ async def close_vote(office: Office, vote: Vote) -> None:
     if vote.absentee and not has_quorum(counted, vote.members, group.quorum):
         vote.result = "no_quorum"
     else:
-        decision = decide(tally, counted, presiding_choice, group.casting_vote)
+        decision = decide(tally, counted, presiding_choice, group.casting_vote, group.tie_rule)
         vote.result = "adopted" if decision.adopted else "rejected"
         vote.by_casting_vote = decision.by_casting_vote
     await _announce_result(office, meeting, vote, ballots)
@@ -827,14 +784,17 @@ async def _announce_result(office: Office, meeting: Meeting, vote: Vote, ballots
     members = await office.db.members(meeting.group_id)
     choices = {b.user_id: b.choice for b in ballots}
     by_choice = _names_by_choice(members, choices)
-    dissent_open = office.group(meeting.group_id).dissent_hours > 0
+    hours = office.group(meeting.group_id).dissent_hours
+    presiding = next((member_name(mm) for mm in members if mm.user_id == vote.presiding_id), "—")
     for member in members:
         language = member.user.language
-        reply = Reply(text=result_text(office.settings, language, meeting, item, vote, by_choice))
-        if dissent_open and choices.get(member.user_id) == "against":
-            t = translator(language)
-            reply.text += "\n\n" + t("vote.dissent_offer", hours=office.group(meeting.group_id).dissent_hours)
-            reply.buttons = [[Button(t("vote.dissent_button"), payload("dissent", vote.id))]]
+        t = translator(language)
+        text = result_text(office.settings, language, meeting, item, vote, by_choice)
+        rule = proceedings.explanation(t, vote, presiding, choices.get(vote.presiding_id or -1))
+        reply = Reply(text=text + ("\n\n" + rule if rule else ""))
+        if hours > 0 and rules.dissent_offered(vote.result, choices.get(member.user_id)):
+            reply.text += "\n\n" + t("vote.dissent_offer", hours=hours)
+            reply.buttons = proceedings.dissent_buttons(t, vote.id)
         await office.tell(member.user, reply, f"vote{vote.id}:result:{member.user_id}")
 
 
@@ -850,14 +810,13 @@ def result_text(settings: Settings, language: str, meeting: Meeting, item: Agend
                 names: dict[str, list[str]]) -> str:
     t = translator(language)
     dash = "—"
-    text = t("vote.result", group=group_name(settings, meeting.group_id, language), n=item.position, item=item.title,
+    text = t("vote.result", group=group_name(settings, meeting.group_id, language), n=item.position,
+             item=item.title + ("\n" + t("vote.ballot_decision", decision=item.decision) if item.decision else ""),
              votes_for=vote.votes_for, against=vote.votes_against, abstain=vote.votes_abstain,
              for_names=", ".join(names["for"]) or dash, against_names=", ".join(names["against"]) or dash,
              abstain_names=", ".join(names["abstain"]) or dash, decision=t(f"vote.decision_{vote.result}"))
     if names["none"] and not vote.absentee:
         text += "\n" + t("vote.result_silent", count=len(names["none"]), names=", ".join(names["none"]))
-    if vote.by_casting_vote:
-        text += "\n" + t("vote.result_casting")
     return text
 
 
@@ -869,7 +828,7 @@ async def may_dissent(office: Office, user: User, vote_id: int) -> Vote:
     if vote is None or vote.status != "closed" or vote.closed_at is None:
         raise Refusal("vote.not_found")
     ballot = await office.db.ballot(vote.id, user.id)
-    if ballot is None or ballot.choice != "against":
+    if ballot is None or not rules.dissent_offered(vote.result, ballot.choice):
         raise Refusal("vote.dissent_not_against")
     meeting = await _meeting(office, vote)
     hours = office.group(meeting.group_id).dissent_hours
@@ -888,25 +847,12 @@ async def file_dissent(office: Office, user: User, vote_id: int, text: str) -> V
     if existing is None:
         await office.db.add(Dissent(vote_id=vote.id, user_id=user.id, text=cleaned, at=office.now))
     else:
-        existing.text, existing.at = cleaned, office.now
+        existing.text, existing.at, existing.declined = cleaned, office.now, False
     meeting = await _meeting(office, vote)
     protocol = await office.db.protocol_of(meeting.id)
     if protocol is not None:
         await advance_protocol(office, meeting, protocol)
     return vote
-
-
-async def _dissent_pending(office: Office, meeting: Meeting) -> bool:
-    """True while someone who voted Against may still file an opinion: the protocol waits for it."""
-    hours = timedelta(hours=office.group(meeting.group_id).dissent_hours)
-    for vote in await office.db.votes(meeting.id):
-        if vote.status != "closed" or vote.closed_at is None or office.now >= vote.closed_at + hours:
-            continue
-        against = {b.user_id for b in await office.db.ballots(vote.id) if b.choice == "against"}
-        filed = {d.user_id for d in await office.db.dissents([vote.id])}
-        if against - filed:
-            return True
-    return False
 
 
 # --- the protocol --------------------------------------------------------------------------------
@@ -921,63 +867,20 @@ def protocol_dir(settings: Settings, group: ExpertGroup) -> Path:
     return Path("protocols").resolve()
 
 
-async def protocol_record(office: Office, meeting: Meeting, number: int) -> document.ProtocolRecord:
-    """Everything the document needs, gathered from the rows."""
-    members = await office.db.members(meeting.group_id)
-    by_user = {m.user_id: m for m in members}
-    group = office.group(meeting.group_id)
-    present = await roll(office, meeting)
-    items = []
-    for item in meeting.items:
-        vote = next((v for v in await office.db.votes(meeting.id) if v.item_id == item.id), None)
-        items.append(await _item_record(office, item, vote, by_user))
-    if meeting.format == "absentee":
-        took_part = {b.user_id for v in await office.db.votes(meeting.id) for b in await office.db.ballots(v.id)
-                     if b.choice is not None}
-        attended = [member_name(m) for m in members if m.user_id in took_part]
-        missing = [member_name(m) for m in members if m.user_id not in took_part]
-    else:
-        attended = [member_name(m) for m in members if m.user_id in present.present]
-        missing = [member_name(m) for m in members if m.user_id not in present.present]
-    presiding = by_user.get(meeting.presiding_id or -1)
-    return document.ProtocolRecord(
-        group=group.name, number=number, format=meeting.format, starts_at=meeting.starts_at.astimezone(office.zone),
-        place=meeting.place, presiding=member_name(presiding) if presiding else "—",
-        presiding_role=presiding.role if presiding else "", secretary=member_name(by_user.get(meeting.secretary_id
-                                                                                            or -1)),
-        members=len(members), needed=present.needed, present=attended, absent=missing, items=items)
-
-
-async def _item_record(office: Office, item: AgendaItem, vote: Vote | None,
-                       by_user: dict[int, GroupMember]) -> document.ItemRecord:
-    if vote is None or vote.status != "closed":
-        return document.ItemRecord(position=item.position, title=item.title)
-    choices = {b.user_id: b.choice for b in await office.db.ballots(vote.id)}
-    named = _names_by_choice(list(by_user.values()), choices)
-    dissents = [(member_name(by_user.get(d.user_id)), d.text) for d in await office.db.dissents([vote.id])]
-    return document.ItemRecord(position=item.position, title=item.title, result=vote.result,
-                               votes_for=named["for"], against=named["against"], abstain=named["abstain"],
-                               silent=[] if vote.absentee else named["none"], by_casting_vote=vote.by_casting_vote,
-                               dissents=dissents)
-
-
 def approvers(meeting: Meeting) -> set[int]:
     return {uid for uid in (meeting.presiding_id, meeting.secretary_id) if uid is not None}
 
 
 async def advance_protocol(office: Office, meeting: Meeting, protocol: Protocol) -> None:
     """Draft the protocol once no dissenting opinion can still come, and send it for signing."""
-    if protocol.status != "waiting" or await _dissent_pending(office, meeting):
+    if protocol.status != "waiting" or await proceedings.pending(office, meeting):
         return
-    group = office.group(meeting.group_id)
     if meeting.presiding_id is None:
         # Nobody presided over a vote: the chair signs (or the deputy when the post is vacant).
         meeting.presiding_id = presiding_of((m.user_id, m.role) for m in await office.db.members(meeting.group_id))
     year_start = at_local(date(local_day(meeting.starts_at, office.zone).year, 1, 1), time(0), office.zone)
     protocol.number = await office.db.finished_before(meeting.group_id, year_start, meeting) + 1
-    record = await protocol_record(office, meeting, protocol.number)
-    path = protocol_dir(office.settings, group) / f"protocol_{meeting.group_id}_{meeting.id}.docx"
-    protocol.path = str(await asyncio.to_thread(document.render, record, path))
+    await proceedings.render(office, meeting, protocol)
     protocol.status, protocol.drafted_at = "drafted", office.now
     for user_id in approvers(meeting):
         user = await office.repo.users.get(user_id)
@@ -995,7 +898,8 @@ def approval_reply(settings: Settings, language: str, meeting: Meeting, protocol
     t = translator(language)
     return Reply(text=t("protocol.for_approval", group=group_name(settings, meeting.group_id, language),
                         date=_date(settings, meeting.starts_at)),
-                 buttons=[[Button(t("protocol.approve_button"), payload("papprove", protocol.id))]],
+                 buttons=[[Button(t("protocol.approve_button"), payload("papprove", protocol.id)),
+                           Button(t("protocol.return_button"), payload("pback", protocol.id))]],
                  attachments=[protocol_file(settings, meeting, protocol)])
 
 
@@ -1020,16 +924,12 @@ async def approve(office: Office, user: User, protocol_id: int) -> tuple[Protoco
     waiting_presiding = meeting.presiding_id is not None and protocol.presiding_approved_at is None
     waiting_secretary = meeting.secretary_id is not None and protocol.secretary_approved_at is None
     if waiting_presiding or waiting_secretary:
+        await proceedings.render(office, meeting, protocol)
         return protocol, False
     protocol.approved_at = protocol.sent_at = office.now
     protocol.status = "sent"
-    for member in await office.db.members(meeting.group_id):
-        t = translator(member.user.language)
-        reply = Reply(text=t("protocol.sent", group=group_name(office.settings, meeting.group_id,
-                                                               member.user.language),
-                             date=_date(office.settings, meeting.starts_at), number=protocol.number),
-                      attachments=[protocol_file(office.settings, meeting, protocol)])
-        await office.tell(member.user, reply, f"prot{protocol.id}:sent:{member.user_id}")
+    await proceedings.render(office, meeting, protocol)  # the copy carries both approvals
+    await proceedings.send_copies(office, meeting, protocol)
     return protocol, True
 
 
@@ -1196,7 +1096,7 @@ async def scan_protocols(sessionmaker: Sessionmaker, settings: Settings, calenda
     """Draft protocols whose dissent window has ended; remind the signers each working day once the
     term (``protocol_days`` working days after the meeting) has come and it is still unsigned."""
     async def work(office: Office) -> None:
-        for protocol in await office.db.protocols_by_status(("waiting", "drafted")):
+        for protocol in await office.db.protocols_by_status(("waiting", "drafted", "returned")):
             meeting = await office.db.meeting(protocol.meeting_id)
             if meeting is None or meeting.group_id not in settings.groups:
                 continue
@@ -1213,6 +1113,9 @@ async def _remind_signers(office: Office, meeting: Meeting, protocol: Protocol) 
     due = protocol_due_day(local_day(meeting.starts_at, office.zone), group.protocol_days, office.calendar)
     if today < due or not office.calendar.is_working_day(today) or office.now < office.office_open(today):
         return
+    if protocol.status == "returned":  # sent back: the correction is what is late
+        await proceedings.remind_correction(office, meeting, protocol, due, today)
+        return
     pending = []
     if meeting.presiding_id is not None and protocol.presiding_approved_at is None:
         pending.append(meeting.presiding_id)
@@ -1224,8 +1127,8 @@ async def _remind_signers(office: Office, meeting: Meeting, protocol: Protocol) 
             continue
         reply = approval_reply(office.settings, user.language, meeting, protocol)
         t = translator(user.language)
-        reply.text = t("protocol.reminder", due=due.strftime("%d.%m.%Y"), days=group.protocol_days) + "\n\n" + \
-            reply.text
+        late = office.calendar.working_days_between(due, today)
+        reply.text = proceedings.overdue_note(t, due, today, late, group.protocol_days) + "\n\n" + reply.text
         await office.tell(user, reply, f"prot{protocol.id}:rem:{today.isoformat()}:{user_id}", once=True)
 
 

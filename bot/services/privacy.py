@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.services import ratings
+from bot.services import meeting_agenda, ratings
+from storage.expert_repo import ExpertRepo
 from storage.models import Appeal, User
 from storage.repositories import Repositories
 
@@ -48,6 +49,7 @@ async def export(repo: Repositories, user: User) -> dict[str, Any]:
                      for c in await repo.privacy.consents(user.id)],
         "appeals": appeals,
         "conversations": conversations,
+        "meeting_invitations": await meeting_agenda.guest_export(ExpertRepo(repo.session), user.id),
     }
 
 
@@ -74,6 +76,7 @@ async def erase(repo: Repositories, user: User) -> int:
     for conversation in await repo.privacy.conversations(user.channel, user.chat_id):
         conversation.state, conversation.data = "", {}
     await repo.privacy.drop_pending_messages(user.channel, user.chat_id)
+    await meeting_agenda.guest_erase(ExpertRepo(repo.session), user.id, ERASED)
     user.display_name = None
     user.consent_given = False
     # Writing again later makes a new, empty account: the platform id itself is personal data.

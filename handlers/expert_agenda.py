@@ -1,0 +1,364 @@
+"""The agenda's conversations: the draft decision of each item, editing the preview, the chair's approval,
+changes after publishing (with a notice to members) and invited persons.
+
+Registered by ``handlers.experts.setup``; the services check every press against role and state.
+"""
+
+from __future__ import annotations
+
+from bot.events import Button
+from bot.services import meeting_agenda as agenda
+from bot.services import meetings
+from bot.services.meetings import Refusal
+from handlers import texts
+from handlers.citizen import cancel_row, complain
+from handlers.context import Context
+from handlers.payloads import make
+from handlers.router import Router
+from storage.models import Invite
+
+FIELDS = agenda.FIELDS
+
+
+def setup(router: Router) -> None:
+    router.state("mt_decision", enter_decision, ask_decision)
+    router.button("mt_pe", edit_preview_field, {"mt_preview"})
+    router.button("mt_pi", draft_item_menu, {"mt_preview"})
+    router.button("mt_pf", ask_draft_field, {"mt_preview"})
+    router.button("mt_prm", remove_draft_item, {"mt_preview"})
+    router.state("mt_dfield", enter_draft_field, ask_draft_field_text)
+    router.button("ag_ok", approve_agenda)
+    router.button("ag_back", ask_agenda_comment)
+    router.state("ag_comment", enter_agenda_comment, ask_agenda_comment_text)
+    router.button("ag_resend", resubmit_agenda)
+    router.button("ag_edit", choose_item)
+    router.button("ag_item", item_menu)
+    router.button("ag_f", ask_field)
+    router.state("ag_field", enter_field, ask_field_text)
+    router.button("ag_rm", remove_item)
+    router.button("ag_add", ask_new_item)
+    router.state("ag_new_title", enter_new_title, ask_new_title)
+    router.state("ag_new_decision", enter_new_decision, ask_decision)
+    router.button("guest_add", ask_guest)
+    router.state("guest_name", enter_guest, ask_guest_text)
+
+
+def _office(ctx: Context) -> meetings.Office:
+    return meetings.Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now)
+
+
+def _arg(ctx: Context, index: int) -> int:
+    return (ctx.payload.int_arg(index) if ctx.payload is not None else None) or 0
+
+
+def _refuse(ctx: Context, refusal: Refusal) -> None:
+    ctx.say(refusal.key, **refusal.params)
+    if ctx.event.is_button:
+        ctx.toast(refusal.key, **refusal.params)
+
+
+async def _go(ctx: Context, state: str, **data: object) -> None:
+    ctx.set_state(state, **data)
+    await texts.router(ctx).prompt(ctx)
+
+
+# --- the draft decision of each item (while scheduling) --------------------------------------------
+
+async def ask_decision(ctx: Context) -> None:
+    if ctx.state == "mt_decision":
+        items = (ctx.data.get("mtdraft") or {}).get("items") or [{"title": ""}]
+        n, title = len(items), items[-1]["title"]
+    else:
+        n, title = ctx.data.get("ag_n") or 0, ctx.data.get("ag_title") or ""
+    ctx.say("agenda.ask_decision", n=n, title=title, buttons=[cancel_row(ctx)])
+
+
+async def enter_decision(ctx: Context) -> None:
+    from handlers.experts import draft_of, save_draft
+
+    try:
+        decision = agenda.clean("decision", ctx.event.text)
+    except Refusal as refusal:
+        await complain(ctx, refusal.key, **refusal.params)
+        return
+    draft = draft_of(ctx)
+    draft.items[-1]["decision"] = decision
+    save_draft(ctx, draft, "mt_agenda")
+    ctx.say("meeting.item_added", n=len(draft.items), title=draft.items[-1]["title"],
+            buttons=[[ctx.button("button.done", make("mt_done"))], cancel_row(ctx)])
+
+
+# --- editing the preview: every field ------------------------------------------------------------
+
+def preview_buttons(ctx: Context, items: list[dict[str, object]], approval: bool) -> list[list[Button]]:
+    rows = [[ctx.button("agenda.edit_when", make("mt_pe", "when")),
+             ctx.button("agenda.edit_format", make("mt_pe", "fmt")),
+             ctx.button("agenda.edit_place", make("mt_pe", "place"))],
+            *([ctx.button("agenda.edit_item_button", make("mt_pi", n), n=n + 1)
+               for n in range(start, min(start + 5, len(items)))] for start in range(0, len(items), 5)),
+            [ctx.button("agenda.add_item_button", make("mt_pe", "item"))]]
+    label = "agenda.publish_for_approval" if approval else "meeting.publish_button"
+    return [*rows, [ctx.button(label, make("mt_pub"))], cancel_row(ctx)]
+
+
+async def edit_preview_field(ctx: Context) -> None:
+    field = ctx.payload.arg(0) if ctx.payload is not None else ""
+    # A new item goes through the agenda and materials steps, which end in the preview again.
+    state = {"when": "mt_when", "fmt": "mt_format", "place": "mt_place", "item": "mt_agenda"}.get(field or "")
+    if state is None:
+        await complain(ctx, "hint.use_buttons")
+        return
+    await _go(ctx, state, preview_edit=True)
+
+
+async def draft_item_menu(ctx: Context) -> None:
+    from handlers.experts import draft_of
+
+    index = _arg(ctx, 0)
+    items = draft_of(ctx).items
+    if not 0 <= index < len(items):
+        await complain(ctx, "hint.use_buttons")
+        return
+    item = items[index]
+    rows = [[ctx.button(f"agenda.field_{field}", make("mt_pf", index, field)) for field in FIELDS]]
+    if len(items) > 1:
+        rows.append([ctx.button("agenda.remove_button", make("mt_prm", index))])
+    ctx.say("agenda.item_menu", n=index + 1, title=item["title"], speaker=item.get("speaker") or ctx.t("agenda.nobody"),
+            decision=item.get("decision") or "—", buttons=[*rows, cancel_row(ctx)])
+
+
+async def ask_draft_field(ctx: Context) -> None:
+    field = ctx.payload.arg(1) if ctx.payload is not None else ""
+    if field not in FIELDS:
+        await complain(ctx, "hint.use_buttons")
+        return
+    await _go(ctx, "mt_dfield", edit_index=_arg(ctx, 0), edit_field=field)
+
+
+async def ask_draft_field_text(ctx: Context) -> None:
+    ctx.say(f"agenda.ask_field_{ctx.data.get('edit_field', 'title')}", buttons=[cancel_row(ctx)])
+
+
+async def enter_draft_field(ctx: Context) -> None:
+    from handlers.experts import draft_of, save_draft
+
+    field, index = str(ctx.data.get("edit_field")), int(ctx.data.get("edit_index") or 0)
+    draft = draft_of(ctx)
+    try:
+        draft.items[index][field] = agenda.clean(field, ctx.event.text)
+    except (Refusal, IndexError) as problem:
+        refusal = problem if isinstance(problem, Refusal) else Refusal("meeting.not_found")
+        await complain(ctx, refusal.key, **refusal.params)
+        return
+    save_draft(ctx, draft, "mt_preview")
+    ctx.say("agenda.item_saved")
+    await texts.router(ctx).prompt(ctx)
+
+
+async def remove_draft_item(ctx: Context) -> None:
+    from handlers.experts import draft_of, save_draft
+
+    draft, index = draft_of(ctx), _arg(ctx, 0)
+    if len(draft.items) > 1 and 0 <= index < len(draft.items):
+        draft.items.pop(index)
+        save_draft(ctx, draft, "mt_preview")
+        ctx.say("agenda.item_removed")
+    await texts.router(ctx).prompt(ctx)
+
+
+# --- the chair's approval ------------------------------------------------------------------------
+
+async def approve_agenda(ctx: Context) -> None:
+    try:
+        meeting = await agenda.approve(_office(ctx), ctx.user, _arg(ctx, 0))
+    except Refusal as refusal:
+        _refuse(ctx, refusal)
+        return
+    members = await _office(ctx).db.members(meeting.group_id)
+    ctx.say("agenda.approved_ok", count=len(members), replace=True,
+            buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+
+
+async def ask_agenda_comment(ctx: Context) -> None:
+    await _go(ctx, "ag_comment", meeting_id=_arg(ctx, 0))
+
+
+async def ask_agenda_comment_text(ctx: Context) -> None:
+    ctx.say("agenda.ask_return_comment", buttons=[cancel_row(ctx)])
+
+
+async def enter_agenda_comment(ctx: Context) -> None:
+    try:
+        await agenda.send_back(_office(ctx), ctx.user, int(ctx.data.get("meeting_id") or 0), ctx.event.text)
+    except Refusal as refusal:
+        if refusal.key == "protocol.comment_invalid":
+            await complain(ctx, refusal.key, **refusal.params)
+            return
+        ctx.reset()
+        _refuse(ctx, refusal)
+        return
+    ctx.reset()
+    ctx.say("agenda.returned_ok")
+
+
+async def resubmit_agenda(ctx: Context) -> None:
+    try:
+        meeting = await agenda.resubmit(_office(ctx), ctx.user, _arg(ctx, 0))
+    except Refusal as refusal:
+        _refuse(ctx, refusal)
+        return
+    ctx.say("agenda.resubmitted" if meeting.status == "proposed" else "agenda.approved_ok",
+            count=len(await _office(ctx).db.members(meeting.group_id)))
+
+
+# --- changes after publishing --------------------------------------------------------------------
+
+async def _meeting(ctx: Context) -> meetings.Meeting | None:
+    from handlers.experts import meeting_of
+
+    try:
+        meeting = await meeting_of(ctx, _arg(ctx, 0) or int(ctx.data.get("meeting_id") or 0))
+        await meetings.organizer_of(_office(ctx), ctx.user, meeting.group_id)
+    except Refusal as refusal:
+        ctx.reset()
+        _refuse(ctx, refusal)
+        return None
+    return meeting
+
+
+async def choose_item(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is None:
+        return
+    rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
+                    make("ag_item", meeting.id, item.id))] for item in meeting.items]
+    ctx.say("agenda.choose_item", buttons=[*rows, [ctx.button("agenda.add_item_button", make("ag_add", meeting.id))]])
+
+
+async def item_menu(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    item = next((i for i in meeting.items if i.id == _arg(ctx, 1)), None) if meeting else None
+    if meeting is None or item is None:
+        return
+    rows = [[ctx.button(f"agenda.field_{field}", make("ag_f", meeting.id, item.id, field)) for field in FIELDS],
+            [ctx.button("agenda.remove_button", make("ag_rm", meeting.id, item.id))]]
+    ctx.say("agenda.item_menu", n=item.position, title=item.title, speaker=item.speaker or ctx.t("agenda.nobody"),
+            decision=item.decision or "—", buttons=rows)
+
+
+async def ask_field(ctx: Context) -> None:
+    field = ctx.payload.arg(2) if ctx.payload is not None else ""
+    if field not in FIELDS:
+        await complain(ctx, "hint.use_buttons")
+        return
+    await _go(ctx, "ag_field", meeting_id=_arg(ctx, 0), item_id=_arg(ctx, 1), edit_field=field)
+
+
+async def ask_field_text(ctx: Context) -> None:
+    ctx.say(f"agenda.ask_field_{ctx.data.get('edit_field', 'title')}", buttons=[cancel_row(ctx)])
+
+
+async def enter_field(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is None:
+        return
+    try:
+        await agenda.change_item(_office(ctx), ctx.user, meeting, int(ctx.data.get("item_id") or 0),
+                                 str(ctx.data.get("edit_field")), ctx.event.text)
+    except Refusal as refusal:
+        if refusal.key == "agenda.field_invalid":
+            await complain(ctx, refusal.key, **refusal.params)
+            return
+        ctx.reset()
+        _refuse(ctx, refusal)
+        return
+    ctx.reset()
+    ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+
+
+async def remove_item(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is None:
+        return
+    try:
+        await agenda.remove_item(_office(ctx), ctx.user, meeting, _arg(ctx, 1))
+    except Refusal as refusal:
+        _refuse(ctx, refusal)
+        return
+    ctx.say("agenda.item_removed", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+
+
+async def ask_new_item(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is not None:
+        await _go(ctx, "ag_new_title", meeting_id=meeting.id)
+
+
+async def ask_new_title(ctx: Context) -> None:
+    ctx.say("agenda.ask_new_title", buttons=[cancel_row(ctx)])
+
+
+async def enter_new_title(ctx: Context) -> None:
+    try:
+        title = agenda.clean("title", ctx.event.text)
+    except Refusal as refusal:
+        await complain(ctx, refusal.key, **refusal.params)
+        return
+    meeting = await _meeting(ctx)
+    if meeting is not None:
+        await _go(ctx, "ag_new_decision", ag_title=title, ag_n=len(meeting.items) + 1)
+
+
+async def enter_new_decision(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is None:
+        return
+    try:
+        await agenda.add_item(_office(ctx), ctx.user, meeting, str(ctx.data.get("ag_title")), ctx.event.text)
+    except Refusal as refusal:
+        if refusal.key == "agenda.field_invalid":
+            await complain(ctx, refusal.key, **refusal.params)
+            return
+        ctx.reset()
+        _refuse(ctx, refusal)
+        return
+    ctx.reset()
+    ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+
+
+# --- invited persons -----------------------------------------------------------------------------
+
+async def ask_guest(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is not None:
+        await _go(ctx, "guest_name", meeting_id=meeting.id)
+
+
+async def ask_guest_text(ctx: Context) -> None:
+    ctx.say("guest.ask", buttons=[cancel_row(ctx)])
+
+
+async def enter_guest(ctx: Context) -> None:
+    meeting = await _meeting(ctx)
+    if meeting is None:
+        return
+    try:
+        guest, code = await agenda.invite_guest(_office(ctx), ctx.user, meeting, ctx.event.text)
+    except Refusal as refusal:
+        if refusal.key == "guest.invalid":
+            await complain(ctx, refusal.key, **refusal.params)
+            return
+        ctx.reset()
+        _refuse(ctx, refusal)
+        return
+    ctx.reset()
+    ctx.say("guest.added", name=guest.full_name, code=code)
+
+
+async def join_as_guest(ctx: Context, invite: Invite) -> None:
+    try:
+        meeting = await agenda.accept_guest(_office(ctx), ctx.user, invite)
+    except Refusal as refusal:
+        _refuse(ctx, refusal)
+        return
+    ctx.say("guest.joined", id=meeting.id)
