@@ -71,7 +71,7 @@ class Conversations:
         try:
             async with self.sessionmaker() as session, session.begin():
                 repo = Repositories(session)
-                if not await repo.updates.remember(event.update_key):
+                if not await repo.updates.remember(event.update_key, self.clock()):
                     # Redelivered (a webhook retry, a restart before the offset was confirmed): the
                     # effect happened once; the answer may have been lost with the crash, so it is
                     # given again as it was (a repeated message beats a lost appeal number).
@@ -81,7 +81,9 @@ class Conversations:
                 language = ctx.user.language
                 if rate_limit.allow(ctx):
                     await self.router.dispatch(ctx)
-                await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies])
+                # Whose replies: unless the update erased the person (then nothing points back to them).
+                owner = f"{event.channel}:{event.user_id}" if ctx.user.platform_id == event.user_id else None
+                await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies], owner)
             return ctx.replies
         except Exception:
             if self.metrics is not None:
