@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, operator, rate_limit, ratings, reports
+from handlers import citizen, common, experts, operator, privacy, rate_limit, ratings, reports
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -45,6 +45,7 @@ def build_router() -> Router:
     experts.setup(router)
     ratings.setup(router)
     reports.setup(router)
+    privacy.setup(router)
     return router
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +21,10 @@ from bot.events import Attachment
 from bot.scheduler import build_scheduler
 from bot.services import privacy, staff
 from handlers.payloads import make
-from storage.models import Appeal, Base, User
+from storage.models import Appeal, Base, Consent, User
 from storage.repositories import Repositories
 from tests.conftest import Clock
-from tests.test_ministry_work import Office, press_on
+from tests.test_ministry_work import Office, press_on, submit
 from tests.utils.chat import Chat
 
 MARKERS = {
@@ -196,3 +197,45 @@ async def test_stored_replies_are_pruned_after_the_configured_days(app: App, clo
     await build_scheduler(app, clock).run("privacy-retention")
     async with app.sessionmaker() as session:
         assert await Repositories(session).updates.replies_of(event.update_key) == []
+
+
+async def test_the_citizen_downloads_their_data_and_withdraws_consent_in_the_chat(app: App, clock: Clock) -> None:
+    office = Office(app, clock)
+    ivan = await office.staff_member("ivan")
+    citizen = Chat(app.conversations, user_id="1001")
+    await citizen.send("/new")
+    assert "/withdraw" in citizen.text and "/mydata" in citizen.text  # the consent text says how
+    await submit(citizen)
+    await office.deliver()
+    await citizen.send("/help")
+    assert "/mydata" in citizen.text and "/withdraw" in citizen.text
+
+    await citizen.send("/mydata")
+    (file,) = citizen.replies[0].attachments
+    path = Path(file.ref)
+    assert file.kind == "document" and file.name.endswith(".json")
+    assert path.stat().st_mode & 0o077 == 0  # noqa: ASYNC240  (a test reading the file the bot wrote)
+    data = json.loads(path.read_text(encoding="utf-8"))  # noqa: ASYNC240
+    assert data["appeals"][0]["name"] == "Петрова Анна" and data["consents"][0]["accepted"] is True
+    assert data["appeals"][0]["number"] == "ЦУР-2026-000001"
+
+    await citizen.send("/withdraw")
+    assert "1 открытое обращение" in citizen.text
+    await citizen.press("Нет")
+    assert "ничего не изменилось" in citizen.text and (await office.appeal()).status == "registered"
+    await citizen.send("/withdraw")
+    await citizen.press("Да, отозвать")
+    assert "Согласие отозвано" in citizen.text
+    appeal = await office.appeal()
+    assert (appeal.status, appeal.citizen_name, appeal.text) == ("withdrawn", None, privacy.ERASED)
+    assert "withdrawn" in await office.events()
+    await office.deliver()
+    notice = office.last(ivan)
+    assert "ЦУР-2026-000001 отозвано" in notice.text and "Петрова" not in notice.text
+    card = office.sender.edits[-1][2]  # the card in the operator's chat, edited: no data, no buttons
+    assert "отозвано" in card.text and "Петрова" not in card.text and card.buttons == []
+    async with app.sessionmaker() as session:
+        consents = (await session.scalars(select(Consent.accepted).order_by(Consent.id))).all()
+    assert list(consents) == [True, False]  # the withdrawal is kept as evidence
+    await citizen.send("/new")
+    assert "Вы согласны" in citizen.text  # a new, empty account

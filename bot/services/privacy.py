@@ -16,7 +16,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.services import ratings
-from storage.models import Appeal, User
+from bot.services.appeals import OPEN_STATUSES
+from storage.models import Appeal, AppealEvent, User
 from storage.repositories import Repositories
 
 ERASED = "[удалено]"
@@ -159,3 +160,18 @@ async def apply_retention(repo: Repositories, settings: Settings, now: datetime,
     await repo.privacy.scrub_messages(spelt, since=keep_updates)
     await repo.privacy.scrub_stored_replies(None, spelt)
     return len(expired)
+
+
+async def withdraw_appeals(repo: Repositories, user: User, now: datetime) -> list[Appeal]:
+    """Consent withdrawn (152-ФЗ art. 9 p. 2): the person's open appeals cannot be worked on any more."""
+    withdrawn = []
+    for listed in await repo.privacy.appeals(user.id):
+        appeal = await repo.appeals.get_for_update(listed.id) if listed.status in OPEN_STATUSES else None
+        if appeal is None or appeal.status not in OPEN_STATUSES:
+            continue
+        appeal.status = "withdrawn"
+        appeal.next_reminder_at = None
+        await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=user.id, kind="withdrawn",
+                                                 status="withdrawn", at=now))
+        withdrawn.append(appeal)
+    return withdrawn
