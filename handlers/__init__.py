@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, operator, privacy, rate_limit, ratings, reports
+from handlers import citizen, common, experts, operator, payloads, privacy, rate_limit, ratings, reports
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -90,7 +90,8 @@ class Conversations:
             if self.metrics is not None:
                 self.metrics.handler_errors.labels(channel=event.channel).inc()
             # Content stays out of the error log (personal data); the kind of input is enough to reproduce.
-            log.exception("handler failed (payload %r, text of %d characters, %d files)", event.payload,
+            log.exception("handler failed (payload %s, text of %d characters, %d files)",
+                          payloads.describe(event.payload, self.router.buttons),
                           len(event.text), len(event.attachments))
             return [Reply(text=translator(language)("error.internal"), toast=translator(language)("error.toast"))]
         finally:

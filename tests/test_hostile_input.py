@@ -3,15 +3,22 @@ locations, documents by their content, floods, control characters, LIKE wildcard
 
 from __future__ import annotations
 
+import argparse
+import logging
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy.exc import IntegrityError
 
+from bot import cli_privacy
 from bot.app import App
 from bot.services import exports
 from handlers.payloads import make
+from storage.models import User
 from tests.conftest import Clock
+from tests.test_ministry_work import Office, submit
 from tests.test_ratings import answered_appeal, person
 from tests.test_reports import only_file, supervisor
 from tests.utils.chat import Chat
@@ -43,3 +50,57 @@ def test_tab_and_carriage_return_starts_are_text_too(tmp_path: Path) -> None:
     rows = list(load_workbook(path).active.iter_rows(min_row=2))
     assert [(c.value, c.data_type) for c in rows[0]] == [("\t=1+1", "s"), ("\r=2+2", "s")]
     assert (rows[1][0].value, rows[1][0].data_type, rows[1][1].quotePrefix) == ("=3+3", "s", False)
+
+
+@pytest.mark.parametrize("forged", ["1:open:²", "1:open:٣", "1:open:99999999999", "1:open:2147483648",
+                                    "1:rate:²:5", "1:op:ans:99999999999", "1:clreply:12345678901"])
+async def test_ids_that_are_not_ascii_digits_or_beyond_the_column_get_a_polite_refusal(
+        app: App, citizen: Chat, forged: str) -> None:
+    await person(app, citizen)
+    await citizen.press_payload(forged)
+    assert citizen.replies and "что-то пошло не так" not in citizen.text, citizen.text
+
+
+async def test_refused_ids_count_for_the_rate_limiter(app: App, citizen: Chat) -> None:
+    await person(app, citizen)  # one message
+    for _ in range(app.settings.limits.messages_per_minute - 1):
+        await citizen.press_payload("1:open:²")
+    await citizen.press_payload("1:open:1")
+    assert "слишком часто" in citizen.text
+
+
+async def test_the_privacy_command_line_finds_nobody_for_a_strange_id(app: App,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    for ref in ("²", "99999999999", "٣"):
+        assert await cli_privacy.export_command(argparse.Namespace(user=ref), app) == 2
+        assert "no such user" in capsys.readouterr().err
+
+
+# --- logs -----------------------------------------------------------------------------------------
+
+async def test_a_failed_statement_does_not_carry_its_parameters(app: App) -> None:
+    marker = "Hiddenparam Phoneowner"
+    async with app.sessionmaker() as session, session.begin():
+        session.add(User(id=7, channel="console", platform_id="p7", chat_id="p7", language="ru"))
+    with pytest.raises(IntegrityError) as failure:
+        async with app.sessionmaker() as session, session.begin():
+            session.add(User(id=7, channel="console", platform_id="p8", chat_id="p8", language="ru",
+                             display_name=marker))
+    assert marker not in str(failure.value) and "hidden" in str(failure.value)
+
+
+async def test_an_operator_refused_mid_answer_is_logged_without_the_text(
+        app: App, citizen: Chat, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    office = Office(app, clock)
+    ivan = await office.staff_member("ivan")
+    olga = await office.staff_member("olga")
+    await submit(citizen)
+    await ivan.press_payload(make("op", "clar", 1))
+    await olga.press_payload(make("op", "ans", 1))
+    await olga.send("Фонари заменены.")
+    await olga.press("Готово")
+    await olga.press("Отправить гражданину")
+    await ivan.send("Zecretword: уточните, пожалуйста, подъезд")
+    assert "refused" in caplog.text and "уже" in ivan.text, (caplog.text, ivan.text)
+    assert "Zecretword" not in caplog.text

@@ -61,7 +61,9 @@ async def live_a_whole_life(app: App, clock: Clock, office: Office) -> Chat:
     await citizen.send("+7 (912) 555-01-77")
     await citizen.press("ЖКХ")
     await citizen.press("освещение")
-    await citizen.send(f"Во дворе не горят фонари, {MARKERS['text']}, вечером темно и опасно.")
+    typed = citizen._event(text=f"Во дворе не горят фонари, {MARKERS['text']}, вечером темно и опасно.")
+    await citizen.feed(typed)
+    await citizen.feed(typed)  # redelivered by the messenger: answered again, logged
     await citizen.press("Готово")
     await citizen.attach(Attachment("photo", f"/tmp/{MARKERS['file ref']}.jpg", "console", MARKERS["file name"],
                                     size=1000))
@@ -84,6 +86,9 @@ async def live_a_whole_life(app: App, clock: Clock, office: Office) -> Chat:
     await ivan.press("Министерство транспорта")
     await ivan.send(f"Фонари у дороги обслуживает дорожное хозяйство, {MARKERS['redirect reason']}.")
     await office.deliver()
+    await ivan.press_payload(make("op", "ans", 1))  # no longer theirs: refused, logged
+    await ivan.send(f"{MARKERS['answer']} typed after the refusal")
+    await citizen.press_payload(f"1:nosuchverb:{MARKERS['text']}")  # a forged button, logged
 
     await roma.press_payload(make("op", "ans", 1))
     await roma.send(f"Фонари заменим до конца месяца, {MARKERS['answer']}.")
@@ -169,6 +174,7 @@ async def test_erase_leaves_no_marker_in_any_column_the_export_has_them_all_and_
         assert appeal is not None  # statistics keep what they need
         assert (appeal.number, appeal.sector_id, appeal.ministry_id, appeal.status, appeal.reopen_count) == (
             "ЦУР-2026-000001", "housing", "transport_roads", "rated", 1)
+    assert len(caplog.records) >= 3  # a replay, a refusal, a stale button: the log was written, without data
     leaked = [what for what, marker in MARKERS.items() if marker.casefold() in caplog.text.casefold()]
     assert leaked == [], "personal data in the log"
 

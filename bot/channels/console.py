@@ -114,7 +114,7 @@ class ConsoleChannel:
         return self._incoming(text=line)
 
     def _match_button(self, text: str) -> Button | None:
-        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.buttons[int(text) - 1]
         wanted = _plain(text)
         return next((b for b in self.buttons if wanted and _plain(b.label) == wanted), None)

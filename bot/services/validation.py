@@ -12,10 +12,22 @@ PHONE_DIGITS_MIN = 10
 PHONE_DIGITS_MAX = 15
 PHONE_RE = re.compile(r"^\+?[\d\s\-()]+$")
 NAME_MIN_LENGTH = 2
+# Row ids are INTEGER columns: 32-bit on PostgreSQL. A larger number is nobody's id, not a database error.
+MAX_ID = 2**31 - 1
 DOCUMENT_EXTENSIONS = frozenset({
     ".pdf", ".doc", ".docx", ".odt", ".rtf", ".txt", ".xls", ".xlsx", ".ods",
     ".jpg", ".jpeg", ".png", ".heic", ".webp", ".tif", ".tiff",
 })
+
+
+def parse_id(value: object) -> int | None:
+    """An id typed or carried in a button: ASCII digits only ('²' and '٣' are digits to str.isdigit, and
+    int() takes the latter), within the column's range; None for anything else."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
 
 
 def check_name(text: str, limits: Limits) -> str | None:
