@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, operator, payloads, privacy, rate_limit, ratings, reports
+from handlers import citizen, common, experts, guards, operator, payloads, privacy, rate_limit, ratings, reports
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -46,6 +46,7 @@ def build_router() -> Router:
     ratings.setup(router)
     reports.setup(router)
     privacy.setup(router)
+    guards.setup(router)
     return router
 
 
@@ -82,6 +83,9 @@ class Conversations:
                 language = ctx.user.language
                 if rate_limit.allow(ctx):
                     await self.router.dispatch(ctx)
+                elif not ctx.replies:  # refused again within the window: nothing is said and nothing stored
+                    await session.rollback()
+                    return []
                 # Whose replies: unless the update erased the person (then nothing points back to them).
                 owner = f"{event.channel}:{event.user_id}" if ctx.user.platform_id == event.user_id else None
                 await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies], owner)

@@ -252,3 +252,4 @@ class SentNotice(Base):
 
 from storage import expert_models as _expert_models  # noqa: E402,F401
 from storage import rating_models as _rating_models  # noqa: E402,F401
+from storage import text_fit as _text_fit  # noqa: E402,F401
