@@ -138,6 +138,9 @@ def _file_name(name: str) -> str:
 
 def sanitized(event: Incoming) -> Incoming:
     """The event as it may be stored: NUL bytes removed, names and MIME types cut to their columns."""
+    if "\x00" not in event.text and len(event.user_name) <= USER_NAME_MAX and not event.attachments \
+            and "\x00" not in event.user_name and "\x00" not in (event.phone or ""):
+        return event  # the usual message: nothing to change, nothing copied
     attachments = tuple(dataclasses.replace(a, name=_file_name(a.name), mime=without_nul(a.mime)[:MIME_MAX],
                                             ref=without_nul(a.ref)) for a in event.attachments)
     return dataclasses.replace(event, text=without_nul(event.text), attachments=attachments,
