@@ -195,6 +195,20 @@ class PrivacyRepo:
                                    .values(status="failed", last_error="erased"))
         await self.session.execute(update(OutboxMessage).where(target).values(reply={"text": ""}))
 
+    async def messages_mentioning(self, needles: Sequence[str]) -> Sequence[OutboxMessage]:
+        if not needles:
+            return []
+        return (await self.session.scalars(select(OutboxMessage).where(
+            or_(*[cast(OutboxMessage.reply, Text).contains(n, autoescape=True) for n in needles]))
+            .execution_options(populate_existing=True))).all()
+
+    async def stored_replies_mentioning(self, needles: Sequence[str]) -> Sequence[ProcessedUpdate]:
+        if not needles:
+            return []
+        return (await self.session.scalars(select(ProcessedUpdate).where(
+            or_(*[cast(ProcessedUpdate.replies, Text).contains(n, autoescape=True) for n in needles]))
+            .execution_options(populate_existing=True))).all()
+
     async def erase_chat(self, channel: str, chat_id: str, erased_chat: str) -> None:
         """Messages to the person: none is sent any more, none keeps its text or the chat id."""
         to_person = (OutboxMessage.channel == channel) & (OutboxMessage.chat_id == chat_id)

@@ -17,9 +17,10 @@ import pytest
 from sqlalchemy import JSON, String, Text, select
 
 from bot.app import App
-from bot.events import Attachment
+from bot.events import Attachment, Reply
 from bot.scheduler import build_scheduler
 from bot.services import privacy, staff
+from bot.services.outbox import notify
 from handlers.payloads import make
 from storage.models import Appeal, Base, Consent, User
 from storage.repositories import Repositories
@@ -245,3 +246,21 @@ async def test_the_citizen_downloads_their_data_and_withdraws_consent_in_the_cha
     assert list(consents) == [True, False]  # the withdrawal is kept as evidence
     await citizen.send("/new")
     assert "Вы согласны" in citizen.text  # a new, empty account
+
+
+async def test_someone_elses_message_that_names_the_person_still_goes_with_the_name_taken_out(
+        app: App, clock: Clock) -> None:
+    office = Office(app, clock)
+    citizen = await live_a_whole_life(app, clock, office)
+    other = Chat(app.conversations, user_id="2002")
+    await other.send("/start")
+    roster = f"Состав группы: {MARKERS['group name']}, Иванов Иван. Ваш телефон для связи: +7 900 000-00-00."
+    async with app.sessionmaker() as session, session.begin():
+        await notify(Repositories(session), "console", "2002", Reply(text=roster), dedup_key="roster:1", now=clock())
+    async with app.sessionmaker() as session, session.begin():
+        repo = Repositories(session)
+        user = await repo.users.find("console", citizen.user_id)
+        assert user is not None
+        await privacy.erase(repo, user)
+    await office.deliver()
+    assert office.sender.last("2002").text == roster.replace(MARKERS["group name"], privacy.ERASED)

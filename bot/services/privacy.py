@@ -10,7 +10,7 @@ repeated update, a draft, the expert-group name, the chat id.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -107,29 +107,60 @@ async def _close_staff_dialogs(repo: Repositories, appeal_ids: set[int]) -> None
     await repo.privacy.drop_conversations(quoting)
 
 
+def _redacted(value: Any, names: Sequence[str]) -> Any:
+    """The JSON value with each of ``names`` replaced wherever a string holds it."""
+    if isinstance(value, str):
+        for name in names:
+            value = value.replace(name, ERASED)
+        return value
+    if isinstance(value, list):
+        return [_redacted(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, names) for key, item in value.items()}
+    return value
+
+
+async def _redact_names(repo: Repositories, names: Iterable[str | None]) -> None:
+    """A message or stored reply that only names the person (a member list, a protocol, another citizen's
+    message that happens to hold the same words) keeps its text with the name replaced: it is someone
+    else's message, and an unsent one still goes."""
+    plain = sorted({n.strip() for n in names if n and len(n.strip()) >= MIN_NEEDLE}, key=len, reverse=True)
+    spelt = stored_spelling(plain)
+    for message in await repo.privacy.messages_mentioning(spelt):
+        message.reply = _redacted(message.reply, plain)
+    for stored in await repo.privacy.stored_replies_mentioning(spelt):
+        stored.replies = _redacted(stored.replies, plain)
+
+
 async def erase(repo: Repositories, user: User) -> int:
     """Erase a person: their appeals stay, anonymised; the account no longer links to them. Returns appeals."""
     appeals = await repo.privacy.appeals(user.id)
-    needles: list[str | None] = [user.display_name]
+    numbers: list[str] = []
+    names: list[str | None] = [user.display_name]
     for appeal in appeals:
-        needles += await anonymise(repo, appeal)
+        numbers.append(appeal.number)
+        names += await anonymise(repo, appeal)
     own = await repo.privacy.conversations(user.channel, user.chat_id)
     for conversation in own:
         draft = (conversation.data or {}).get("draft") or {}
-        needles += [draft.get("name"), draft.get("phone")]
+        names += [draft.get("name"), draft.get("phone")]
     await repo.privacy.drop_conversations(own)
     await _close_staff_dialogs(repo, {a.id for a in appeals})
     for membership in await repo.privacy.memberships(user.id):
-        needles.append(membership.full_name)
+        names.append(membership.full_name)
         membership.full_name = ""
         membership.active = False
     for dissent in await repo.privacy.dissents(user.id):
         dissent.text = ERASED
-    spelt = stored_spelling(needles)
-    await repo.privacy.scrub_messages(spelt)
+    # Messages about the person's appeals (cards, notices, answers) are theirs through and through: their
+    # text goes and unsent ones are not sent. Elsewhere only the name (or phone) is taken out.
+    spelt_numbers = stored_spelling(numbers)
+    await repo.privacy.scrub_messages(spelt_numbers)
     erased_id = f"erased-{user.id}"
     await repo.privacy.erase_chat(user.channel, user.chat_id, erased_id)
-    await repo.privacy.scrub_stored_replies(f"{user.channel}:{user.platform_id}", spelt)
+    await repo.privacy.scrub_stored_replies(f"{user.channel}:{user.platform_id}", spelt_numbers)
+    await repo.flush()
+    await _redact_names(repo, [n for n in names if n not in numbers])
     user.display_name = None
     user.consent_given = False
     user.unreachable_reason = None
