@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bot.app import App
-from bot.services import privacy
+from bot.services import privacy, validation
 from bot.services.staff import revoke
 from storage.models import User
 from storage.repositories import Repositories
@@ -30,8 +30,9 @@ def register(commands: Any) -> None:
 
 
 async def _find(repo: Repositories, ref: str) -> User | None:
-    if ref.isdigit():
-        return await repo.users.get(int(ref))
+    if ref.strip().isdigit():  # any digits: an id ('²' or one beyond the column's range finds nobody)
+        user_id = validation.parse_id(ref)
+        return await repo.users.get(user_id) if user_id is not None else None
     channel, _, platform_id = ref.partition(":")
     return await repo.users.find(channel, platform_id) if platform_id else None
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app import App
-from bot.services import staff
+from bot.services import staff, validation
 from storage.models import User
 from storage.repositories import Repositories
 
@@ -67,8 +67,9 @@ async def list_command(args: argparse.Namespace, app: App) -> int:
 
 
 async def _find(repo: Repositories, ref: str) -> User | None:
-    if ref.isdigit():
-        return await repo.users.get(int(ref))
+    if ref.strip().isdigit():  # any digits: an id ('²' or one beyond the column's range finds nobody)
+        user_id = validation.parse_id(ref)
+        return await repo.users.get(user_id) if user_id is not None else None
     channel, _, platform_id = ref.partition(":")
     return await repo.users.find(channel, platform_id) if platform_id else None
 

@@ -222,6 +222,8 @@ class Privacy(Section):
     """152-ФЗ art. 5 p. 7: personal data are kept no longer than the purpose needs."""
 
     retention_days: int = Field(1095, gt=0)
+    # Replies kept to answer a repeated update, and the text of messages already delivered: days.
+    update_replies_days: int = Field(7, gt=0)
 
 
 class Staff(Section):

@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, operator, rate_limit, ratings, reports
+from handlers import citizen, common, experts, guards, operator, payloads, privacy, rate_limit, ratings, reports
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -45,6 +45,8 @@ def build_router() -> Router:
     experts.setup(router)
     ratings.setup(router)
     reports.setup(router)
+    privacy.setup(router)
+    guards.setup(router)
     return router
 
 
@@ -71,7 +73,7 @@ class Conversations:
         try:
             async with self.sessionmaker() as session, session.begin():
                 repo = Repositories(session)
-                if not await repo.updates.remember(event.update_key):
+                if not await repo.updates.remember(event.update_key, self.clock()):
                     # Redelivered (a webhook retry, a restart before the offset was confirmed): the
                     # effect happened once; the answer may have been lost with the crash, so it is
                     # given again as it was (a repeated message beats a lost appeal number).
@@ -81,13 +83,19 @@ class Conversations:
                 language = ctx.user.language
                 if rate_limit.allow(ctx):
                     await self.router.dispatch(ctx)
-                await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies])
+                elif not ctx.replies:  # refused again within the window: nothing is said and nothing stored
+                    await session.rollback()
+                    return []
+                # Whose replies: unless the update erased the person (then nothing points back to them).
+                owner = f"{event.channel}:{event.user_id}" if ctx.user.platform_id == event.user_id else None
+                await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies], owner)
             return ctx.replies
         except Exception:
             if self.metrics is not None:
                 self.metrics.handler_errors.labels(channel=event.channel).inc()
             # Content stays out of the error log (personal data); the kind of input is enough to reproduce.
-            log.exception("handler failed (payload %r, text of %d characters, %d files)", event.payload,
+            log.exception("handler failed (payload %s, text of %d characters, %d files)",
+                          payloads.describe(event.payload, self.router.buttons),
                           len(event.text), len(event.attachments))
             return [Reply(text=translator(language)("error.internal"), toast=translator(language)("error.toast"))]
         finally:

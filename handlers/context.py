@@ -45,15 +45,23 @@ class Context:
 
     def set_state(self, state: str, **updates: Any) -> None:
         self.conversation.state = state
+        self._touch()
         if updates:
             data = self.data
             data.update(updates)
             self.conversation.data = data
             flag_modified(self.conversation, "data")
 
+    def _touch(self) -> None:
+        # The conversation's own clock (retention drops drafts abandoned for its period), written even when
+        # unchanged, so the column's wall-clock onupdate does not replace it.
+        self.conversation.updated_at = self.now
+        flag_modified(self.conversation, "updated_at")
+
     def reset(self) -> None:
         """Leave the dialog; bookkeeping keys (leading underscore, e.g. the rate window) survive."""
         self.conversation.state = ""
+        self._touch()
         self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k.startswith("_")}
         flag_modified(self.conversation, "data")
 

@@ -197,8 +197,7 @@ async def show_meeting(ctx: Context) -> None:
 
 
 def _number(value: object) -> int | None:
-    text = str(value or "").strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return validation.parse_id(str(value or "").strip().lstrip("#"))
 
 
 def _answerable(meeting: Meeting) -> bool:

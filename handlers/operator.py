@@ -56,7 +56,9 @@ async def hint_buttons(ctx: Context) -> None:
 
 async def refuse(ctx: Context, problem: str, appeal: Appeal | None = None) -> None:
     """A refused press: said politely, logged for the audit, nothing changed."""
-    log.warning("refused %s for %s:%s (role %s, ministry %s) on appeal %s: %s", ctx.event.payload or ctx.event.text,
+    # The press's payload, never the text typed: logs carry no personal data.
+    what = ctx.event.payload or f"a message of {len(ctx.event.text)} characters"
+    log.warning("refused %s for %s:%s (role %s, ministry %s) on appeal %s: %s", what,
                 ctx.event.channel, ctx.event.user_id, ctx.user.role, ctx.user.ministry_id,
                 appeal.number if appeal else None, problem)
     status = texts.status_name(ctx, appeal.status) if appeal else ""

@@ -6,7 +6,10 @@ message politely instead of misreading them. Telegram allows 64 bytes of callbac
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from bot.services.validation import parse_id
 
 VERSION = "1"
 MAX_BYTES = 64
@@ -22,7 +25,7 @@ class Payload:
 
     def int_arg(self, index: int) -> int | None:
         value = self.arg(index)
-        return int(value) if value is not None and value.isdigit() and len(value) < 12 else None
+        return parse_id(value) if value is not None else None
 
 
 def make(verb: str, *args: object) -> str:
@@ -40,3 +43,15 @@ def parse(raw: str | None) -> Payload | None:
     if len(parts) < 2 or parts[0] != VERSION or not parts[1]:
         return None
     return Payload(parts[1], tuple(parts[2:]))
+
+
+def describe(raw: str | None, verbs: Iterable[str]) -> str:
+    """A payload for the log: known verbs and ids only. A forged one may carry anything (a phone, a name)."""
+    if raw is None:
+        return "no payload"
+    payload = parse(raw)
+    if payload is None:
+        return f"unreadable payload of {len(raw.encode())} bytes"
+    verb = payload.verb if payload.verb in verbs else "unknown"
+    args = [a if parse_id(a) is not None or a in ("yes", "no") else "…" for a in payload.args]
+    return ":".join((VERSION, verb, *args))

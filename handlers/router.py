@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from handlers.context import Context
-from handlers.payloads import parse
+from handlers.payloads import describe, parse
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class Router:
         payload = parse(ctx.event.payload)
         route = self.buttons.get(payload.verb) if payload is not None else None
         if payload is None or route is None or (route.states is not None and ctx.state not in route.states):
-            log.info("stale or unknown button %r from %s:%s in state %r", ctx.event.payload,
+            log.info("stale or unknown button %s from %s:%s in state %r", describe(ctx.event.payload, self.buttons),
                      ctx.event.channel, ctx.event.user_id, ctx.state)
             if self.stale is not None:
                 await self.stale(ctx)

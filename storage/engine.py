@@ -31,6 +31,8 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         options.setdefault("pool_size", 1)
         options.setdefault("max_overflow", 0)
         options.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+    # A failed statement's message (logged with its traceback) must not carry a citizen's text or phone.
+    options.setdefault("hide_parameters", True)
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)

@@ -114,6 +114,8 @@ class ProcessedUpdate(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     replies: Mapped[list[Any] | None] = mapped_column(JSON)
+    # Whose update it was ("channel:platform user id"), so erasing a person clears their stored replies.
+    user_ref: Mapped[str | None] = mapped_column(String(96))
 
 
 class AppealCounter(Base):
@@ -250,3 +252,4 @@ class SentNotice(Base):
 
 from storage import expert_models as _expert_models  # noqa: E402,F401
 from storage import rating_models as _rating_models  # noqa: E402,F401
+from storage import text_fit as _text_fit  # noqa: E402,F401

@@ -26,6 +26,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"}
 LOCAL_FILES = frozenset({"local", CHANNEL})
 
 PendingDrain = Callable[[str], Awaitable[int]]
+# What others typed reaches this terminal (a citizen's text on an operator's card): control characters
+# (ANSI escapes, carriage returns, bidi overrides) are shown escaped, so they cannot redraw the screen.
+_CONTROLS = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+             for code in (*range(0x00, 0x0a), *range(0x0b, 0x20), *range(0x7f, 0xa0), *range(0x202a, 0x202f),
+                          *range(0x2066, 0x206a))}
 
 
 def _plain(label: str) -> str:
@@ -114,7 +119,7 @@ class ConsoleChannel:
         return self._incoming(text=line)
 
     def _match_button(self, text: str) -> Button | None:
-        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.buttons[int(text) - 1]
         wanted = _plain(text)
         return next((b for b in self.buttons if wanted and _plain(b.label) == wanted), None)
@@ -166,5 +171,5 @@ class ConsoleChannel:
         return shown
 
     def _print(self, text: str) -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(text.translate(_CONTROLS) + "\n")
         self.stdout.flush()

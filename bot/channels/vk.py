@@ -872,13 +872,13 @@ class VkChannel:
         else:
             upload = functools.partial(self._upload_document, peer_id, file.ref, name)
         try:
-            ref = await self._attempt(f"upload of {name}", upload)
+            ref = await self._attempt(f"upload of a {kind}", upload)  # the file's name stays out of the log
         except (RetryLater, Unreachable):
             raise  # the outbox tries the whole message again later / records the peer
         except (DeliveryError, LookupError, TypeError, AttributeError) as exc:
             # VK refused the file itself (a broken picture, a forbidden type) or answered in a shape we do
             # not know: the message still goes, naming the file.
-            log.warning("upload of %s to VK failed (%r); named instead of sent", name, exc)
+            log.warning("upload of a %s to VK failed (%r); named instead of sent", kind, exc)
             return file
         return Attachment(kind=kind, ref=ref, channel=CHANNEL, name=name, size=file.size, mime=file.mime)
 

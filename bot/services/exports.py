@@ -36,6 +36,9 @@ NUMBER_FORMAT = "0.0"
 DPI = 100
 LABEL_WIDTH = 30
 COLOURS = ("#4C72B0", "#55A868", "#C44E52", "#8172B2")
+# A cell typed by a citizen that begins like a formula (OWASP "CSV injection", also DDE in spreadsheets)
+# is stored as text and marked so (quotePrefix), so editing it later does not turn it into a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def exports_dir(base: Path | None = None) -> Path:
@@ -196,6 +199,8 @@ def _sheet(workbook: Any, title: str, columns: Sequence[tuple[str, str | None, i
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(list(row))
+        if any(isinstance(value, str) and value.startswith(FORMULA_START) for value in row):
+            _as_text(sheet[sheet.max_row])
     for index, (_, number_format, width) in enumerate(columns, 1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = width
@@ -203,6 +208,13 @@ def _sheet(workbook: Any, title: str, columns: Sequence[tuple[str, str | None, i
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = number_format
     sheet.freeze_panes = "A2"
+
+
+def _as_text(cells: Sequence[Any]) -> None:
+    for cell in cells:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+            cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def _write_workbook(path: Path, language: str, sheets: Sequence[tuple[str, Sequence[tuple[str, str | None, int]],

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
+import math
 import re
+import unicodedata
 from pathlib import PurePath
 
 from bot.config import Limits
-from bot.events import Attachment
+from bot.events import Attachment, Incoming
 
 PHONE_DIGITS_MIN = 10
 PHONE_DIGITS_MAX = 15
-PHONE_RE = re.compile(r"^\+?[\d\s\-()]+$")
+# After NFKC ("＋７ ９１２" is "+7 912"): ASCII digits only ("٩" is a digit to \\d, not to a phone line).
+PHONE_RE = re.compile(r"^\+?[0-9\s\-()]+$", re.ASCII)
 NAME_MIN_LENGTH = 2
+# Row ids are INTEGER columns: 32-bit on PostgreSQL. A larger number is nobody's id, not a database error.
+MAX_ID = 2**31 - 1
 DOCUMENT_EXTENSIONS = frozenset({
     ".pdf", ".doc", ".docx", ".odt", ".rtf", ".txt", ".xls", ".xlsx", ".ods",
     ".jpg", ".jpeg", ".png", ".heic", ".webp", ".tif", ".tiff",
 })
+
+
+def parse_id(value: object) -> int | None:
+    """An id typed or carried in a button: ASCII digits only ('²' and '٣' are digits to str.isdigit, and
+    int() takes the latter), within the column's range; None for anything else."""
+    text = str(value if value is not None else "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
 
 
 def check_name(text: str, limits: Limits) -> str | None:
@@ -28,12 +45,19 @@ def check_name(text: str, limits: Limits) -> str | None:
 
 
 def normalize_phone(text: str) -> str | None:
-    """'+7 (912) 345-67-89' -> '+79123456789'; None when it is not a phone number."""
-    raw = text.strip()
+    """'+7 (912) 345-67-89' -> '+79123456789'; None when it is not a phone number.
+
+    A number typed with "+" is international and kept as typed ('+81 3 1234 5678' stays Japanese);
+    without it, 8 912 ... and 912 ... are Russian numbers written the domestic way."""
+    raw = unicodedata.normalize("NFKC", text).strip()
     if not PHONE_RE.match(raw):
         return None
-    digits = re.sub(r"\D", "", raw)
-    if not PHONE_DIGITS_MIN <= len(digits) <= PHONE_DIGITS_MAX:
+    digits = re.sub(r"[^0-9]", "", raw)
+    if not PHONE_DIGITS_MIN - 1 <= len(digits) <= PHONE_DIGITS_MAX:
+        return None
+    if raw.startswith("+"):
+        return "+" + digits
+    if len(digits) < PHONE_DIGITS_MIN:
         return None
     if len(digits) == 11 and digits[0] == "8":
         # Russian numbers written the domestic way: 8 912 ... is +7 912 ...
@@ -62,6 +86,8 @@ def check_attachment(attachment: Attachment, already: int, limits: Limits) -> st
         return "error.attachments_too_many"
     if attachment.size is not None and attachment.size > limits.attachment_max_size_mb * 1024 * 1024:
         return "error.attachment_too_large"
+    if len(attachment.ref) > REF_MAX:
+        return "error.attachment_type"  # not a reference any messenger gives: not a file we could fetch
     if attachment.kind == "document":
         suffix = PurePath(attachment.name or "").suffix.lower()
         if suffix not in DOCUMENT_EXTENSIONS:
@@ -76,3 +102,90 @@ def check_address(text: str, limits: Limits) -> str | None:
     if len(address) > limits.address_max_length:
         return "error.address_too_long"
     return None
+
+
+def check_location(latitude: float, longitude: float) -> str | None:
+    """A point on Earth: a forged update may carry 1000, NaN or infinity."""
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return "error.location_invalid"
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return "error.location_invalid"
+    return None
+
+
+# --- what arrives: NUL bytes out, lengths within the columns ---------------------------------------
+
+# The columns' sizes (storage/models.py): a name or a MIME type that does not fit is cut here, where
+# nothing is lost but excess; a reference that does not fit is not a file we can fetch (check_attachment).
+FILE_NAME_MAX = 255
+MIME_MAX = 127
+REF_MAX = 512
+USER_NAME_MAX = 200
+
+
+def without_nul(text: str) -> str:
+    """PostgreSQL refuses NUL in text and SQLite keeps it silently: it goes, everywhere, on the way in."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _file_name(name: str) -> str:
+    name = without_nul(name)
+    if len(name) <= FILE_NAME_MAX:
+        return name
+    suffix = PurePath(name).suffix[:16]
+    return name[:FILE_NAME_MAX - len(suffix)] + suffix
+
+
+def sanitized(event: Incoming) -> Incoming:
+    """The event as it may be stored: NUL bytes removed, names and MIME types cut to their columns."""
+    if "\x00" not in event.text and len(event.user_name) <= USER_NAME_MAX and not event.attachments \
+            and "\x00" not in event.user_name and "\x00" not in (event.phone or ""):
+        return event  # the usual message: nothing to change, nothing copied
+    attachments = tuple(dataclasses.replace(a, name=_file_name(a.name), mime=without_nul(a.mime)[:MIME_MAX],
+                                            ref=without_nul(a.ref)) for a in event.attachments)
+    return dataclasses.replace(event, text=without_nul(event.text), attachments=attachments,
+                               user_name=without_nul(event.user_name)[:USER_NAME_MAX],
+                               phone=without_nul(event.phone) if event.phone is not None else None)
+
+
+# --- documents by their content ------------------------------------------------------------------
+
+SNIFF_BYTES = 64
+_MAGIC = (
+    (b"%PDF-", "pdf"),
+    (b"PK\x03\x04", "office"),  # DOCX, XLSX, ODT, ODS: ZIP containers
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "office"),  # DOC, XLS: OLE2
+    (b"{\\rtf", "rtf"),
+    (b"\xff\xd8\xff", "image"),
+    (b"\x89PNG\r\n\x1a\n", "image"),
+    (b"II*\x00", "image"),
+    (b"MM\x00*", "image"),
+)
+
+
+def document_content(head: bytes) -> str | None:
+    """What the first bytes of a file say it is (pdf, office, rtf, image, text); None: not a document we take,
+    whatever its name says (an executable named "акт.pdf")."""
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    riff_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    heif = head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1")
+    if riff_webp or heif:
+        return "image"
+    text = _as_text(head)
+    if text and all(ch.isprintable() or ch in "\r\n\t" for ch in text) and not text.lstrip().startswith("<"):
+        return "text"  # a plain-text letter; markup (HTML, SVG) could run in a browser
+    return None
+
+
+def _as_text(head: bytes) -> str | None:
+    try:
+        # Incremental: the first bytes may end inside a UTF-8 character, which is held back, not an error.
+        return codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        pass
+    try:
+        return head.decode("cp1251")
+    except UnicodeDecodeError:
+        return None
