@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, operator, rate_limit, ratings, reports
+from handlers import citizen, common, experts, followups, operator, rate_limit, ratings, reports
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -41,6 +41,7 @@ def build_router() -> Router:
     router = Router()
     common.setup(router)
     citizen.setup(router)
+    followups.setup(router)
     operator.setup(router)
     experts.setup(router)
     ratings.setup(router)

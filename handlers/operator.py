@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from datetime import datetime
 
 from bot.config import Duration
 from bot.events import Attachment, Button, Reply
@@ -35,6 +36,9 @@ def setup(router: Router) -> None:
     router.state("op_answer", answer_input, answer_prompt)
     router.state("op_answer_preview", hint_buttons, show_preview)
     router.state("op_clarify", clarify_input, clarify_prompt)
+    router.state("op_clarify_preview", hint_buttons, clarify_preview)
+    router.button("opclsend", clarify_send, {"op_clarify_preview"})
+    router.button("opclredo", clarify_restart, {"op_clarify_preview"})
     router.state("op_redirect", hint_buttons, redirect_prompt)
     router.state("op_redirect_reason", redirect_reason_input, redirect_reason_prompt)
     router.state("op_extend", hint_buttons, extend_prompt)
@@ -259,6 +263,25 @@ async def clarify_input(ctx: Context) -> None:
     question = await required_text(ctx, clarify_prompt)
     if question is None or await _current(ctx) is None:
         return
+    ctx.set_state("op_clarify_preview", question=question[:ctx.settings.limits.text_max_length])
+    await clarify_preview(ctx)
+
+
+async def clarify_preview(ctx: Context) -> None:
+    """The question as the citizen will see it, with Send / Edit / Cancel, like the answer."""
+    data = ctx.data
+    ctx.say("clarify.preview", number=data.get("number", ""), question=data.get("question", ""), buttons=[
+        [ctx.button("clarify.send", make("opclsend"))],
+        [ctx.button("clarify.rewrite", make("opclredo")), ctx.button("button.cancel", make("cancel"))]])
+
+
+async def clarify_restart(ctx: Context) -> None:
+    ctx.set_state("op_clarify", question="")
+    await clarify_prompt(ctx)
+
+
+async def clarify_send(ctx: Context) -> None:
+    question = str(ctx.data.get("question") or "")
     outcome = await service.request_clarification(ctx.repo, _appeal_id(ctx) or 0, ctx.user, question, ctx.now)
     ctx.reset()
     if not outcome.ok or outcome.appeal is None:
@@ -269,7 +292,8 @@ async def clarify_input(ctx: Context) -> None:
         text=names.t("clarify.to_citizen", number=appeal.number, question=question),
         buttons=[[Button(names.t("clarify.reply_button"), make("clreply", appeal.id))]]))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
-    ctx.say("clarify.sent", number=appeal.number)
+    ctx.say("clarify.sent", number=appeal.number, replace=True)
+    ctx.toast("clarify.sent_toast")
 
 
 # --- redirect -----------------------------------------------------------------------------------
@@ -467,7 +491,7 @@ async def show_appeal(ctx: Context, appeal_id: int) -> None:
 
 
 async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, files: list[Attachment] | None = None,
-                          **params: object) -> None:
+                          due_at: datetime | None = None, **params: object) -> None:
     """A message to whoever handles the appeal: the assignee, else the ministry's recipients."""
     targets = []
     if appeal.assignee_id is not None:
@@ -481,4 +505,4 @@ async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, fi
         reply = Reply(text=names.t(key, number=appeal.number, **params), attachments=list(files or []),
                       buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(ctx.repo, target.channel, target.chat_id, reply, dedup_key=f"{dedup}:{target.chat_id}",
-                     now=ctx.now)
+                     now=ctx.now, due_at=due_at)

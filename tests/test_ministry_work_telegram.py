@@ -22,6 +22,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.delivery import Limits, Outbox
 from bot.services import staff
+from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, User
 from storage.repositories import Repositories
 from tests.conftest import Clock
@@ -267,6 +268,7 @@ async def test_the_clarification_question_reaches_the_citizen_and_the_reply_come
     card = ivan.last(FIRST)["message_id"]
     await ivan.press("Уточнить")
     await ivan.send("Уточните, пожалуйста, номер подъезда.")
+    await ivan.press("Отправить гражданину")
     assert "отправлен гражданину" in ivan.text
     await office.deliver()
     question = citizen.last("просит уточнить")
@@ -279,6 +281,7 @@ async def test_the_clarification_question_reaches_the_citizen_and_the_reply_come
     await citizen.press("Ответить")
     await citizen.send("Второй подъезд, со стороны парковки.")
     assert "Уточнение добавлено" in citizen.text and "телефон" in citizen.text.lower()  # back to the phone step
+    office.clock.now += JOIN_WINDOW  # the reply goes once the citizen has had time to add to it
     await office.deliver()
     reply = ivan.last("Гражданин ответил на уточнение")
     assert FIRST in reply["text"] and "Второй подъезд" in reply["text"]
