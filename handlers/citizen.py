@@ -34,7 +34,7 @@ def setup(router: Router) -> None:
     router.button("edit", ask_field, {"confirm"})
     router.button("field", edit_field, {"edit"})
     router.button("clreply", start_clarification_reply)
-    router.state("consent", hint_buttons, ask_consent)
+    router.state("consent", keep_consent_text, ask_consent)
     router.state("name", enter_name, ask_name)
     router.state("phone", enter_phone, ask_phone)
     router.button("sugg", answer_suggestion, {"sector"})
@@ -87,6 +87,23 @@ async def ask_consent(ctx: Context) -> None:
     ])
 
 
+def _kept_text(ctx: Context, *parts: str) -> str:
+    """Text typed before consent, kept for the appeal: no NUL (PostgreSQL refuses it), within the limit."""
+    text = "\n\n".join(p.replace("\x00", "").strip() for p in parts if p and p.replace("\x00", "").strip())
+    return text[:ctx.settings.limits.text_max_length]
+
+
+async def keep_consent_text(ctx: Context) -> None:
+    """Words typed at the consent question are the problem itself: kept, and the question asked again."""
+    text = _kept_text(ctx, ctx.data.get("pending_text", ""), ctx.event.text)
+    if not ctx.event.text.strip():
+        await hint_buttons(ctx)
+        return
+    ctx.set_state("consent", pending_text=text)
+    ctx.say("consent.text_kept")
+    await ask_consent(ctx)
+
+
 async def answer_consent(ctx: Context) -> None:
     assert ctx.payload is not None
     accepted = ctx.payload.arg(0) == "yes"
@@ -114,7 +131,7 @@ async def begin(ctx: Context, text: str = "") -> None:
     """A new appeal, possibly starting from the problem in the citizen's words (/new TEXT or plain text)."""
     if not ctx.user.consent_given:
         ctx.reset()
-        ctx.set_state("consent", pending_text=text)
+        ctx.set_state("consent", pending_text=_kept_text(ctx, text))
         await ask_consent(ctx)
         return
     await start_dialog(ctx, text)

@@ -134,6 +134,9 @@ async def _finish(ctx: Context, outcome: Rated, said: str) -> None:
     if outcome.may_reopen:
         ctx.say("reopen.offer", number=outcome.appeal.number, days=ctx.settings.ratings.reopen_within_days,
                 buttons=[[ctx.button("reopen.button", make("reopen", outcome.appeal.id))]])
+    elif outcome.rating is not None and outcome.rating.score <= ctx.settings.ratings.reopen_threshold:
+        # A low rating that can no longer reopen the appeal: say what is left, never a dead end.
+        ctx.say("rating.low_what_next", number=outcome.appeal.number)
     await _back_to_dialog(ctx)
 
 

@@ -140,3 +140,80 @@ async def test_a_citizen_withdraws_an_open_appeal_and_the_ministry_is_told(offic
     assert (await office.appeal()).status == "withdrawn"
     await ivan.send("/queue")
     assert "ЦУР-2026-000001" not in ivan.text
+
+
+async def test_after_the_last_allowed_low_rating_the_citizen_is_told_what_remains(
+        app: App, citizen: Chat, clock: Clock) -> None:
+    from datetime import timedelta
+
+    from handlers.payloads import make
+    from tests.test_ratings import answered_appeal, person
+
+    user = await person(app, citizen)
+    appeal_id = await answered_appeal(app, user, clock.now - timedelta(days=1), reopen_count=1)  # the max reopens
+    await citizen.press_payload(make("rate", appeal_id, 1))
+    await citizen.send("Опять отписка, ничего не сделано.")
+    assert "больше нельзя" in citizen.text and "ЦУР" in citizen.text and "/new" in citizen.text
+    fresh = await answered_appeal(app, user, clock.now - timedelta(days=1))
+    await citizen.press_payload(make("rate", fresh, 1))
+    await citizen.press("Пропустить")
+    assert "больше нельзя" not in citizen.text and "Возобновить" in " ".join(labels(citizen))
+
+
+async def test_the_citizen_is_told_when_the_deadline_passes_and_the_cur_takes_control(
+        office: Office, citizen: Chat, clock: Clock) -> None:
+    from datetime import UTC, datetime
+
+    from bot.scheduler import build_scheduler
+
+    await office.staff_member("ivan")
+    await submit(citizen)
+    await office.deliver()
+    scheduler = build_scheduler(office.app, clock)
+    clock.now = datetime(2026, 12, 23, 14, 0, tzinfo=UTC)  # the last day, 17:00 in Moscow: not yet
+    await scheduler.run("deadline-reminders")
+    await office.deliver()
+    assert "истёк" not in office.sender.texts(citizen.user_id)
+    clock.now = datetime(2026, 12, 24, 7, 0, tzinfo=UTC)  # the next working morning
+    await scheduler.run("deadline-reminders")
+    await scheduler.run("deadline-reminders")
+    await office.deliver()
+    told = [r.text for r in office.inbox(citizen) if "истёк" in r.text]
+    assert len(told) == 1 and "ЦУР-2026-000001" in told[0] and "на контроль ЦУР" in told[0]
+
+
+async def test_text_typed_at_the_consent_question_becomes_the_appeal_text(app: App, citizen: Chat) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Conversation
+
+    await citizen.send("/start")
+    await citizen.send("Во дворе\x00 дома 5 не горят фонари уже неделю.")
+    assert "сохранён" in citizen.text and "согласны" in citizen.text
+    await citizen.press("Согласен")
+    await citizen.send("Петрова Анна")
+    await citizen.press("Пропустить")
+    await citizen.press("Да, верно")
+    await citizen.press("Готово")
+    await citizen.press("Пропустить")
+    await citizen.send("г. Энск, ул. Садовая, 5")
+    assert "Во дворе дома 5 не горят фонари уже неделю." in citizen.text  # the summary shows it, NUL gone
+    # Whatever is typed, no more than the text limit is kept.
+    other = Chat(app.conversations, user_id="1002")
+    await other.send("/start")
+    await other.send("Очень " * 5000)
+    await other.send("длинный текст")
+    async with app.sessionmaker() as session:
+        kept = (await session.scalar(select(Conversation.data).where(Conversation.chat_id == "1002"))) or {}
+    assert len(kept["pending_text"]) == app.settings.limits.text_max_length
+
+
+async def test_the_name_step_wants_a_full_name_and_refuses_a_sentence_with_an_example(citizen: Chat) -> None:
+    await citizen.send("/new")
+    await citizen.press("Согласен")
+    await citizen.send("у меня во дворе не горит свет")
+    assert "фамилию и имя" in citizen.text and "Например: Иванова Мария Петровна" in citizen.text
+    await citizen.send("Анна")
+    assert "Например" in citizen.text
+    await citizen.send("Салтыков-Щедрин Михаил Евграфович")
+    assert "телефон" in citizen.text.lower()
