@@ -23,7 +23,7 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, followups, operator, rate_limit, ratings, reports
+from handlers import citizen, common, experts, followups, operator, rate_limit, ratings, reports, workplace
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -46,6 +46,7 @@ def build_router() -> Router:
     experts.setup(router)
     ratings.setup(router)
     reports.setup(router)
+    workplace.setup(router)
     return router
 
 

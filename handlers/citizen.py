@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.events import Button
-from bot.services import appeals, users, validation
+from bot.services import appeals, staff, users, validation
 from bot.services.appeals import Draft
 from handlers import cards, common, texts
 from handlers.context import Context
@@ -119,6 +119,9 @@ async def answer_consent(ctx: Context) -> None:
 # --- the appeal, step by step -------------------------------------------------------------------
 
 async def new_appeal(ctx: Context) -> None:
+    if staff.is_staff(ctx.user):
+        ctx.say("staff.citizen_command")
+        return
     if ctx.state in DIALOG_STATES - {"consent"}:
         ctx.say("appeal.in_progress")
         await texts.router(ctx).prompt(ctx)
@@ -547,6 +550,9 @@ async def ask_clarification(ctx: Context) -> None:
 # --- /my ----------------------------------------------------------------------------------------
 
 async def my_appeals(ctx: Context) -> None:
+    if staff.is_staff(ctx.user):
+        ctx.say("staff.citizen_command")
+        return
     offset = ctx.payload.int_arg(0) if ctx.payload else 0
     offset = offset or 0
     total = await ctx.repo.appeals.count_of_citizen(ctx.user.id)

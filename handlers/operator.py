@@ -12,7 +12,7 @@ from bot.events import Attachment, Button, Reply
 from bot.services import operator as service
 from bot.services import staff
 from bot.services.outbox import notify, notify_user
-from handlers import cards, texts
+from handlers import cards, texts, workplace
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
@@ -21,7 +21,7 @@ from storage.models import Appeal
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("take", "ans", "clar", "redir", "ext", "reas", "open")
+ACTIONS = ("take", "ans", "clar", "redir", "ext", "reas", "open", "text")
 RATING_SCORES = (1, 2, 3, 4, 5)
 
 
@@ -119,6 +119,9 @@ async def press_card_button(ctx: Context) -> None:
         return
     if action == "open":
         await show_appeal(ctx, appeal_id)
+        return
+    if action == "text":
+        await show_full_text(ctx, appeal_id)
         return
     outcome = await service.check(ctx.repo, appeal_id, ctx.user)
     if not outcome.ok:
@@ -345,12 +348,17 @@ async def redirect_reason_input(ctx: Context) -> None:
 
 # --- extension ----------------------------------------------------------------------------------
 
+def duration_words(ctx: Context, days: Duration) -> str:
+    """"30 календарных дней", "10 рабочих дней": what a person reads, never a setting's "30d"."""
+    return ctx.t.plural("duration.working" if days.working else "duration.calendar", days.amount)
+
+
 async def extend_prompt(ctx: Context) -> None:
     options = service.extension_options(ctx.settings)
-    unit = "extend.working_days" if options[0].working else "extend.days"
-    row = [Button(ctx.t(unit, n=o.amount), make("xdays", str(o))) for o in options]
-    ctx.say("extend.choose", number=ctx.data.get("number", ""), max=ctx.settings.deadlines.extension_max,
-            buttons=[row[i:i + 3] for i in range(0, len(row), 3)] + [cancel_row(ctx)])
+    row = [Button(duration_words(ctx, o), make("xdays", str(o))) for o in options]
+    ctx.say("extend.choose", number=ctx.data.get("number", ""),
+            max=duration_words(ctx, Duration.parse(ctx.settings.deadlines.extension_max)),
+            buttons=[row[i:i + 2] for i in range(0, len(row), 2)] + [cancel_row(ctx)])
 
 
 async def extend_choose(ctx: Context) -> None:
@@ -365,7 +373,8 @@ async def extend_choose(ctx: Context) -> None:
 
 
 async def extend_reason_prompt(ctx: Context) -> None:
-    ctx.say("extend.reason", days=ctx.data.get("days", ""), buttons=[cancel_row(ctx)])
+    ctx.say("extend.reason", days=duration_words(ctx, Duration.parse(ctx.data.get("days") or "0d")),
+            buttons=[cancel_row(ctx)])
 
 
 async def extend_reason_input(ctx: Context) -> None:
@@ -446,7 +455,7 @@ async def show_queue(ctx: Context) -> None:
     elif ctx.user.role == "operator":
         ministry_id = ctx.user.ministry_id
     else:
-        await refuse(ctx, "operator.staff_only")
+        ctx.say("operator.staff_command")
         return
     items = list(await service.queue(ctx.repo, ministry_id))
     title = texts.ministry_name(ctx, ministry_id) if ministry_id else ctx.t("queue.all")
@@ -455,14 +464,21 @@ async def show_queue(ctx: Context) -> None:
 
 async def show_overdue(ctx: Context) -> None:
     if not staff.is_supervisor(ctx.user):
-        await refuse(ctx, "operator.supervisors_only")
+        ctx.say("operator.supervisors_only" if staff.is_staff(ctx.user) else "operator.staff_command")
         return
-    await _list(ctx, "overdue.title", list(await service.overdue(ctx.repo, ctx.now)))
+    items = list(await service.overdue(ctx.repo, ctx.now))
+    if not items:
+        ctx.say("overdue.empty")
+        return
+    await _list(ctx, "overdue.title", items)
 
 
-async def show_appeal_command(ctx: Context) -> None:
-    number = str(ctx.extras.get("argument") or "").strip().upper()
-    appeal = await ctx.repo.appeals.by_number(number) if number else None
+async def show_appeal_command(ctx: Context, typed: str | None = None) -> None:
+    if not staff.is_staff(ctx.user):
+        ctx.say("operator.staff_command")
+        return
+    typed = str(ctx.extras.get("argument") or "").strip() if typed is None else typed
+    appeal = await workplace.find_appeal(ctx, typed) if typed else None
     if appeal is None:
         ctx.say("appeal.number_unknown")
         return
@@ -477,7 +493,7 @@ async def show_appeal(ctx: Context, appeal_id: int) -> None:
     names = texts.names(ctx)
     await ctx.repo.appeals.load_attachments(appeal)
     assignee = await ctx.repo.users.get(appeal.assignee_id) if appeal.assignee_id else None
-    lines = [cards.card_text(names, appeal, assignee.display_name if assignee else None), ctx.t("appeal.history")]
+    lines = [cards.card_text(names, appeal, cards.short_name(assignee)), ctx.t("appeal.history")]
     for event in await ctx.repo.appeals.events(appeal.id):
         line = ctx.t("history.line", at=texts.local_datetime(ctx, event.at), what=ctx.t(f"event.{event.kind}"))
         if event.reason:
@@ -488,6 +504,31 @@ async def show_appeal(ctx: Context, appeal_id: int) -> None:
     buttons = cards.action_buttons(names, appeal, staff.is_supervisor(ctx.user)) if staff.may_handle(
         ctx.user, appeal) else []
     ctx.replies.append(Reply(text="\n".join(lines), buttons=buttons, attachments=cards.appeal_files(appeal)))
+
+
+TEXT_PART = 3500  # below every messenger's limit (Telegram 4,096, MAX 4,000), with room for the heading
+
+
+def text_parts(text: str, size: int = TEXT_PART) -> list[str]:
+    """The text in parts of at most ``size`` characters, cut at a paragraph, line or word where possible."""
+    parts = []
+    while len(text) > size:
+        cut = max(text.rfind(sep, size // 2, size) for sep in ("\n\n", "\n", " "))
+        cut = cut if cut > 0 else size
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text or not parts else parts
+
+
+async def show_full_text(ctx: Context, appeal_id: int) -> None:
+    """The whole text of an appeal, in parts: a long appeal can be read to the end, in any messenger."""
+    appeal = await ctx.repo.appeals.get(appeal_id)
+    if appeal is None or not staff.may_handle(ctx.user, appeal):
+        await refuse(ctx, "error.appeal_not_found")
+        return
+    parts = text_parts(appeal.text or "")
+    for index, part in enumerate(parts, 1):
+        ctx.say("card.text_part", number=appeal.number, part=index, parts=len(parts), text=part)
 
 
 async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, files: list[Attachment] | None = None,

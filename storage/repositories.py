@@ -272,6 +272,13 @@ class AppealRepo:
     async def by_number(self, number: str) -> Appeal | None:
         return await self.session.scalar(select(Appeal).where(Appeal.number == number))
 
+    async def by_seq(self, seq: int, year: int | None = None) -> Appeal | None:
+        """The appeal with this sequence number in ``year`` (unique), or in the latest year that has one."""
+        query = select(Appeal).where(Appeal.seq == seq)
+        if year is not None:
+            query = query.where(Appeal.year == year)
+        return await self.session.scalar(query.order_by(Appeal.year.desc()).limit(1))
+
     async def of_citizen(self, citizen_id: int, limit: int, offset: int = 0) -> Sequence[Appeal]:
         result = await self.session.scalars(
             select(Appeal)

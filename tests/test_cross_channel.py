@@ -192,7 +192,7 @@ async def test_the_card_of_a_vk_appeal_reaches_the_operator_in_telegram_with_the
     await region.deliver()
     (card,) = cards_in(ivan)
     assert "ЖКХ → Уличное и дворовое освещение" in card["text"] and TEXT in card["text"]
-    assert "ул. Садовая, 5" in card["text"] and "Файлов: 1" in card["text"]
+    assert "ул. Садовая, 5" in card["text"] and "Файлов от гражданина: 1" in card["text"]
     # A VK photo is a VK reference, which Telegram cannot fetch: the card names it instead of sending it.
     assert card["text"].endswith("📎 photo_960x1280.jpg")
     assert region.telegram.calls_of("sendPhoto") == [] and region.telegram.calls_of("sendMediaGroup") == []

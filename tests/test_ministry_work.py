@@ -230,7 +230,9 @@ async def test_extend_once_with_reason_and_the_citizen_is_told(office: Office, c
     await office.deliver()
     extend = press_on(ivan, office.last(ivan), "Продлить")
     await ivan.press_payload(extend)
-    await ivan.press("30 дн")
+    assert "не больше чем на 30 календарных дней" in ivan.text and "30d" not in ivan.text
+    await ivan.press("30 календарных дней")
+    assert "на 30 календарных дней" in ivan.text and "30d" not in ivan.text
     await ivan.send("Нужна замена кабеля, работы согласуются с сетевой компанией.")
     # 23.12.2026 + 30 days = 22.01.2027, a working day.
     assert "22.01.2027" in ivan.text

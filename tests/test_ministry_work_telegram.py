@@ -342,7 +342,7 @@ async def test_the_deadline_is_extended_once_with_a_reason_and_the_citizen_is_to
     await office.deliver()
     card = ivan.last(FIRST)["message_id"]
     extend = await ivan.press("Продлить")
-    await ivan.press("30 дн")
+    await ivan.press("30 календарных дней")
     await ivan.send("Нужна замена кабеля, работы согласуются с сетевой компанией.")
     assert "продлён до 22.01.2027" in ivan.text  # 23.12.2026 + 30 days, a working day
     await office.deliver()

@@ -43,7 +43,8 @@ async def export(repo: Repositories, user: User) -> dict[str, Any]:
                      for c in await repo.privacy.conversations(user.channel, user.chat_id)]
     return {
         "user": {"channel": user.channel, "platform_id": user.platform_id, "language": user.language,
-                 "display_name": user.display_name, "role": user.role, "created_at": _when(user.created_at)},
+                 "display_name": user.display_name, "full_name": user.full_name, "role": user.role,
+                 "created_at": _when(user.created_at)},
         "consents": [{"accepted": c.accepted, "operator": c.operator_name, "at": _when(c.at)}
                      for c in await repo.privacy.consents(user.id)],
         "appeals": appeals,
@@ -74,7 +75,7 @@ async def erase(repo: Repositories, user: User) -> int:
     for conversation in await repo.privacy.conversations(user.channel, user.chat_id):
         conversation.state, conversation.data = "", {}
     await repo.privacy.drop_pending_messages(user.channel, user.chat_id)
-    user.display_name = None
+    user.display_name = user.full_name = None
     user.consent_given = False
     # Writing again later makes a new, empty account: the platform id itself is personal data.
     user.platform_id = user.chat_id = f"erased-{user.id}"
