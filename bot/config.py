@@ -159,6 +159,8 @@ class Vk(Section):
 class Ministry(Section):
     name: str
     name_en: str = ""
+    # Short names people type (/queue Минздрав): matched like the name, in any case.
+    aliases: list[str] = []
     staff_chat: dict[str, str] = {}
 
 

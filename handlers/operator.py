@@ -430,36 +430,47 @@ async def reassign_to(ctx: Context) -> None:
 
 # --- /queue, /appeal, /overdue ------------------------------------------------------------------
 
-def _queue_line(ctx: Context, appeal: Appeal) -> str:
+def _queue_line(ctx: Context, appeal: Appeal, with_ministry: bool = False) -> str:
     mark = "⚠ " if appeal.deadline_at < ctx.now else ""
-    return ctx.t("queue.line", mark=mark, number=appeal.number, deadline=texts.local_date(ctx, appeal.deadline_at),
+    line = ctx.t("queue.line", mark=mark, number=appeal.number, deadline=texts.local_date(ctx, appeal.deadline_at),
                  status=texts.status_name(ctx, appeal.status), sector=texts.sector_name(ctx, appeal.sector_id))
+    if with_ministry:  # the all-ministries queue: whose it is now (after a redirect, the new one's)
+        line += ctx.t("queue.ministry", ministry=texts.ministry_name(ctx, appeal.ministry_id))
+    return line
 
 
-async def _list(ctx: Context, title: str, items: list[Appeal], **params: object) -> None:
+async def _list(ctx: Context, title: str, items: list[Appeal], with_ministry: bool = False, **params: object) -> None:
     if not items:
-        ctx.say("queue.empty")
+        ctx.say("queue.empty_of", scope=params.get("ministry", "")) if params.get("ministry") else ctx.say(
+            "queue.empty")
         return
-    lines = [ctx.t(title, **params), *(_queue_line(ctx, a) for a in items)]
+    lines = [ctx.t(title, **params), *(_queue_line(ctx, a, with_ministry) for a in items)]
     rows = [[Button(a.number, make("op", "open", a.id))] for a in items[:10]]
     ctx.say_text("\n".join(lines), buttons=rows)
 
 
 async def show_queue(ctx: Context) -> None:
     argument = str(ctx.extras.get("argument") or "").strip()
+    ministry_id = sector_id = None
     if staff.is_supervisor(ctx.user):
-        if argument and argument not in ctx.settings.ministries:
-            ctx.say("queue.unknown_ministry", known=", ".join(ctx.settings.ministries))
-            return
-        ministry_id = argument or None
+        if argument:
+            found = workplace.find_scope(ctx, argument)
+            if len(found) != 1:
+                names = [texts.ministry_name(ctx, m) for m in ctx.settings.ministries]
+                names += [texts.sector_name(ctx, s) for s in ctx.settings.sectors]
+                ctx.say("queue.unknown_scope" if not found else "queue.ambiguous_scope", known="; ".join(names))
+                return
+            kind, key = found[0]
+            ministry_id, sector_id = (key, None) if kind == "ministry" else (None, key)
     elif ctx.user.role == "operator":
         ministry_id = ctx.user.ministry_id
     else:
         ctx.say("operator.staff_command")
         return
-    items = list(await service.queue(ctx.repo, ministry_id))
-    title = texts.ministry_name(ctx, ministry_id) if ministry_id else ctx.t("queue.all")
-    await _list(ctx, "queue.title", items, ministry=title)
+    items = list(await service.queue(ctx.repo, ministry_id, sector_id=sector_id))
+    title = (texts.ministry_name(ctx, ministry_id) if ministry_id else texts.sector_name(ctx, sector_id)
+             if sector_id else ctx.t("queue.all"))
+    await _list(ctx, "queue.title", items, with_ministry=ministry_id is None, ministry=title)
 
 
 async def show_overdue(ctx: Context) -> None:

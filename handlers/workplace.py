@@ -101,6 +101,26 @@ async def press_menu(ctx: Context) -> None:
     await step(ctx)
 
 
+# --- a ministry or a sector by the name people use -------------------------------------------------
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().replace("ё", "е").split())
+
+
+def find_scope(ctx: Context, text: str) -> list[tuple[str, str]]:
+    """("ministry" | "sector", id) named by ``text``: an exact name, id or alias first, else a part of a name."""
+    wanted = _fold(text)
+    known: list[tuple[str, str, list[str]]] = []
+    for ministry_id, ministry in ctx.settings.ministries.items():
+        known.append(("ministry", ministry_id, [ministry_id, ministry.name, ministry.name_en, *ministry.aliases]))
+    for sector_id, sector in ctx.settings.sectors.items():
+        known.append(("sector", sector_id, [sector_id, sector.name, sector.name_en]))
+    exact = [(kind, key) for kind, key, names in known if wanted in {_fold(n) for n in names if n}]
+    if exact or len(wanted) < 3:
+        return exact
+    return [(kind, key) for kind, key, names in known if any(wanted in _fold(n) for n in names if n)]
+
+
 # --- appeals by number ---------------------------------------------------------------------------
 
 def parse_number(text: str) -> tuple[int | None, int] | None:

@@ -293,11 +293,13 @@ class AppealRepo:
         return await self.session.scalar(select(func.count()).where(Appeal.citizen_id == citizen_id)) or 0
 
     async def open_by_deadline(self, statuses: Iterable[str], ministry_id: str | None,
-                               limit: int) -> Sequence[Appeal]:
+                               limit: int, sector_id: str | None = None) -> Sequence[Appeal]:
         """Served by ix_appeals_ministry_status / ix_appeals_status_deadline."""
         query = select(Appeal).where(Appeal.status.in_(list(statuses)))
         if ministry_id is not None:
             query = query.where(Appeal.ministry_id == ministry_id)
+        if sector_id is not None:
+            query = query.where(Appeal.sector_id == sector_id)
         return (await self.session.scalars(query.order_by(Appeal.deadline_at, Appeal.id).limit(limit))).all()
 
     async def overdue(self, statuses: Iterable[str], now: datetime, limit: int) -> Sequence[Appeal]:
