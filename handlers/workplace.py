@@ -115,10 +115,13 @@ def find_scope(ctx: Context, text: str) -> list[tuple[str, str]]:
         known.append(("ministry", ministry_id, [ministry_id, ministry.name, ministry.name_en, *ministry.aliases]))
     for sector_id, sector in ctx.settings.sectors.items():
         known.append(("sector", sector_id, [sector_id, sector.name, sector.name_en]))
-    exact = [(kind, key) for kind, key, names in known if wanted in {_fold(n) for n in names if n}]
-    if exact or len(wanted) < 3:
-        return exact
-    return [(kind, key) for kind, key, names in known if any(wanted in _fold(n) for n in names if n)]
+    found = [(kind, key) for kind, key, names in known if wanted in {_fold(n) for n in names if n}]
+    if not found and len(wanted) >= 3:
+        found = [(kind, key) for kind, key, names in known if any(wanted in _fold(n) for n in names if n)]
+    # "health" is both a ministry and its sector: the ministry, which holds the sector, is meant.
+    ministries = {key for kind, key in found if kind == "ministry"}
+    return [(kind, key) for kind, key in found
+            if kind == "ministry" or ctx.settings.sectors[key].ministry not in ministries]
 
 
 # --- appeals by number ---------------------------------------------------------------------------

@@ -221,7 +221,8 @@ async def test_redirect_tells_the_citizen_and_moves_the_card_late_ones_are_flagg
     assert "другому министерству" in ivan.text
     async with office.app.sessionmaker() as session:
         event = await session.scalar(select(AppealEvent).where(AppealEvent.kind == "redirected"))
-        assert event is not None and event.details == {"from": "energy_housing", "to": "transport_roads", "late": True}
+        assert event is not None and event.details == {"from": "energy_housing", "to": "transport_roads", "late": True,
+                                                "from_sector": "housing", "to_sector": "roads"}
 
 
 async def test_extend_once_with_reason_and_the_citizen_is_told(office: Office, citizen: Chat) -> None:
