@@ -118,3 +118,53 @@ async def test_a_redirected_appeal_counts_for_its_new_ministry_and_sector_everyw
     assert {f.key: f.received for f in report.sectors}["health"] == 1
     assert {f.key: f.received for f in report.ministries}["health"] == 1
     assert {f.key: f.received for f in report.sectors}["housing"] == 0
+
+
+# --- charts and the workbook ------------------------------------------------------------------------
+
+async def test_charts_count_in_whole_numbers_keep_the_legend_off_the_bars_and_write_a_decimal_comma(
+        app: App, world: dict[str, int]) -> None:  # noqa: F811
+    from bot.services import exports
+
+    async with app.sessionmaker() as session:
+        report = await reports.build_report(session, app.settings, parse_period("01.03.2026-31.03.2026", NOW, MOSCOW),
+                                            NOW)
+    names = [f.key for f in report.ministries]
+    figure = exports._stats_figure(report.ministries, names, "ru", "март")
+    figure.canvas.draw()
+    (axes,) = figure.axes
+    assert all(float(tick).is_integer() for tick in axes.get_xticks())
+    legend = figure.legends[0].get_window_extent()
+    assert not legend.overlaps(axes.get_window_extent())  # below the plot, not over a bar
+    standings = reports.ranking(report, app.settings)
+    figure = exports._ranking_figure(standings, [s.figures.key for s in standings], (0.1, 0.3, 0.3, 0.3), "ru", "март")
+    figure.canvas.draw()
+    labels = [text.get_text() for text in figure.axes[0].texts]
+    assert labels[0] == "76,7" and not any("." in label for label in labels)
+    assert not figure.legends[0].get_window_extent().overlaps(figure.axes[0].get_window_extent())
+
+
+async def test_the_workbook_has_the_rating_the_applicant_and_text_marked_personal_and_filters_everywhere(
+        app: App, world: dict[str, int], tmp_path) -> None:  # noqa: F811
+    from openpyxl import load_workbook
+    from sqlalchemy import update
+
+    async with app.sessionmaker() as session, session.begin():
+        await session.execute(update(Appeal).where(Appeal.id == world["a1"]).values(
+            citizen_name="Петрова Анна", text="=HYPERLINK(\"http://example.com\") фонари"))
+    app.conversations.extras["exports_dir"] = str(tmp_path)
+    chief = await supervisor(app)
+    await chief.send("/export 01.03.2026-31.03.2026")
+    path = next(a for r in chief.replies for a in r.attachments).ref
+    book = load_workbook(path)
+    sheet = book["Обращения"]
+    header = [cell.value for cell in sheet[1]]
+    assert {"Оценка", "Заявитель (персональные данные)", "Текст обращения (персональные данные)"} <= set(header)
+    rows = {row[0]: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)}
+    a1 = rows["ЦУР-2026-000001"]  # a1, rated 5
+    assert a1["Оценка"] == 5 and a1["Заявитель (персональные данные)"] == "Петрова Анна"
+    assert a1["Текст обращения (персональные данные)"].startswith("=HYPERLINK")
+    text_cell = sheet.cell(row=2 + list(rows).index("ЦУР-2026-000001"), column=header.index("Текст обращения (персональные данные)") + 1)
+    assert text_cell.data_type == "s"  # words, not a formula
+    for name in book.sheetnames:
+        assert book[name].auto_filter.ref == book[name].dimensions, name
