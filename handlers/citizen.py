@@ -96,8 +96,8 @@ def _kept_text(ctx: Context, *parts: str) -> str:
 async def keep_consent_text(ctx: Context) -> None:
     """Words typed at the consent question are the problem itself: kept, and the question asked again."""
     text = _kept_text(ctx, ctx.data.get("pending_text", ""), ctx.event.text)
-    if not ctx.event.text.strip():
-        await hint_buttons(ctx)
+    if len(ctx.event.text.strip()) < common.MIN_FREE_TEXT:
+        await hint_buttons(ctx)  # "да", "согласен" typed instead of pressed: the buttons, not the appeal's text
         return
     ctx.set_state("consent", pending_text=text)
     ctx.say("consent.text_kept")
@@ -471,7 +471,7 @@ def _summary(ctx: Context, draft: Draft) -> str:
     if draft.location is not None:
         place = ctx.t("summary.location", lat=f"{draft.latitude:.5f}", lon=f"{draft.longitude:.5f}")
     none = ctx.t("summary.none")
-    return ctx.t("summary.body", name=draft.name, phone=draft.phone or none,
+    return ctx.t("summary.body", name=draft.name, phone=draft.phone or ctx.t("card.no_phone"),
                  sector=texts.sector_name(ctx, draft.sector_id),
                  category=texts.category_name(ctx, draft.sector_id, draft.category_id),
                  text=text, files=len(draft.attachments), place=place or none)

@@ -56,8 +56,11 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
     queued = 0
     for target in await _responsible(repo, settings, appeal, {} if cache is None else cache):
         names = Names(settings, target.language)
-        text = names.t(f"remind.{due.kind}", number=appeal.number, days=due.days,
-                       deadline=names.date(appeal.deadline_at), sector=names.sector(appeal.sector_id))
+        params = {"number": appeal.number, "deadline": names.date(appeal.deadline_at),
+                  "sector": names.sector(appeal.sector_id)}
+        # "осталось 3 рабочих дня", "1 рабочий день": the count decides the form.
+        text = (names.t.plural(f"remind.{due.kind}_days", due.days, **params) if due.kind in ("before", "overdue")
+                else names.t(f"remind.{due.kind}", days=due.days, **params))
         reply = Reply(text=text, buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(repo, target.channel, target.chat_id, reply, now=now,
                      due_at=staff_moment(settings, calendar, now),

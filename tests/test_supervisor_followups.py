@@ -164,7 +164,8 @@ async def test_the_workbook_has_the_rating_the_applicant_and_text_marked_persona
     a1 = rows["ЦУР-2026-000001"]  # a1, rated 5
     assert a1["Оценка"] == 5 and a1["Заявитель (персональные данные)"] == "Петрова Анна"
     assert a1["Текст обращения (персональные данные)"].startswith("=HYPERLINK")
-    text_cell = sheet.cell(row=2 + list(rows).index("ЦУР-2026-000001"), column=header.index("Текст обращения (персональные данные)") + 1)
+    column = header.index("Текст обращения (персональные данные)") + 1
+    text_cell = sheet.cell(row=2 + list(rows).index("ЦУР-2026-000001"), column=column)
     assert text_cell.data_type == "s"  # words, not a formula
     for name in book.sheetnames:
         assert book[name].auto_filter.ref == book[name].dimensions, name
