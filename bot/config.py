@@ -60,6 +60,8 @@ class Section(BaseModel):
 class Region(Section):
     name: str
     name_en: str = ""
+    # The region's name in the genitive ("органам власти Энской области"); the name itself when empty.
+    name_genitive: str = ""
     timezone: str = "Europe/Moscow"
     number_prefix: str = "ЦУР"
     default_language: Literal["ru", "en"] = "ru"

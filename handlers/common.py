@@ -47,7 +47,8 @@ async def start(ctx: Context) -> None:
     if code:
         await redeem_code(ctx, code)
         return
-    ctx.say("start.greeting", region=texts.region_name(ctx))
+    genitive = ctx.settings.region.name_genitive if ctx.user.language == "ru" else ""
+    ctx.say("start.greeting", region=genitive or texts.region_name(ctx))
     if ctx.state:
         ctx.say("start.continue")
         await texts.router(ctx).prompt(ctx)

@@ -308,7 +308,7 @@ async def test_redirect_with_a_reason_moves_the_card_and_one_after_7_days_is_fla
     assert FIRST in told and "Причина: Фонари вдоль дороги обслуживает дорожное хозяйство." in told
     for chat in (ivan, office.group(ivan)):
         (old,) = cards_in(chat)
-        assert "Статус: перенаправлено: Министерство транспорта" in old["text"] and not chat.labels(old)
+        assert "Статус: перенаправлено в Министерство транспорта" in old["text"] and not chat.labels(old)
         assert old["edited"] == 1
     new_card = roma.last(FIRST)
     assert roma.labels(new_card) == CARD_ACTIONS and roma.messages[-1]["photo"] == photo
