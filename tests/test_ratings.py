@@ -137,7 +137,7 @@ async def test_reopening_is_refused_after_the_window(app: App, citizen: Chat, cl
     await citizen.press("Пропустить")
     assert not has_button(citizen, "Возобновить")
     await citizen.press_payload(make("reopen", appeal_id))
-    assert f"в течение {days} дн." in citizen.text and "срок прошёл" in citizen.text
+    assert f"в течение {days} дней" in citizen.text and "срок прошёл" in citizen.text
     assert (await appeal_of(app, appeal_id)).reopen_count == 0
 
 
