@@ -43,3 +43,4 @@ def test_the_readme_worked_example_shows_reminder_escalation_and_digest(tmp_path
     assert chats[-2].startswith("“anna”") and "взято на контроль ЦУР" in chats[-2]
     assert chats[-1].startswith("“olga”") and "1 просроченное обращение" in chats[-1]
     assert "Traceback" not in out + result.stderr
+    assert not re.search(r"\b(INFO|WARNING)\b", out + result.stderr)  # no log lines in the console chat
