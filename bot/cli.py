@@ -16,7 +16,7 @@ from bot.observability import configure_logging
 # Modules that add admin commands: each has `register(subparsers)`, and its parsers set
 # `handler=async def (args, app) -> int` with set_defaults.
 COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing", "bot.cli_privacy", "bot.cli_groups",
-                                    "bot.cli_reports")
+                                    "bot.cli_reports", "bot.cli_scan")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the enabled messenger channels (the default)")
     console = commands.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--user", default="citizen", help="who you are in the console (each name is a person)")
+    console.add_argument("--at", default=None, metavar="'YYYY-MM-DD HH:MM'",
+                         help="pretend it is this moment (region time), to try deadlines and reminders")
 
     db = commands.add_parser("db", help="database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -45,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
-    level = args.log_level or ("INFO" if command == "run" else "WARNING")
+    # The console is a chat: log lines there would read as the bot's words, so only errors are logged.
+    level = args.log_level or ("INFO" if command == "run" else "ERROR" if command == "console" else "WARNING")
     try:
         settings = config_module.load(args.config)
     except config_module.ConfigError as exc:
@@ -60,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "console":
             from bot.runner import run_console
 
-            return asyncio.run(run_console(settings, args.user, sys.stdin, sys.stdout))
+            return asyncio.run(run_console(settings, args.user, sys.stdin, sys.stdout, at=args.at))
         from bot.runner import run_channels
 
         return asyncio.run(run_channels(settings))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,9 @@ def register(commands: Any) -> None:
                        ("stats", "figures per ministry and sector (text; --out FILE.png for the chart)"),
                        ("export", "the XLSX workbook: appeals, ministries, sectors, ratings")):
         command = sub.add_parser(name, help=text)
-        command.add_argument("--from", dest="date_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+        command.add_argument("--from", dest="date_from", type=reports.parse_date, metavar="DD.MM.YYYY",
                              help="first day of the period (default: the first day of this month)")
-        command.add_argument("--to", dest="date_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+        command.add_argument("--to", dest="date_to", type=reports.parse_date, metavar="DD.MM.YYYY",
                              help="last day of the period, included (default: the last day of this month)")
         command.add_argument("--out", type=Path, metavar="FILE", help="write to FILE (.png, .xlsx or text)")
         command.add_argument("--language", choices=("ru", "en"), help="default: the region's language")
@@ -69,7 +69,7 @@ async def report_command(args: argparse.Namespace, app: App) -> int:
     if args.report_command == "ranking":
         text = reports.ranking_text(report, standings, settings, language)
     else:
-        text = reports.stats_text(report, settings, language)
+        text = reports.stats_table(report, settings, language)
     if out is None:
         print(text)
     elif out.suffix.lower() == ".png":

@@ -60,6 +60,8 @@ class Section(BaseModel):
 class Region(Section):
     name: str
     name_en: str = ""
+    # The region's name in the genitive ("органам власти Энской области"); the name itself when empty.
+    name_genitive: str = ""
     timezone: str = "Europe/Moscow"
     number_prefix: str = "ЦУР"
     default_language: Literal["ru", "en"] = "ru"
@@ -159,6 +161,8 @@ class Vk(Section):
 class Ministry(Section):
     name: str
     name_en: str = ""
+    # Short names people type (/queue Минздрав): matched like the name, in any case.
+    aliases: list[str] = []
     staff_chat: dict[str, str] = {}
 
 

@@ -141,10 +141,13 @@ class Outbox:
         await asyncio.gather(*(deliver(message) for message in claimed))
         return len(claimed)
 
-    async def deliver_chat(self, channel: str, chat_id: str) -> int:
-        """Everything pending for one chat, now (the console shows what came while the user was away)."""
+    async def deliver_chat(self, channel: str, chat_id: str, due_only: bool = False) -> int:
+        """Everything pending for one chat, now (the console shows what came while the user was away);
+        with ``due_only``, what is due by now (the console's running pump)."""
         async with self.sessionmaker() as session, session.begin():
             pending = list(await Repositories(session).outbox.pending_for_chat(channel, chat_id))
+        if due_only:
+            pending = [m for m in pending if m.due_at <= self.clock()]
         delivered = 0
         for message in pending:
             delivered += await self._deliver(message)

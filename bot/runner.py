@@ -7,6 +7,7 @@ import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -31,18 +32,50 @@ To try the bot locally without any token:  appeals-bot console
 """
 
 
-async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: TextIO) -> int:
-    app = await build_app(settings)
+CONSOLE_POLL_S = 1.0
+
+
+async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: TextIO, at: str | None = None,
+                      clock: Callable[[], datetime] = utc_now) -> int:
+    """The chat in a terminal, with the scheduler and this user's outbox running as under `run`.
+
+    ``at`` pretends it is that moment (region time): a fixed clock, to try deadlines and reminders."""
+    if at is not None:
+        from bot.cli_scan import moment
+
+        fixed = moment(at, settings.region.zone)
+        clock = lambda: fixed  # noqa: E731
+    app = await build_app(settings, clock=clock)
+    scheduler = build_scheduler(app, clock)
+    stop = asyncio.Event()
     try:
         channel = ConsoleChannel(app.conversations, user, stdin, stdout)
-        outbox = Outbox(app.sessionmaker, {"console": channel}, clock=utc_now)
+        outbox = Outbox(app.sessionmaker, {"console": channel}, clock=clock)
+        lock = asyncio.Lock()  # the pump and the chat never deliver the same row twice
 
         async def drain(chat_id: str) -> int:
-            return await outbox.deliver_chat("console", chat_id)
+            async with lock:
+                return await outbox.deliver_chat("console", chat_id)
+
+        async def pump() -> None:
+            """Messages for this user appear when they are due, without waiting for the next line typed."""
+            while not stop.is_set():
+                async with lock:
+                    await outbox.deliver_chat("console", user, due_only=True)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=CONSOLE_POLL_S)
+                except TimeoutError:
+                    pass
 
         channel.drain_pending = drain
+        scheduler.start()
+        pumping = asyncio.create_task(pump(), name="console-outbox")
         await channel.run()
+        stop.set()
+        await pumping
     finally:
+        stop.set()
+        await scheduler.shutdown()
         await app.close()
     return 0
 

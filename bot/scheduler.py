@@ -12,7 +12,7 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -56,8 +56,10 @@ class Scheduler:
 
     def start(self) -> None:
         for job in self.jobs:
+            # The first run at once, on the wall clock APScheduler keeps (the scans' own "now" is self.clock:
+            # a console pretending another moment must not have its runs skipped as misfired).
             self.aps.add_job(self.run, "interval", seconds=job.every_s, args=[job.name], id=job.name,
-                             next_run_time=self.clock())
+                             next_run_time=datetime.now(UTC))
         self.aps.start()
 
     async def shutdown(self) -> None:

@@ -23,7 +23,20 @@ from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
-from handlers import citizen, common, experts, guards, operator, payloads, privacy, rate_limit, ratings, reports
+from handlers import (
+    citizen,
+    common,
+    experts,
+    followups,
+    guards,
+    operator,
+    payloads,
+    privacy,
+    rate_limit,
+    ratings,
+    reports,
+    workplace,
+)
 from handlers.context import Context
 from handlers.router import Router
 from storage.repositories import Repositories
@@ -41,12 +54,14 @@ def build_router() -> Router:
     router = Router()
     common.setup(router)
     citizen.setup(router)
+    followups.setup(router)
     operator.setup(router)
     experts.setup(router)
     ratings.setup(router)
     reports.setup(router)
     privacy.setup(router)
     guards.setup(router)
+    workplace.setup(router)
     return router
 
 

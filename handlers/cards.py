@@ -11,7 +11,7 @@ from bot.services.operator import OPEN
 from bot.services.outbox import notify
 from handlers.payloads import make
 from handlers.texts import Names
-from storage.models import Appeal
+from storage.models import Appeal, User
 from storage.repositories import Repositories
 
 CARD_TEXT_PREVIEW = 2500
@@ -35,9 +35,25 @@ async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -
     return found
 
 
+def short_name(user: User | None) -> str | None:
+    """How a card names a member of staff: "Иванов И. И." from the full name given at joining."""
+    if user is None:
+        return None
+    words = (user.full_name or "").split()
+    if len(words) < 2:
+        return user.display_name or f"#{user.id}"
+    return " ".join([words[0], *(f"{w[0].upper()}." for w in words[1:3])])
+
+
 def action_buttons(names: Names, appeal: Appeal, supervisor: bool = False) -> list[list[Button]]:
-    if appeal.status not in OPEN:
-        return []
+    rows = _open_actions(names, appeal, supervisor) if appeal.status in OPEN else []
+    if len(appeal.text or "") > CARD_TEXT_PREVIEW:
+        # The card shows the beginning; this leads to the rest (never back to another cut view).
+        rows.append([Button(names.t("card.full_text"), make("op", "text", appeal.id))])
+    return rows
+
+
+def _open_actions(names: Names, appeal: Appeal, supervisor: bool) -> list[list[Button]]:
     t = names.t
     rows = []
     if appeal.assignee_id is None:
@@ -57,7 +73,7 @@ def card_text(names: Names, appeal: Appeal, assignee: str | None, redirected_to:
     t = names.t
     text = appeal.text or ""
     if len(text) > CARD_TEXT_PREVIEW:
-        text = text[:CARD_TEXT_PREVIEW] + t("card.text_cut", number=appeal.number)
+        text = text[:CARD_TEXT_PREVIEW] + t("card.text_cut")
     place = appeal.address or ""
     if appeal.latitude is not None and appeal.longitude is not None:
         place = t("summary.location", lat=f"{appeal.latitude:.5f}", lon=f"{appeal.longitude:.5f}")
@@ -67,8 +83,10 @@ def card_text(names: Names, appeal: Appeal, assignee: str | None, redirected_to:
     lines = [t("card.body", number=appeal.number, sector=names.sector(appeal.sector_id),
                category=names.category(appeal.sector_id, appeal.category_id),
                registered=names.datetime(appeal.registered_at), deadline=names.date(appeal.deadline_at),
-               place=place or t("summary.none"), files=len(appeal.attachments), text=text, status=status,
-               assignee=assignee or t("card.nobody"))]
+               place=place or t("summary.none"), files=len(appeal_files(appeal)) + len(appeal_files(
+                   appeal, "clarification")), answer_files=len(appeal_files(appeal, "answer")), text=text,
+               status=status, assignee=assignee or t("card.nobody"), name=appeal.citizen_name or t("card.no_name"),
+               phone=appeal.phone or t("card.no_phone"))]
     if appeal.reopen_count:
         lines.insert(0, t("card.repeat", count=appeal.reopen_count))
     if appeal.extended:
@@ -87,10 +105,7 @@ async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, n
     """Queue the card's current version to every recipient of the ministry; later versions edit it."""
     await repo.appeals.load_attachments(appeal)
     version = len(await repo.appeals.events(appeal.id))
-    assignee = None
-    if appeal.assignee_id is not None:
-        user = await repo.users.get(appeal.assignee_id)
-        assignee = (user.display_name or f"#{user.id}") if user else None
+    assignee = short_name(await repo.users.get(appeal.assignee_id)) if appeal.assignee_id is not None else None
     target = ministry_id or appeal.ministry_id
     for recipient in await recipients(repo, settings, target):
         names = Names(settings, recipient.language)

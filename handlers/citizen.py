@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from bot.events import Button
-from bot.services import appeals, users, validation
-from bot.services import operator as operator_service
+from bot.services import appeals, staff, users, validation
 from bot.services.appeals import Draft
-from handlers import cards, common, operator, texts
+from handlers import cards, common, texts
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
@@ -24,7 +23,6 @@ def setup(router: Router) -> None:
     router.command("my", my_appeals)
     router.button("new", new_appeal)
     router.button("my", my_appeals)
-    router.button("open", open_appeal)
     router.button("consent", answer_consent, {"consent"})
     router.button("prev", use_previous_name, {"name"})
     router.button("skip", skip_step, {"phone", "attachments", "address"})
@@ -36,8 +34,7 @@ def setup(router: Router) -> None:
     router.button("edit", ask_field, {"confirm"})
     router.button("field", edit_field, {"edit"})
     router.button("clreply", start_clarification_reply)
-    router.state("clarification", enter_clarification, ask_clarification)
-    router.state("consent", hint_buttons, ask_consent)
+    router.state("consent", keep_consent_text, ask_consent)
     router.state("name", enter_name, ask_name)
     router.state("phone", enter_phone, ask_phone)
     router.button("sugg", answer_suggestion, {"sector"})
@@ -90,6 +87,23 @@ async def ask_consent(ctx: Context) -> None:
     ])
 
 
+def _kept_text(ctx: Context, *parts: str) -> str:
+    """Text typed before consent, kept for the appeal: no NUL (PostgreSQL refuses it), within the limit."""
+    text = "\n\n".join(p.replace("\x00", "").strip() for p in parts if p and p.replace("\x00", "").strip())
+    return text[:ctx.settings.limits.text_max_length]
+
+
+async def keep_consent_text(ctx: Context) -> None:
+    """Words typed at the consent question are the problem itself: kept, and the question asked again."""
+    text = _kept_text(ctx, ctx.data.get("pending_text", ""), ctx.event.text)
+    if len(ctx.event.text.strip()) < common.MIN_FREE_TEXT:
+        await hint_buttons(ctx)  # "да", "согласен" typed instead of pressed: the buttons, not the appeal's text
+        return
+    ctx.set_state("consent", pending_text=text)
+    ctx.say("consent.text_kept")
+    await ask_consent(ctx)
+
+
 async def answer_consent(ctx: Context) -> None:
     assert ctx.payload is not None
     accepted = ctx.payload.arg(0) == "yes"
@@ -105,6 +119,9 @@ async def answer_consent(ctx: Context) -> None:
 # --- the appeal, step by step -------------------------------------------------------------------
 
 async def new_appeal(ctx: Context) -> None:
+    if staff.is_staff(ctx.user):
+        ctx.say("staff.citizen_command")
+        return
     if ctx.state in DIALOG_STATES - {"consent"}:
         ctx.say("appeal.in_progress")
         await texts.router(ctx).prompt(ctx)
@@ -117,7 +134,7 @@ async def begin(ctx: Context, text: str = "") -> None:
     """A new appeal, possibly starting from the problem in the citizen's words (/new TEXT or plain text)."""
     if not ctx.user.consent_given:
         ctx.reset()
-        ctx.set_state("consent", pending_text=text)
+        ctx.set_state("consent", pending_text=_kept_text(ctx, text))
         await ask_consent(ctx)
         return
     await start_dialog(ctx, text)
@@ -454,7 +471,7 @@ def _summary(ctx: Context, draft: Draft) -> str:
     if draft.location is not None:
         place = ctx.t("summary.location", lat=f"{draft.latitude:.5f}", lon=f"{draft.longitude:.5f}")
     none = ctx.t("summary.none")
-    return ctx.t("summary.body", name=draft.name, phone=draft.phone or none,
+    return ctx.t("summary.body", name=draft.name, phone=draft.phone or ctx.t("card.no_phone"),
                  sector=texts.sector_name(ctx, draft.sector_id),
                  category=texts.category_name(ctx, draft.sector_id, draft.category_id),
                  text=text, files=len(draft.attachments), place=place or none)
@@ -530,33 +547,12 @@ async def ask_clarification(ctx: Context) -> None:
     ctx.say("clarify.citizen_prompt", number=ctx.data.get("number", ""), buttons=[cancel_row(ctx)])
 
 
-async def enter_clarification(ctx: Context) -> None:
-    text = ctx.event.text.strip()
-    if not text and not ctx.event.attachments:
-        await complain(ctx, "hint.text_expected")
-        return
-    data = ctx.data
-    outcome = await operator_service.receive_clarification(
-        ctx.repo, data.get("appeal_id") or 0, ctx.user, text, list(ctx.event.attachments), ctx.now,
-        pause_deadline=ctx.settings.deadlines.pause_on_clarification)
-    resume = data.get("resume") or {}
-    ctx.reset()
-    if resume.get("state"):
-        ctx.set_state(resume["state"], **resume.get("data", {}))
-    if not outcome.ok or outcome.appeal is None:
-        ctx.say(outcome.problem or "error.appeal_not_found", number=data.get("number", ""))
-        return
-    await operator.notify_ministry(ctx, outcome.appeal, "clarify.received", f"clarified:{outcome.appeal.id}:{ctx.now}",
-                                   files=list(ctx.event.attachments), text=text or "—")
-    await cards.publish_card(ctx.repo, ctx.settings, outcome.appeal, ctx.now)
-    ctx.say("clarify.thanks", number=outcome.appeal.number)
-    if ctx.state:
-        await texts.router(ctx).prompt(ctx)
-
-
 # --- /my ----------------------------------------------------------------------------------------
 
 async def my_appeals(ctx: Context) -> None:
+    if staff.is_staff(ctx.user):
+        ctx.say("staff.citizen_command")
+        return
     offset = ctx.payload.int_arg(0) if ctx.payload else 0
     offset = offset or 0
     total = await ctx.repo.appeals.count_of_citizen(ctx.user.id)
@@ -583,25 +579,3 @@ async def my_appeals(ctx: Context) -> None:
     if ctx.state:
         ctx.say("my.dialog_waits")
         await texts.router(ctx).prompt(ctx)
-
-
-async def open_appeal(ctx: Context) -> None:
-    assert ctx.payload is not None
-    appeal_id = ctx.payload.int_arg(0)
-    appeal = await appeals.citizen_appeal(ctx.repo, ctx.user, appeal_id) if appeal_id else None
-    if appeal is None:
-        ctx.say("error.appeal_not_found")
-        return
-    lines = [ctx.t("appeal.card", number=appeal.number, sector=texts.sector_name(ctx, appeal.sector_id),
-                   category=texts.category_name(ctx, appeal.sector_id, appeal.category_id),
-                   ministry=texts.ministry_name(ctx, appeal.ministry_id),
-                   status=texts.status_name(ctx, appeal.status),
-                   registered=texts.local_date(ctx, appeal.registered_at),
-                   deadline=texts.local_date(ctx, appeal.deadline_at)),
-             ctx.t("appeal.history")]
-    for event in await appeals.history(ctx.repo, appeal):
-        line = ctx.t("history.line", at=texts.local_datetime(ctx, event.at), what=ctx.t(f"event.{event.kind}"))
-        if event.reason:
-            line += ctx.t("history.reason", reason=event.reason)
-        lines.append(line)
-    ctx.say_text("\n".join(lines), buttons=[[ctx.button("button.back_to_list", make("my", 0))]])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.events import Button
 from bot.i18n import LANGUAGES
 from bot.services import staff
-from handlers import texts
+from handlers import texts, workplace
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
@@ -36,6 +36,9 @@ def menu_buttons(ctx: Context) -> list[list[Button]]:
 
 
 async def show_menu(ctx: Context) -> None:
+    if staff.is_staff(ctx.user):
+        await workplace.show_menu(ctx)  # staff never get the citizens' menu
+        return
     ctx.say("menu.text", buttons=menu_buttons(ctx))
 
 
@@ -44,10 +47,13 @@ async def start(ctx: Context) -> None:
     if code:
         await redeem_code(ctx, code)
         return
-    ctx.say("start.greeting", region=texts.region_name(ctx))
+    genitive = ctx.settings.region.name_genitive if ctx.user.language == "ru" else ""
+    ctx.say("start.greeting", region=genitive or texts.region_name(ctx))
     if ctx.state:
         ctx.say("start.continue")
         await texts.router(ctx).prompt(ctx)
+    elif staff.is_staff(ctx.user):
+        await show_menu(ctx)
     elif not ctx.user.consent_given:
         ctx.set_state("consent")
         await texts.router(ctx).prompt(ctx)
@@ -73,11 +79,14 @@ async def redeem_code(ctx: Context, code: str) -> None:
     else:
         ctx.say("invite.supervisor")
     ctx.say("help.staff")
+    # Cards name the assignee ("Исполнитель: Иванов И. И."): the messenger's nickname will not do.
+    ctx.set_state(workplace.NAME_STATE)
+    await workplace.ask_name(ctx)
 
 
 async def show_help(ctx: Context) -> None:
     if staff.is_staff(ctx.user):
-        ctx.say("help.staff")
+        await workplace.show_menu(ctx)
         return
     ctx.say("help.citizen", min=ctx.settings.limits.text_min_length,
             max_files=ctx.settings.limits.attachments_max_count)
@@ -116,7 +125,7 @@ async def idle(ctx: Context) -> None:
         await redeem_code(ctx, ctx.event.text)
         return
     if staff.is_staff(ctx.user):
-        ctx.say("help.staff")
+        await workplace.show_menu(ctx)
         return
     text = ctx.event.text.strip()
     if len(text) >= MIN_FREE_TEXT and not text.startswith("/") and not ctx.event.is_group:

@@ -52,17 +52,34 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
                                                            now):
         await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, kind="overdue", status=appeal.status, at=now,
                                                  details={"deadline": appeal.deadline_at.isoformat()}))
+        await tell_citizen_overdue(repo, settings, calendar, appeal, now)
     queued = 0
     for target in await _responsible(repo, settings, appeal, {} if cache is None else cache):
         names = Names(settings, target.language)
-        text = names.t(f"remind.{due.kind}", number=appeal.number, days=due.days,
-                       deadline=names.date(appeal.deadline_at), sector=names.sector(appeal.sector_id))
+        params = {"number": appeal.number, "deadline": names.date(appeal.deadline_at),
+                  "sector": names.sector(appeal.sector_id)}
+        # "осталось 3 рабочих дня", "1 рабочий день": the count decides the form.
+        text = (names.t.plural(f"remind.{due.kind}_days", due.days, **params) if due.kind in ("before", "overdue")
+                else names.t(f"remind.{due.kind}", days=due.days, **params))
         reply = Reply(text=text, buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(repo, target.channel, target.chat_id, reply, now=now,
                      due_at=staff_moment(settings, calendar, now),
                      dedup_key=f"remind:{appeal.id}:{moment.isoformat()}:{target.channel}:{target.chat_id}")
         queued += 1
     return queued
+
+
+async def tell_citizen_overdue(repo: Repositories, settings: Settings, calendar: ProductionCalendar, appeal: Appeal,
+                               now: datetime) -> None:
+    """The citizen learns the legal deadline has passed and that the ЦУР now controls the appeal."""
+    citizen = await repo.users.get(appeal.citizen_id)
+    if citizen is None or citizen.unreachable_reason or citizen.role != "citizen":
+        return
+    names = Names(settings, citizen.language)
+    reply = Reply(text=names.t("overdue.to_citizen", number=appeal.number, deadline=names.date(appeal.deadline_at),
+                               ministry=names.ministry(appeal.ministry_id)))
+    await notify(repo, citizen.channel, citizen.chat_id, reply, now=now, due_at=staff_moment(settings, calendar, now),
+                 dedup_key=f"overdue-citizen:{appeal.id}:{appeal.deadline_at.isoformat()}")
 
 
 async def scan_deadlines(repo: Repositories, settings: Settings, calendar: ProductionCalendar,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
+from datetime import datetime
 
 from bot.config import Duration
 from bot.events import Attachment, Button, Reply
 from bot.services import operator as service
 from bot.services import staff
 from bot.services.outbox import notify, notify_user
-from handlers import cards, texts
+from handlers import cards, texts, workplace
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
@@ -20,7 +21,7 @@ from storage.models import Appeal
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("take", "ans", "clar", "redir", "ext", "reas", "open")
+ACTIONS = ("take", "ans", "clar", "redir", "ext", "reas", "open", "text")
 RATING_SCORES = (1, 2, 3, 4, 5)
 
 
@@ -35,6 +36,9 @@ def setup(router: Router) -> None:
     router.state("op_answer", answer_input, answer_prompt)
     router.state("op_answer_preview", hint_buttons, show_preview)
     router.state("op_clarify", clarify_input, clarify_prompt)
+    router.state("op_clarify_preview", hint_buttons, clarify_preview)
+    router.button("opclsend", clarify_send, {"op_clarify_preview"})
+    router.button("opclredo", clarify_restart, {"op_clarify_preview"})
     router.state("op_redirect", hint_buttons, redirect_prompt)
     router.state("op_redirect_reason", redirect_reason_input, redirect_reason_prompt)
     router.state("op_extend", hint_buttons, extend_prompt)
@@ -117,6 +121,9 @@ async def press_card_button(ctx: Context) -> None:
         return
     if action == "open":
         await show_appeal(ctx, appeal_id)
+        return
+    if action == "text":
+        await show_full_text(ctx, appeal_id)
         return
     outcome = await service.check(ctx.repo, appeal_id, ctx.user)
     if not outcome.ok:
@@ -261,6 +268,25 @@ async def clarify_input(ctx: Context) -> None:
     question = await required_text(ctx, clarify_prompt)
     if question is None or await _current(ctx) is None:
         return
+    ctx.set_state("op_clarify_preview", question=question[:ctx.settings.limits.text_max_length])
+    await clarify_preview(ctx)
+
+
+async def clarify_preview(ctx: Context) -> None:
+    """The question as the citizen will see it, with Send / Edit / Cancel, like the answer."""
+    data = ctx.data
+    ctx.say("clarify.preview", number=data.get("number", ""), question=data.get("question", ""), buttons=[
+        [ctx.button("clarify.send", make("opclsend"))],
+        [ctx.button("clarify.rewrite", make("opclredo")), ctx.button("button.cancel", make("cancel"))]])
+
+
+async def clarify_restart(ctx: Context) -> None:
+    ctx.set_state("op_clarify", question="")
+    await clarify_prompt(ctx)
+
+
+async def clarify_send(ctx: Context) -> None:
+    question = str(ctx.data.get("question") or "")
     outcome = await service.request_clarification(ctx.repo, _appeal_id(ctx) or 0, ctx.user, question, ctx.now)
     ctx.reset()
     if not outcome.ok or outcome.appeal is None:
@@ -271,7 +297,8 @@ async def clarify_input(ctx: Context) -> None:
         text=names.t("clarify.to_citizen", number=appeal.number, question=question),
         buttons=[[Button(names.t("clarify.reply_button"), make("clreply", appeal.id))]]))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
-    ctx.say("clarify.sent", number=appeal.number)
+    ctx.say("clarify.sent", number=appeal.number, replace=True)
+    ctx.toast("clarify.sent_toast")
 
 
 # --- redirect -----------------------------------------------------------------------------------
@@ -323,12 +350,17 @@ async def redirect_reason_input(ctx: Context) -> None:
 
 # --- extension ----------------------------------------------------------------------------------
 
+def duration_words(ctx: Context, days: Duration) -> str:
+    """"30 календарных дней", "10 рабочих дней": what a person reads, never a setting's "30d"."""
+    return ctx.t.plural("duration.working" if days.working else "duration.calendar", days.amount)
+
+
 async def extend_prompt(ctx: Context) -> None:
     options = service.extension_options(ctx.settings)
-    unit = "extend.working_days" if options[0].working else "extend.days"
-    row = [Button(ctx.t(unit, n=o.amount), make("xdays", str(o))) for o in options]
-    ctx.say("extend.choose", number=ctx.data.get("number", ""), max=ctx.settings.deadlines.extension_max,
-            buttons=[row[i:i + 3] for i in range(0, len(row), 3)] + [cancel_row(ctx)])
+    row = [Button(duration_words(ctx, o), make("xdays", str(o))) for o in options]
+    ctx.say("extend.choose", number=ctx.data.get("number", ""),
+            max=duration_words(ctx, Duration.parse(ctx.settings.deadlines.extension_max)),
+            buttons=[row[i:i + 2] for i in range(0, len(row), 2)] + [cancel_row(ctx)])
 
 
 async def extend_choose(ctx: Context) -> None:
@@ -343,7 +375,8 @@ async def extend_choose(ctx: Context) -> None:
 
 
 async def extend_reason_prompt(ctx: Context) -> None:
-    ctx.say("extend.reason", days=ctx.data.get("days", ""), buttons=[cancel_row(ctx)])
+    ctx.say("extend.reason", days=duration_words(ctx, Duration.parse(ctx.data.get("days") or "0d")),
+            buttons=[cancel_row(ctx)])
 
 
 async def extend_reason_input(ctx: Context) -> None:
@@ -399,48 +432,66 @@ async def reassign_to(ctx: Context) -> None:
 
 # --- /queue, /appeal, /overdue ------------------------------------------------------------------
 
-def _queue_line(ctx: Context, appeal: Appeal) -> str:
+def _queue_line(ctx: Context, appeal: Appeal, with_ministry: bool = False) -> str:
     mark = "⚠ " if appeal.deadline_at < ctx.now else ""
-    return ctx.t("queue.line", mark=mark, number=appeal.number, deadline=texts.local_date(ctx, appeal.deadline_at),
+    line = ctx.t("queue.line", mark=mark, number=appeal.number, deadline=texts.local_date(ctx, appeal.deadline_at),
                  status=texts.status_name(ctx, appeal.status), sector=texts.sector_name(ctx, appeal.sector_id))
+    if with_ministry:  # the all-ministries queue: whose it is now (after a redirect, the new one's)
+        line += ctx.t("queue.ministry", ministry=texts.ministry_name(ctx, appeal.ministry_id))
+    return line
 
 
-async def _list(ctx: Context, title: str, items: list[Appeal], **params: object) -> None:
+async def _list(ctx: Context, title: str, items: list[Appeal], with_ministry: bool = False, **params: object) -> None:
     if not items:
-        ctx.say("queue.empty")
+        ctx.say("queue.empty_of", scope=params.get("ministry", "")) if params.get("ministry") else ctx.say(
+            "queue.empty")
         return
-    lines = [ctx.t(title, **params), *(_queue_line(ctx, a) for a in items)]
+    lines = [ctx.t(title, **params), *(_queue_line(ctx, a, with_ministry) for a in items)]
     rows = [[Button(a.number, make("op", "open", a.id))] for a in items[:10]]
     ctx.say_text("\n".join(lines), buttons=rows)
 
 
 async def show_queue(ctx: Context) -> None:
     argument = str(ctx.extras.get("argument") or "").strip()
+    ministry_id = sector_id = None
     if staff.is_supervisor(ctx.user):
-        if argument and argument not in ctx.settings.ministries:
-            ctx.say("queue.unknown_ministry", known=", ".join(ctx.settings.ministries))
-            return
-        ministry_id = argument or None
+        if argument:
+            found = workplace.find_scope(ctx, argument)
+            if len(found) != 1:
+                names = [texts.ministry_name(ctx, m) for m in ctx.settings.ministries]
+                names += [texts.sector_name(ctx, s) for s in ctx.settings.sectors]
+                ctx.say("queue.unknown_scope" if not found else "queue.ambiguous_scope", known="; ".join(names))
+                return
+            kind, key = found[0]
+            ministry_id, sector_id = (key, None) if kind == "ministry" else (None, key)
     elif ctx.user.role == "operator":
         ministry_id = ctx.user.ministry_id
     else:
-        await refuse(ctx, "operator.staff_only")
+        ctx.say("operator.staff_command")
         return
-    items = list(await service.queue(ctx.repo, ministry_id))
-    title = texts.ministry_name(ctx, ministry_id) if ministry_id else ctx.t("queue.all")
-    await _list(ctx, "queue.title", items, ministry=title)
+    items = list(await service.queue(ctx.repo, ministry_id, sector_id=sector_id))
+    title = (texts.ministry_name(ctx, ministry_id) if ministry_id else texts.sector_name(ctx, sector_id)
+             if sector_id else ctx.t("queue.all"))
+    await _list(ctx, "queue.title", items, with_ministry=ministry_id is None, ministry=title)
 
 
 async def show_overdue(ctx: Context) -> None:
     if not staff.is_supervisor(ctx.user):
-        await refuse(ctx, "operator.supervisors_only")
+        ctx.say("operator.supervisors_only" if staff.is_staff(ctx.user) else "operator.staff_command")
         return
-    await _list(ctx, "overdue.title", list(await service.overdue(ctx.repo, ctx.now)))
+    items = list(await service.overdue(ctx.repo, ctx.now))
+    if not items:
+        ctx.say("overdue.empty")
+        return
+    await _list(ctx, "overdue.title", items)
 
 
-async def show_appeal_command(ctx: Context) -> None:
-    number = str(ctx.extras.get("argument") or "").strip().upper()
-    appeal = await ctx.repo.appeals.by_number(number) if number else None
+async def show_appeal_command(ctx: Context, typed: str | None = None) -> None:
+    if not staff.is_staff(ctx.user):
+        ctx.say("operator.staff_command")
+        return
+    typed = str(ctx.extras.get("argument") or "").strip() if typed is None else typed
+    appeal = await workplace.find_appeal(ctx, typed) if typed else None
     if appeal is None:
         ctx.say("appeal.number_unknown")
         return
@@ -455,7 +506,7 @@ async def show_appeal(ctx: Context, appeal_id: int) -> None:
     names = texts.names(ctx)
     await ctx.repo.appeals.load_attachments(appeal)
     assignee = await ctx.repo.users.get(appeal.assignee_id) if appeal.assignee_id else None
-    lines = [cards.card_text(names, appeal, assignee.display_name if assignee else None), ctx.t("appeal.history")]
+    lines = [cards.card_text(names, appeal, cards.short_name(assignee)), ctx.t("appeal.history")]
     for event in await ctx.repo.appeals.events(appeal.id):
         line = ctx.t("history.line", at=texts.local_datetime(ctx, event.at), what=ctx.t(f"event.{event.kind}"))
         if event.reason:
@@ -468,8 +519,33 @@ async def show_appeal(ctx: Context, appeal_id: int) -> None:
     ctx.replies.append(Reply(text="\n".join(lines), buttons=buttons, attachments=cards.appeal_files(appeal)))
 
 
+TEXT_PART = 3500  # below every messenger's limit (Telegram 4,096, MAX 4,000), with room for the heading
+
+
+def text_parts(text: str, size: int = TEXT_PART) -> list[str]:
+    """The text in parts of at most ``size`` characters, cut at a paragraph, line or word where possible."""
+    parts = []
+    while len(text) > size:
+        cut = max(text.rfind(sep, size // 2, size) for sep in ("\n\n", "\n", " "))
+        cut = cut if cut > 0 else size
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text or not parts else parts
+
+
+async def show_full_text(ctx: Context, appeal_id: int) -> None:
+    """The whole text of an appeal, in parts: a long appeal can be read to the end, in any messenger."""
+    appeal = await ctx.repo.appeals.get(appeal_id)
+    if appeal is None or not staff.may_handle(ctx.user, appeal):
+        await refuse(ctx, "error.appeal_not_found")
+        return
+    parts = text_parts(appeal.text or "")
+    for index, part in enumerate(parts, 1):
+        ctx.say("card.text_part", number=appeal.number, part=index, parts=len(parts), text=part)
+
+
 async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, files: list[Attachment] | None = None,
-                          **params: object) -> None:
+                          due_at: datetime | None = None, **params: object) -> None:
     """A message to whoever handles the appeal: the assignee, else the ministry's recipients."""
     targets = []
     if appeal.assignee_id is not None:
@@ -483,4 +559,4 @@ async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, fi
         reply = Reply(text=names.t(key, number=appeal.number, **params), attachments=list(files or []),
                       buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(ctx.repo, target.channel, target.chat_id, reply, dedup_key=f"{dedup}:{target.chat_id}",
-                     now=ctx.now)
+                     now=ctx.now, due_at=due_at)

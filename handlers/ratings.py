@@ -60,8 +60,8 @@ def _leave_comment_step(ctx: Context) -> None:
 
 async def _refuse(ctx: Context, problem: str) -> None:
     rules = ctx.settings.ratings
-    await complain(ctx, problem, hours=rules.change_window_hours, days=rules.reopen_within_days,
-                   max=rules.reopen_max)
+    await complain(ctx, problem, hours=ctx.t.plural("duration.hours", rules.change_window_hours),
+                   days=ctx.t.plural("duration.within_days", rules.reopen_within_days), max=rules.reopen_max)
     ctx.toast("rating.refused_toast")
 
 
@@ -89,7 +89,8 @@ async def rate_answer(ctx: Context) -> None:
                                                "back": back}})
     # The buttons stay under the thanks, so the rating can be changed within the window.
     ctx.say("rating.changed" if outcome.changed else "rating.thanks", number=outcome.appeal.number, score=score,
-            hours=ctx.settings.ratings.change_window_hours, buttons=rate_buttons(appeal_id), replace=True)
+            hours=ctx.t.plural("duration.hours", ctx.settings.ratings.change_window_hours),
+            buttons=rate_buttons(appeal_id), replace=True)
     ctx.toast("rating.saved_toast", score=score)
     await ask_comment(ctx)
 
@@ -132,8 +133,12 @@ async def _finish(ctx: Context, outcome: Rated, said: str) -> None:
         return
     ctx.say(said, replace=ctx.event.is_button)
     if outcome.may_reopen:
-        ctx.say("reopen.offer", number=outcome.appeal.number, days=ctx.settings.ratings.reopen_within_days,
+        ctx.say("reopen.offer", number=outcome.appeal.number,
+                days=ctx.t.plural("duration.within_days", ctx.settings.ratings.reopen_within_days),
                 buttons=[[ctx.button("reopen.button", make("reopen", outcome.appeal.id))]])
+    elif outcome.rating is not None and outcome.rating.score <= ctx.settings.ratings.reopen_threshold:
+        # A low rating that can no longer reopen the appeal: say what is left, never a dead end.
+        ctx.say("rating.low_what_next", number=outcome.appeal.number)
     await _back_to_dialog(ctx)
 
 

@@ -73,6 +73,8 @@ class User(Base):
     chat_id: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     display_name: Mapped[str | None] = mapped_column(String(200))
+    # Staff only: the full name given when joining (cards show "Иванов И. И."); personal data.
+    full_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="citizen")
     ministry_id: Mapped[str | None] = mapped_column(String(64))
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)

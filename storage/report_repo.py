@@ -70,6 +70,8 @@ class AppealRow:
     extended: bool
     reopen_count: int
     score: int | None
+    citizen_name: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,12 +160,13 @@ class ReportRepo:
         return [RedirectCell(m or "", s, int(n), int(k)) for m, s, n, k in (await self.session.execute(query)).all()]
 
     async def appeal_rows(self, start: datetime, end: datetime, limit: int) -> AsyncIterator[AppealRow]:
-        """The period's appeals for the workbook, streamed: no names, phones or texts (152-ФЗ: not needed here)."""
+        """The period's appeals for the workbook, streamed, with the applicant and the text (marked there as
+        personal data: the workbook is for the ЦУР's staff, who see appeals anyway); never phones or addresses."""
         rating = AppealRating.__table__.alias("current_rating")
         query = (
             select(Appeal.number, Appeal.registered_at, Appeal.sector_id, Appeal.category_id, Appeal.ministry_id,
                    Appeal.status, Appeal.deadline_at, Appeal.answered_at, Appeal.redirect_count, Appeal.extended,
-                   Appeal.reopen_count, rating.c.score)
+                   Appeal.reopen_count, rating.c.score, Appeal.citizen_name, Appeal.text)
             .outerjoin(rating, and_(rating.c.appeal_id == Appeal.id, rating.c.answer_no == Appeal.reopen_count + 1))
             .where(Appeal.registered_at >= start, Appeal.registered_at < end)
             .order_by(Appeal.registered_at, Appeal.id)

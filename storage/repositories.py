@@ -356,6 +356,13 @@ class AppealRepo:
     async def by_number(self, number: str) -> Appeal | None:
         return await self.session.scalar(select(Appeal).where(Appeal.number == number))
 
+    async def by_seq(self, seq: int, year: int | None = None) -> Appeal | None:
+        """The appeal with this sequence number in ``year`` (unique), or in the latest year that has one."""
+        query = select(Appeal).where(Appeal.seq == seq)
+        if year is not None:
+            query = query.where(Appeal.year == year)
+        return await self.session.scalar(query.order_by(Appeal.year.desc()).limit(1))
+
     async def of_citizen(self, citizen_id: int, limit: int, offset: int = 0) -> Sequence[Appeal]:
         result = await self.session.scalars(
             select(Appeal)
@@ -370,11 +377,13 @@ class AppealRepo:
         return await self.session.scalar(select(func.count()).where(Appeal.citizen_id == citizen_id)) or 0
 
     async def open_by_deadline(self, statuses: Iterable[str], ministry_id: str | None,
-                               limit: int) -> Sequence[Appeal]:
+                               limit: int, sector_id: str | None = None) -> Sequence[Appeal]:
         """Served by ix_appeals_ministry_status / ix_appeals_status_deadline."""
         query = select(Appeal).where(Appeal.status.in_(list(statuses)))
         if ministry_id is not None:
             query = query.where(Appeal.ministry_id == ministry_id)
+        if sector_id is not None:
+            query = query.where(Appeal.sector_id == sector_id)
         return (await self.session.scalars(query.order_by(Appeal.deadline_at, Appeal.id).limit(limit))).all()
 
     async def overdue(self, statuses: Iterable[str], now: datetime, limit: int) -> Sequence[Appeal]:

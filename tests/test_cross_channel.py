@@ -26,6 +26,7 @@ from bot.channels.vk import VkChannel, random_id_for
 from bot.config import Vk
 from bot.delivery import LEASE, Limits, Outbox
 from bot.services import staff
+from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, OutboxMessage, User
 from storage.repositories import Repositories
 from tests.conftest import Clock
@@ -191,7 +192,7 @@ async def test_the_card_of_a_vk_appeal_reaches_the_operator_in_telegram_with_the
     await region.deliver()
     (card,) = cards_in(ivan)
     assert "ЖКХ → Уличное и дворовое освещение" in card["text"] and TEXT in card["text"]
-    assert "ул. Садовая, 5" in card["text"] and "Файлов: 1" in card["text"]
+    assert "ул. Садовая, 5" in card["text"] and "Файлов от гражданина: 1" in card["text"]
     # A VK photo is a VK reference, which Telegram cannot fetch: the card names it instead of sending it.
     assert card["text"].endswith("📎 photo_960x1280.jpg")
     assert region.telegram.calls_of("sendPhoto") == [] and region.telegram.calls_of("sendMediaGroup") == []
@@ -257,6 +258,7 @@ async def test_the_clarification_asked_in_telegram_is_answered_in_vk_and_comes_b
     await ivan.press("Взять")
     await ivan.press("Уточнить")
     await ivan.send("Уточните, пожалуйста, номер подъезда.")
+    await ivan.press("Отправить гражданину")
     assert "отправлен гражданину" in ivan.text
     await region.deliver()
     question = citizen.last("просит уточнить")
@@ -267,6 +269,7 @@ async def test_the_clarification_asked_in_telegram_is_answered_in_vk_and_comes_b
     assert "Напишите уточнение по обращению" in citizen.text
     await citizen.send("Второй подъезд, со стороны парковки.")
     assert "Уточнение добавлено" in citizen.text
+    region.clock.now += JOIN_WINDOW  # the reply goes once the citizen has had time to add to it
     await region.deliver()
     reply = ivan.last("Гражданин ответил на уточнение")
     assert FIRST in reply["text"] and "Второй подъезд, со стороны парковки." in reply["text"]
@@ -318,11 +321,13 @@ async def test_a_photo_sent_with_the_clarification_in_vk_is_shown_to_the_operato
     await ivan.press("Взять")
     await ivan.press("Уточнить")
     await ivan.send("Пришлите, пожалуйста, фото опоры.")
+    await ivan.press("Отправить гражданину")
     await region.deliver()
     await citizen.press("Ответить")
     assert "можно приложить фото" in citizen.text
     await citizen.photo("Вот опора", photo_id=77)
     assert "Уточнение добавлено" in citizen.text
+    region.clock.now += JOIN_WINDOW  # the reply goes once the citizen has had time to add to it
     await region.deliver()
     reply = ivan.last("Гражданин ответил на уточнение")
     assert "Вот опора" in reply["text"]

@@ -151,7 +151,7 @@ async def test_a_meeting_from_the_notice_to_the_signed_protocol(app: App, clock:
     assert "Присутствуют 0 из 10, для кворума нужно 4: кворума нет" in secretary.text
     for member in (chair, deputy, kuznetsov):
         await press_in_inbox(app, member, "Я на заседании")
-        assert "Вы отмечены как присутствующий" in member.text
+        assert "Отмечено: присутствует" in member.text
     await press_in_inbox(app, kuznetsov, "Я на заседании")
     assert "уже отмечены" in kuznetsov.text                  # a repeated press changes nothing
 

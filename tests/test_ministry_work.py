@@ -12,6 +12,7 @@ from bot.app import App
 from bot.delivery import Outbox
 from bot.events import Attachment, Reply
 from bot.services import staff
+from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, User
 from storage.repositories import Repositories
 from tests.conftest import Clock
@@ -173,12 +174,15 @@ async def test_answer_reaches_the_citizen_with_the_number_and_a_second_answer_is
     assert (await office.events()).count("answered") == 1
 
 
-async def test_clarification_goes_to_the_citizen_and_the_reply_comes_back(office: Office, citizen: Chat) -> None:
+async def test_clarification_goes_to_the_citizen_and_the_reply_comes_back(office: Office, citizen: Chat,
+                                                                          clock: Clock) -> None:
     ivan = await office.staff_member("ivan")
     await submit(citizen)
     await office.deliver()
     await ivan.press_payload(press_on(ivan, office.last(ivan), "Уточнить"))
     await ivan.send("Уточните, пожалуйста, номер подъезда.")
+    assert "Так гражданин увидит вопрос" in ivan.text and "номер подъезда" in ivan.text
+    await ivan.press("Отправить гражданину")
     await office.deliver()
     question = office.last(citizen)
     assert "номер подъезда" in question.text
@@ -188,6 +192,7 @@ async def test_clarification_goes_to_the_citizen_and_the_reply_comes_back(office
     await citizen.press_payload(press_on(citizen, question, "Ответить"))
     await citizen.send("Второй подъезд, со стороны парковки.")
     assert "Спасибо" in citizen.text and "телефон" in citizen.text.lower()  # back to the phone step
+    clock.now += JOIN_WINDOW  # the reply reaches the ministry once the citizen has had time to add to it
     await office.deliver()
     assert "Второй подъезд" in office.sender.texts(ivan.user_id)
     appeal = await office.appeal()
@@ -216,7 +221,8 @@ async def test_redirect_tells_the_citizen_and_moves_the_card_late_ones_are_flagg
     assert "другому министерству" in ivan.text
     async with office.app.sessionmaker() as session:
         event = await session.scalar(select(AppealEvent).where(AppealEvent.kind == "redirected"))
-        assert event is not None and event.details == {"from": "energy_housing", "to": "transport_roads", "late": True}
+        assert event is not None and event.details == {"from": "energy_housing", "to": "transport_roads", "late": True,
+                                                "from_sector": "housing", "to_sector": "roads"}
 
 
 async def test_extend_once_with_reason_and_the_citizen_is_told(office: Office, citizen: Chat) -> None:
@@ -225,7 +231,9 @@ async def test_extend_once_with_reason_and_the_citizen_is_told(office: Office, c
     await office.deliver()
     extend = press_on(ivan, office.last(ivan), "Продлить")
     await ivan.press_payload(extend)
-    await ivan.press("30 дн")
+    assert "не больше чем на 30 календарных дней" in ivan.text and "30d" not in ivan.text
+    await ivan.press("30 календарных дней")
+    assert "на 30 календарных дней" in ivan.text and "30d" not in ivan.text
     await ivan.send("Нужна замена кабеля, работы согласуются с сетевой компанией.")
     # 23.12.2026 + 30 days = 22.01.2027, a working day.
     assert "22.01.2027" in ivan.text

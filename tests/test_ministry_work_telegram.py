@@ -22,6 +22,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.delivery import Limits, Outbox
 from bot.services import staff
+from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, User
 from storage.repositories import Repositories
 from tests.conftest import Clock
@@ -267,6 +268,7 @@ async def test_the_clarification_question_reaches_the_citizen_and_the_reply_come
     card = ivan.last(FIRST)["message_id"]
     await ivan.press("Уточнить")
     await ivan.send("Уточните, пожалуйста, номер подъезда.")
+    await ivan.press("Отправить гражданину")
     assert "отправлен гражданину" in ivan.text
     await office.deliver()
     question = citizen.last("просит уточнить")
@@ -279,6 +281,7 @@ async def test_the_clarification_question_reaches_the_citizen_and_the_reply_come
     await citizen.press("Ответить")
     await citizen.send("Второй подъезд, со стороны парковки.")
     assert "Уточнение добавлено" in citizen.text and "телефон" in citizen.text.lower()  # back to the phone step
+    office.clock.now += JOIN_WINDOW  # the reply goes once the citizen has had time to add to it
     await office.deliver()
     reply = ivan.last("Гражданин ответил на уточнение")
     assert FIRST in reply["text"] and "Второй подъезд" in reply["text"]
@@ -305,7 +308,7 @@ async def test_redirect_with_a_reason_moves_the_card_and_one_after_7_days_is_fla
     assert FIRST in told and "Причина: Фонари вдоль дороги обслуживает дорожное хозяйство." in told
     for chat in (ivan, office.group(ivan)):
         (old,) = cards_in(chat)
-        assert "Статус: перенаправлено: Министерство транспорта" in old["text"] and not chat.labels(old)
+        assert "Статус: перенаправлено в Министерство транспорта" in old["text"] and not chat.labels(old)
         assert old["edited"] == 1
     new_card = roma.last(FIRST)
     assert roma.labels(new_card) == CARD_ACTIONS and roma.messages[-1]["photo"] == photo
@@ -339,7 +342,7 @@ async def test_the_deadline_is_extended_once_with_a_reason_and_the_citizen_is_to
     await office.deliver()
     card = ivan.last(FIRST)["message_id"]
     extend = await ivan.press("Продлить")
-    await ivan.press("30 дн")
+    await ivan.press("30 календарных дней")
     await ivan.send("Нужна замена кабеля, работы согласуются с сетевой компанией.")
     assert "продлён до 22.01.2027" in ivan.text  # 23.12.2026 + 30 days, a working day
     await office.deliver()

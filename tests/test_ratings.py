@@ -137,7 +137,7 @@ async def test_reopening_is_refused_after_the_window(app: App, citizen: Chat, cl
     await citizen.press("Пропустить")
     assert not has_button(citizen, "Возобновить")
     await citizen.press_payload(make("reopen", appeal_id))
-    assert f"в течение {days} дн." in citizen.text and "срок прошёл" in citizen.text
+    assert f"в течение {days} дней" in citizen.text and "срок прошёл" in citizen.text
     assert (await appeal_of(app, appeal_id)).reopen_count == 0
 
 
@@ -167,7 +167,7 @@ async def test_the_rating_can_be_changed_within_the_window_only(app: App, citize
     assert has_button(citizen, "Возобновить"), "changed to a low rating: reopening is offered"
     clock.now += timedelta(hours=2)  # 25 hours after the rating was first given
     await citizen.press_payload(make("rate", appeal_id, 5))
-    assert "в течение 24 ч." in citizen.text
+    assert "в течение 24 часов" in citizen.text
     assert await rating_of(app, appeal_id) == [(1, 2, None)]
 
 

@@ -70,9 +70,9 @@ async def test_a_month_brings_exactly_the_expected_reminders_and_none_after_the_
 
     sent = await reminders(app, "ivan")
     assert [day for day, _ in sent] == [*EXPECTED_BEFORE, "2026-12-24", "2026-12-25"]
-    assert "осталось рабочих дней: 3" in sent[0][1] and "осталось рабочих дней: 1" in sent[1][1]
+    assert "осталось 3 рабочих дня" in sent[0][1] and "остался 1 рабочий день" in sent[1][1]
     assert "Сегодня последний день" in sent[2][1]
-    assert "просрочено" in sent[3][1] and "просрочки: 1" in sent[3][1] and "просрочки: 2" in sent[4][1]
+    assert "просрочено на 1 рабочий день" in sent[3][1] and "просрочено на 2 рабочих дня" in sent[4][1]
     # One digest a day per supervisor while overdue, not one message per appeal.
     assert sorted(await digests(app, "boss")) == ["2026-12-24", "2026-12-25"]
     async with app.sessionmaker() as session:

@@ -42,7 +42,7 @@ async def test_plain_text_becomes_an_appeal_and_the_sector_is_proposed(app: App,
     await citizen.press("Пропустить")
     assert "Похоже, это: ЖКХ → Отопление и горячая вода в доме" in citizen.text
     await citizen.press("Да")
-    assert "В тексте обращения" in citizen.text  # the text is not asked for again
+    assert "Символов в тексте обращения" in citizen.text  # the text is not asked for again
     await finish(citizen)
     appeal = await stored(app)
     assert appeal.text == HOT_WATER

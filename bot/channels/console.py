@@ -24,6 +24,7 @@ CHANNEL = "console"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic"}
 # Attachments whose ref is a path on this machine: files the bot generated, and files sent in the console.
 LOCAL_FILES = frozenset({"local", CHANNEL})
+MEMORY = 300  # older buttons kept pressable by label
 
 PendingDrain = Callable[[str], Awaitable[int]]
 # What others typed reaches this terminal (a citizen's text on an operator's card): control characters
@@ -56,13 +57,20 @@ class ConsoleChannel:
         self.stdout = stdout
         self.drain_pending = drain_pending
         self.buttons: list[Button] = []
+        # Every button shown so far, newest last: as in a messenger, a button on an older message still
+        # works (typed by its label); the payload decides what happens, not the message's age.
+        self.earlier: list[Button] = []
         self.interactive = stdin.isatty()
 
     # --- Sender: what the outbox delivers to this console user ---
     async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> str | None:
         """A message that came while away (or for someone else's console): its buttons become pressable."""
-        self.render([Reply(text="📨 " + reply.text, buttons=reply.buttons, attachments=reply.attachments)],
+        text = reply.text if reply.text.startswith("📨") else "📨 " + reply.text
+        self.render([Reply(text=text, buttons=reply.buttons, attachments=reply.attachments)],
                     keep_previous=True)
+        if self.interactive:
+            self.stdout.write("> ")  # it may have come while the person was typing: the prompt again
+            self.stdout.flush()
         return None
 
     async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
@@ -122,7 +130,13 @@ class ConsoleChannel:
         if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.buttons[int(text) - 1]
         wanted = _plain(text)
-        return next((b for b in self.buttons if wanted and _plain(b.label) == wanted), None)
+        if not wanted:
+            return None
+        latest = next((b for b in self.buttons if _plain(b.label) == wanted), None)
+        if latest is None:  # "отправить" for "✅ Отправить обращение": the beginning, when only one fits
+            fitting = [b for b in self.buttons if _plain(b.label).startswith(wanted + " ")]
+            latest = fitting[0] if len(fitting) == 1 else None
+        return latest or next((b for b in reversed(self.earlier) if _plain(b.label) == wanted), None)
 
     def _attachment(self, raw_path: str) -> Incoming | None:
         path = Path(raw_path).expanduser()
@@ -154,7 +168,8 @@ class ConsoleChannel:
                 self._print(f"  {_file_line(attachment)}")
             numbered.extend(self._show_buttons(reply, numbered_from=len(numbered)))
         if any(not reply.is_toast_only for reply in replies):
-            # Only the buttons of the latest answer can be pressed, as in a messenger.
+            # The numbers are those of the latest answer; older buttons are pressed by their label.
+            self.earlier = [*self.earlier, *self.buttons][-MEMORY:]
             self.buttons = numbered
 
     def _show_buttons(self, reply: Reply, numbered_from: int | None) -> list[Button]:

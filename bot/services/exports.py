@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.i18n import translator
-from bot.services.reports import Figures, Report, Standing, group_name
+from bot.services.reports import Figures, Report, Standing, group_name, number_text
 from storage.report_repo import AppealRow, RatingRow, ReportRepo
 
 EXPORTS_DIR = "appeals-bot-exports"
@@ -75,7 +75,19 @@ def _labels(names: Sequence[str]) -> list[str]:
     return ["\n".join(textwrap.wrap(name, LABEL_WIDTH)) or name for name in names]
 
 
+def _legend_below(figure: Any, axes: Any, count: int) -> None:
+    """The legend under the plot, never over a bar."""
+    figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncols=min(count, 4), frameon=False)
+
+
 def _stats_chart(items: Sequence[Figures], names: Sequence[str], language: str, title: str, path: Path) -> Path:
+    _stats_figure(items, names, language, title).savefig(path, format="png")
+    return path
+
+
+def _stats_figure(items: Sequence[Figures], names: Sequence[str], language: str, title: str) -> Any:
+    from matplotlib.ticker import MaxNLocator
+
     t = translator(language)
     figure = _figure(len(items))
     axes = figure.add_subplot()
@@ -92,14 +104,20 @@ def _stats_chart(items: Sequence[Figures], names: Sequence[str], language: str, 
     axes.set_yticks([p + 0.4 - height / 2 for p in positions], _labels(names))
     axes.invert_yaxis()
     axes.set_title(title)
-    axes.legend(loc="lower right")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # counts of appeals: 0, 1, 2, never 0.5
+    _legend_below(figure, axes, len(series))
     axes.grid(axis="x", alpha=0.3)
-    figure.savefig(path, format="png")
-    return path
+    return figure
 
 
 def _ranking_chart(standings: Sequence[Standing], names: Sequence[str], weights: Sequence[float], language: str,
                    title: str, path: Path) -> Path:
+    _ranking_figure(standings, names, weights, language, title).savefig(path, format="png")
+    return path
+
+
+def _ranking_figure(standings: Sequence[Standing], names: Sequence[str], weights: Sequence[float], language: str,
+                    title: str) -> Any:
     t = translator(language)
     figure = _figure(len(standings))
     axes = figure.add_subplot()
@@ -114,16 +132,15 @@ def _ranking_chart(standings: Sequence[Standing], names: Sequence[str], weights:
         axes.barh(range(len(standings)), widths, left=left, label=t(key), color=COLOURS[n])
         left = [a + b for a, b in zip(left, widths, strict=True)]
     for row, standing in enumerate(standings):
-        axes.text(left[row] + 1, row, f"{standing.index:.1f}", va="center")
+        axes.text(left[row] + 1, row, number_text(standing.index, language), va="center")  # 76,7 in Russian
     axes.set_yticks(range(len(standings)), _labels([f"{s.place}. {name}" for s, name in zip(standings, names,
                                                                                          strict=True)]))
     axes.invert_yaxis()
     axes.set_xlim(0, 110)
     axes.set_title(title)
-    axes.legend(loc="lower right")
+    _legend_below(figure, axes, len(parts))
     axes.grid(axis="x", alpha=0.3)
-    figure.savefig(path, format="png")
-    return path
+    return figure
 
 
 async def stats_chart(report: Report, settings: Settings, language: str, path: Path) -> Path:
@@ -171,8 +188,10 @@ APPEAL_COLUMNS: tuple[tuple[str, str | None, int], ...] = (
     ("export.col_deadline", DATE_FORMAT, 17), ("export.col_answered_at", DATE_FORMAT, 17),
     ("export.col_days_to_answer", NUMBER_FORMAT, 12), ("export.col_answered_on_time", None, 10),
     ("export.col_redirects", None, 13), ("export.col_extended", None, 11), ("export.col_reopens", None, 11),
-    ("export.col_score", None, 9),
+    ("export.col_score", None, 9), ("export.col_applicant", None, 30), ("export.col_text", None, 80),
 )
+# Columns holding personal data (152-ФЗ): their headers say so and are coloured, so whoever passes the file on sees it.
+PERSONAL_COLUMNS = frozenset({"export.col_applicant", "export.col_text"})
 RATING_COLUMNS: tuple[tuple[str, str | None, int], ...] = (
     ("export.col_number", None, 18), ("export.col_ministry", None, 40), ("export.col_sector", None, 22),
     ("export.col_answer_no", None, 10), ("export.col_score", None, 9), ("export.col_comment", None, 60),
@@ -188,15 +207,17 @@ def figures_row(item: Figures, name: str) -> list[Any]:
 
 def _sheet(workbook: Any, title: str, columns: Sequence[tuple[str, str | None, int]], rows: Sequence[Sequence[Any]],
            language: str, first: bool = False) -> None:
-    from openpyxl.styles import Font
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
     t = translator(language)
     sheet = workbook.active if first else workbook.create_sheet()
     sheet.title = title[:31]
     sheet.append([t(key) for key, _, _ in columns])
-    for cell in sheet[1]:
+    for cell, (key, _, _) in zip(sheet[1], columns, strict=True):
         cell.font = Font(bold=True)
+        if key in PERSONAL_COLUMNS:
+            cell.fill = PatternFill("solid", fgColor="FCE4D6")
     for row in rows:
         sheet.append(list(row))
         if any(isinstance(value, str) and value.startswith(FORMULA_START) for value in row):
@@ -208,6 +229,7 @@ def _sheet(workbook: Any, title: str, columns: Sequence[tuple[str, str | None, i
             for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                 cell.number_format = number_format
     sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions  # every sheet can be filtered and sorted at once
 
 
 def _as_text(cells: Sequence[Any]) -> None:
@@ -241,7 +263,8 @@ def _appeal_row(row: AppealRow, settings: Settings, language: str) -> list[Any]:
     return [row.number, _local(row.registered_at, zone), group_name(settings, "sector", row.sector_id, language),
             category_name or row.category_id, group_name(settings, "ministry", row.ministry_id, language),
             t(f"status.{row.status}"), _local(row.deadline_at, zone), _local(row.answered_at, zone), days, on_time,
-            row.redirect_count, t("export.yes") if row.extended else t("export.no"), row.reopen_count, row.score]
+            row.redirect_count, t("export.yes") if row.extended else t("export.no"), row.reopen_count, row.score,
+            row.citizen_name or "", row.text or ""]
 
 
 def _rating_row(row: RatingRow, settings: Settings, language: str) -> list[Any]:

@@ -65,7 +65,8 @@ async def export(repo: Repositories, user: User) -> dict[str, Any]:
                 for m in await repo.privacy.messages_to(user.channel, user.chat_id)]
     return {
         "user": {"channel": user.channel, "platform_id": user.platform_id, "chat_id": user.chat_id,
-                 "language": user.language, "display_name": user.display_name, "role": user.role,
+                 "language": user.language, "display_name": user.display_name, "full_name": user.full_name,
+                 "role": user.role,
                  "ministry": user.ministry_id, "created_at": _when(user.created_at)},
         "consents": [{"accepted": c.accepted, "operator": c.operator_name, "at": _when(c.at)}
                      for c in await repo.privacy.consents(user.id)],
@@ -138,7 +139,7 @@ async def erase(repo: Repositories, user: User) -> int:
     """Erase a person: their appeals stay, anonymised; the account no longer links to them. Returns appeals."""
     appeals = await repo.privacy.appeals(user.id)
     numbers: list[str] = []
-    names: list[str | None] = [user.display_name]
+    names: list[str | None] = [user.display_name, user.full_name]
     for appeal in appeals:
         numbers.append(appeal.number)
         names += await anonymise(repo, appeal)
@@ -164,7 +165,7 @@ async def erase(repo: Repositories, user: User) -> int:
     await repo.privacy.scrub_stored_replies(f"{user.channel}:{user.platform_id}", spelt_numbers)
     await repo.flush()
     await _redact_names(repo, [n for n in names if n not in numbers])
-    user.display_name = None
+    user.display_name = user.full_name = None
     user.consent_given = False
     user.unreachable_reason = None
     # Writing again later makes a new, empty account: the platform id itself is personal data.

@@ -34,8 +34,10 @@ Grouping = Literal["ministry", "sector"]
 SATISFIED_FROM = 4
 DIGEST_OVERDUE_LINES = 10
 DIGEST_RANKING_LINES = 10
-DATE_RE = r"(\d{4}-\d{2}-\d{2})"
-EXPLICIT_RE = re.compile(rf"^{DATE_RE}\s*(?:\.\.|…|—|–|\s)\s*{DATE_RE}$")
+# A date as the bot prints it (dd.mm.yyyy) or as ISO (yyyy-mm-dd); a period is two of them.
+DATE_RE = r"(\d{4}-\d{2}-\d{2}|\d{1,2}\.\d{1,2}\.\d{4})"
+EXPLICIT_RE = re.compile(rf"^(?:с\s+|from\s+)?{DATE_RE}\s*(?:\.\.|…|—|–|\s-\s|-|\s|\s?по\s|\s?to\s)\s*{DATE_RE}$")
+DAY_RE = re.compile(rf"^{DATE_RE}$")
 # What a supervisor may type after /stats, in Russian or English ("ё" is folded to "е").
 PERIOD_WORDS: dict[str, tuple[str, ...]] = {
     "week": ("week", "this week", "неделя", "эта неделя", "текущая неделя", "за неделю"),
@@ -113,12 +115,23 @@ def parse_period(text: str, now: datetime, zone: ZoneInfo) -> Period:
             return named_period(name, today, zone)
     match = EXPLICIT_RE.match(words)
     if match is None:
+        day = DAY_RE.match(words)
+        if day is not None and "." in words:  # one day, as the bot prints it: that day alone
+            first = parse_date(day.group(1))
+            return Period.between(first, first, zone)
         raise PeriodError(f"not a period: {text!r}")
+    return Period.between(parse_date(match.group(1)), parse_date(match.group(2)), zone)
+
+
+def parse_date(text: str) -> date:
+    """``31.03.2026`` (as the bot prints dates) or ``2026-03-31``; PeriodError when it is neither."""
     try:
-        first, last = date.fromisoformat(match.group(1)), date.fromisoformat(match.group(2))
+        if "." in text:
+            day, month, year = (int(part) for part in text.strip().split("."))
+            return date(year, month, day)
+        return date.fromisoformat(text.strip())
     except ValueError as exc:
-        raise PeriodError(str(exc)) from exc
-    return Period.between(first, last, zone)
+        raise PeriodError(f"not a date: {text!r}") from exc
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -311,8 +324,11 @@ def components(item: Figures, most_answered: int, term_hours: float) -> tuple[fl
 
 
 def rank(figures: Iterable[Figures], weights: Ranking, term_hours: float) -> list[Standing]:
-    """Ministries that received appeals in the period, best first; the index is 0..100."""
-    ranked = [f for f in figures if f.received > 0]
+    """Ministries that answered appeals of the period, best first; the index is 0..100; equal indexes share a place.
+
+    A ministry with no answer has nothing to judge its speed or quality by: it is not given a score
+    made of defaults, the texts say "нет данных" for it instead."""
+    ranked = [f for f in figures if f.answered > 0]
     most = max((f.answered for f in ranked), default=0)
     w = (weights.quantity, weights.speed, weights.quality, weights.completeness)
     if sum(w) == 0:
@@ -324,7 +340,12 @@ def rank(figures: Iterable[Figures], weights: Ranking, term_hours: float) -> lis
         scored.append((item, parts, round(index, 1)))
     # Ties: the better on-time share, then the key, so the order is stable from run to run.
     scored.sort(key=lambda s: (-s[2], -(s[0].on_time_share or 0.0), s[0].key))
-    return [Standing(place, item, *parts, index) for place, (item, parts, index) in enumerate(scored, 1)]
+    standings: list[Standing] = []
+    for position, (item, parts, index) in enumerate(scored, 1):
+        # Competition ranking ("1, 1, 3"): the same index is the same place.
+        place = standings[-1].place if standings and standings[-1].index == index else position
+        standings.append(Standing(place, item, *parts, index))
+    return standings
 
 
 def ranking(report: Report, settings: Settings) -> list[Standing]:
@@ -368,8 +389,29 @@ def figures_line(item: Figures, name: str, language: str) -> str:
 
 
 def stats_text(report: Report, settings: Settings, language: str) -> str:
+    """Readable on a phone: a short summary, then one line per ministry that had appeals.
+
+    The per-sector figures and the other measures are in the chart and the workbook (/export)."""
     t = translator(language)
-    lines = [t("stats.title", period=report.period.label), t("stats.legend"), "", t("stats.by_ministry")]
+    total = report.total
+    lines = [t("stats.title", period=report.period.label),
+             t("stats.summary", received=total.received, answered=total.answered,
+               on_time=share_text(total.on_time_share, language), overdue=total.overdue,
+               rating=number_text(total.mean_rating, language), median=days_text(total.median_hours, language))]
+    busy = [f for f in report.ministries if f.received > 0]
+    if busy:
+        lines += ["", t("stats.by_ministry")]
+        lines += [t("stats.ministry_line", name=group_name(settings, "ministry", f.key, language), received=f.received,
+                    answered=f.answered, on_time=share_text(f.on_time_share, language), overdue=f.overdue,
+                    rating=number_text(f.mean_rating, language)) for f in busy]
+    lines += ["", t("stats.details")]
+    return "\n".join(lines)
+
+
+def stats_table(report: Report, settings: Settings, language: str) -> str:
+    """Every measure per ministry and sector: for the command line, where the lines may be long."""
+    t = translator(language)
+    lines = [t("stats.title", period=report.period.label), "", t("stats.by_ministry")]
     lines += [figures_line(f, group_name(settings, "ministry", f.key, language), language) for f in report.ministries]
     lines += ["", t("stats.by_sector")]
     lines += [figures_line(f, group_name(settings, "sector", f.key, language), language) for f in report.sectors]
@@ -392,6 +434,12 @@ def ranking_text(report: Report, standings: list[Standing], settings: Settings, 
     lines = [t("ranking.title", period=report.period.label),
              t("ranking.weights", quantity=w.quantity, speed=w.speed, quality=w.quality, completeness=w.completeness)]
     lines += ranking_lines(standings, settings, language) or [t("ranking.empty")]
+    ranked = {s.figures.key for s in standings}
+    unranked = [f for f in report.ministries if f.key not in ranked]
+    if unranked:
+        lines += ["", t("ranking.no_data_title")]
+        lines += [t("ranking.no_data", name=group_name(settings, "ministry", f.key, language), received=f.received)
+                  for f in unranked]
     return "\n".join(lines)
 
 

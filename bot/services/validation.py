@@ -19,6 +19,15 @@ PHONE_RE = re.compile(r"^\+?[0-9\s\-()]+$", re.ASCII)
 NAME_MIN_LENGTH = 2
 # Row ids are INTEGER columns: 32-bit on PostgreSQL. A larger number is nobody's id, not a database error.
 MAX_ID = 2**31 - 1
+# A full name: surname and name, maybe a patronymic (and "оглы"/"кызы"); letters, hyphens,
+# apostrophes, initials with a dot. More words, digits or a preposition make it a sentence.
+NAME_WORD_RE = re.compile(r"^[^\W\d_]+(?:[-'’][^\W\d_]+)*\.?$")
+NAME_WORDS = (2, 5)
+NOT_NAME_WORDS = frozenset({
+    "в", "во", "на", "с", "со", "у", "к", "по", "за", "из", "от", "до", "о", "об", "не", "и", "а", "но", "что",
+    "я", "мы", "меня", "мне", "нас", "это", "как", "где", "когда", "прошу", "здравствуйте", "добрый", "день",
+    "проблема", "помогите", "in", "on", "at", "the", "my", "is", "a", "an", "to", "of", "and", "please", "hello",
+})
 DOCUMENT_EXTENSIONS = frozenset({
     ".pdf", ".doc", ".docx", ".odt", ".rtf", ".txt", ".xls", ".xlsx", ".ods",
     ".jpg", ".jpeg", ".png", ".heic", ".webp", ".tif", ".tiff",
@@ -41,6 +50,10 @@ def check_name(text: str, limits: Limits) -> str | None:
         return "error.name_invalid"
     if len(name) > limits.name_max_length:
         return "error.name_too_long"
+    words = name.split()
+    if not NAME_WORDS[0] <= len(words) <= NAME_WORDS[1] or any(
+            not NAME_WORD_RE.match(word) or word.casefold() in NOT_NAME_WORDS for word in words):
+        return "error.name_not_full"
     return None
 
 
