@@ -198,14 +198,16 @@ async def test_text_typed_at_the_consent_question_becomes_the_appeal_text(app: A
     await citizen.press("Пропустить")
     await citizen.send("г. Энск, ул. Садовая, 5")
     assert "Во дворе дома 5 не горят фонари уже неделю." in citizen.text  # the summary shows it, NUL gone
-    # Whatever is typed, no more than the text limit is kept.
+    # A message over the text limit is refused politely before it reaches the dialog; the next one is kept.
     other = Chat(app.conversations, user_id="1002")
     await other.send("/start")
     await other.send("Очень " * 5000)
-    await other.send("длинный текст")
+    assert "не принято" in other.text and str(app.settings.limits.text_max_length) in other.text
+    await other.send("Не работает лифт в подъезде 2")
     async with app.sessionmaker() as session:
         kept = (await session.scalar(select(Conversation.data).where(Conversation.chat_id == "1002"))) or {}
-    assert len(kept["pending_text"]) == app.settings.limits.text_max_length
+    assert "Очень" not in kept.get("pending_text", "")
+    assert "лифт" in kept["pending_text"]
 
 
 async def test_the_name_step_wants_a_full_name_and_refuses_a_sentence_with_an_example(citizen: Chat) -> None:
