@@ -25,6 +25,7 @@ import hmac
 import itertools
 import secrets
 import time
+import urllib.parse
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,10 +247,13 @@ class FakeMax:
     def image(self, chat_id: int, caption: str = "", *, photo_id: int = 5_551_001) -> dict[str, Any]:
         payload = {"photo_id": photo_id, "token": f"img-{secrets.token_hex(6)}",
                    "url": f"https://i.oneme.ru/i?r={photo_id}"}
+        # A received file's token can be sent on at once (it is processed already).
+        self.uploads.append(Upload("image", f"{photo_id}.jpg", 0, payload["token"], used=True))
         return self.message_created(chat_id, caption, attachments=[{"type": "image", "payload": payload}])
 
     def file(self, chat_id: int, filename: str = "Заявление.pdf", size: int = 48_213) -> dict[str, Any]:
         payload = {"fileId": 7_001, "token": f"file-{secrets.token_hex(6)}", "url": "https://fd.oneme.ru/f/7001"}
+        self.uploads.append(Upload("file", filename, size, payload["token"], used=True))
         return self.message_created(chat_id, attachments=[{"type": "file", "payload": payload,
                                                           "filename": filename, "size": size}])
 
@@ -294,15 +298,16 @@ class FakeMax:
         return self.queue({"update_type": "message_callback", "timestamp": callback["timestamp"],
                            "callback": callback, "message": shown, "user_locale": "ru"})
 
-    async def push_webhook(self, secret: str | None = None) -> list[int]:
-        """POST every queued update to each subscription, as MAX does, with the secret it was given."""
+    async def push_webhook(self, url: str, secret: str | None = None) -> list[int]:
+        """POST every queued update to ``url`` (where the TLS proxy would pass the subscribed address on)
+        with the subscription's secret, as MAX does; ``secret`` sends another one instead."""
         statuses: list[int] = []
         async with aiohttp.ClientSession() as session:
             for subscription in self.subscriptions:
                 sent_secret = subscription.get("secret") if secret is None else secret
                 headers = {"X-Max-Bot-Api-Secret": sent_secret} if sent_secret else {}
                 for update in self.updates:
-                    async with session.post(subscription["url"], json=update, headers=headers) as response:
+                    async with session.post(url, json=update, headers=headers) as response:
                         statuses.append(response.status)
         self.updates.clear()
         self.webhook_answers.extend(statuses)
@@ -430,21 +435,22 @@ class FakeMax:
             raise MaxFailure(400, "proto.payload", "text or attachments are required")
         if len(text) > TEXT_LIMIT:
             raise MaxFailure(400, "proto.payload", f"text: must be less than {TEXT_LIMIT} characters")
+        fresh: list[Upload] = []
         for attachment in attachments:
             kind = attachment.get("type")
             if kind == "inline_keyboard":
                 _check_keyboard(attachment.get("payload", {}).get("buttons"))
             elif kind in ("image", "file"):
-                self._check_token(attachment.get("payload") or {})
-        return text, attachments
-
-    def _check_token(self, payload: dict[str, Any]) -> None:
-        upload = next((u for u in self.uploads if u.token == payload.get("token")), None)
-        if upload is None:
-            raise MaxFailure(400, "proto.payload", "attachment token is unknown")
-        if not upload.used:
-            upload.used = True
+                token = (attachment.get("payload") or {}).get("token")
+                upload = next((u for u in self.uploads if u.token == token), None)
+                if upload is None:
+                    raise MaxFailure(400, "proto.payload", "attachment token is unknown")
+                fresh += [] if upload.used else [upload]
+        if fresh:  # processed by the time the bot asks again
+            for upload in fresh:
+                upload.used = True
             raise MaxFailure(400, "attachment.not.ready", "Key: errors.process.attachment.file.not.processed")
+        return text, attachments
 
     async def _answers(self, request: web.Request, body: Any) -> dict[str, Any]:
         callback_id = request.query.get("callback_id")
@@ -469,7 +475,8 @@ class FakeMax:
             if isinstance(part, aiohttp.BodyPartReader) and part.filename is not None:
                 size = len(await part.read())
                 if size:
-                    stored.append(Upload(kind, part.filename, size, f"tok-{secrets.token_hex(8)}"))
+                    name = urllib.parse.unquote(part.filename)  # aiohttp sends filename*=utf-8''...
+                    stored.append(Upload(kind, name, size, f"tok-{secrets.token_hex(8)}"))
         if len(stored) != 1:
             return web.json_response({"code": "upload.error", "message": "one file is expected"}, status=400)
         self.uploads.extend(stored)
