@@ -1,0 +1,394 @@
+"""The Telegram channel: intake, immediate replies, outbox sends; polling and webhook mixed in."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any
+
+import bot.channels.lazy_aiogram  # noqa: F401  # isort: skip  (before aiogram: see that module)
+from aiogram import Bot
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramBadRequest,
+    TelegramMigrateToChat,
+    TelegramRetryAfter,
+)
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    SendMessage,
+)
+from aiogram.methods.base import TelegramMethod
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeDefault,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot.channels.telegram.common import (
+    APOLOGY,
+    CHANNEL,
+    IMMEDIATE_ATTEMPTS,
+    IMMEDIATE_MAX_WAIT,
+    KEYBOARD_REMOVAL_TEXT,
+    NOT_MODIFIED_MARKER,
+    PROGRESS_TRACKED,
+    _arrives_within,
+    _chat,
+    command_descriptions,
+)
+from bot.channels.telegram.errors import (
+    _is_transient,
+    _says_unreachable,
+    build_bot,
+    telegram_section,
+    to_delivery_error,
+)
+from bot.channels.telegram.intake import _Album, _chat_key, merge_album, to_incoming
+from bot.channels.telegram.polling import PollingMixin
+from bot.channels.telegram.rendering import KeyboardState, first_toast, render, render_edit
+from bot.channels.telegram.webhook import WebhookMixin
+from bot.config import Settings, Telegram
+from bot.events import (
+    ConversationHandler,
+    Incoming,
+    Reply,
+    RetryLater,
+    Unreachable,
+)
+
+logger = logging.getLogger(__name__)
+
+# --- ordering -----------------------------------------------------------------------------------
+
+
+class ChatSequencer:
+    """Runs jobs of one chat one after another, jobs of different chats side by side (up to a limit)."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def submit(self, chat_key: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._run(self._tails.get(chat_key), job))
+        self._tails[chat_key] = task
+        task.add_done_callback(partial(self._forget, chat_key))
+        return task
+
+    async def _run(self, previous: asyncio.Task[None] | None, job: Callable[[], Awaitable[None]]) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # its outcome is its own; only its end matters here
+        async with self._slots:
+            await job()
+
+    def _forget(self, chat_key: str, task: asyncio.Task[None]) -> None:
+        if self._tails.get(chat_key) is task:
+            del self._tails[chat_key]
+
+
+# --- the channel --------------------------------------------------------------------------------
+
+
+class TelegramChannel(PollingMixin, WebhookMixin):
+    """Telegram for the conversations: polling or webhook in, immediate replies and outbox sends out."""
+
+    channel: str = CHANNEL
+
+    def __init__(
+        self,
+        settings: Settings | Telegram,
+        handler: ConversationHandler,
+        bot: Bot | None = None,
+        *,
+        polling_timeout: int = 25,
+        album_window: float = 0.5,
+        concurrency: int = 32,
+        shutdown_grace: float = 5.0,
+    ) -> None:
+        self._config = telegram_section(settings)
+        self._handler = handler
+        self._owns_bot = bot is None
+        self.bot = bot if bot is not None else build_bot(self._config)
+        self._polling_timeout = polling_timeout
+        self._album_window = album_window
+        self._shutdown_grace = shutdown_grace
+        self._sequencer = ChatSequencer(concurrency)
+        self._albums: dict[tuple[str, str], _Album] = {}
+        # Request keyboards still on screen ("shown") or folded after use ("folded"; one_time leaves a
+        # button to reopen it). In memory: after a restart the next keyboard replaces a stale one anyway.
+        self._keyboards: dict[str, KeyboardState] = {}
+        # Parts of a multi-message reply already delivered, so a retried outbox send does not repeat them.
+        self._sent_parts: OrderedDict[str, int] = OrderedDict()
+        self._secret = ""
+
+    async def close(self) -> None:
+        if self._owns_bot:
+            await self.bot.session.close()
+
+    # --- intake ---
+
+    async def feed(self, update: Update | dict[str, Any]) -> None:
+        """Handle one update (as from a webhook) and return when it has been answered."""
+        if not isinstance(update, Update):
+            update = Update.model_validate(update, context={"bot": self.bot})
+        await self._intake(update)
+
+    def _intake(self, update: Update) -> asyncio.Task[None]:
+        message = update.message
+        if message is not None and message.media_group_id and self._album_window > 0:
+            return self._intake_album(update, (str(message.chat.id), message.media_group_id))
+        return self._sequencer.submit(_chat_key(update), partial(self._serve, update))
+
+    def _intake_album(self, update: Update, key: tuple[str, str]) -> asyncio.Task[None]:
+        # Each photo of an album is its own update with the same media_group_id, sent at once by the
+        # client (https://core.telegram.org/bots/api#message media_group_id); gather them into one event.
+        album = self._albums.get(key)
+        if album is not None and not album.closed and album.task is not None:
+            album.updates.append(update)
+            album.arrived.set()
+            return album.task
+        album = _Album(updates=[update])
+        self._albums[key] = album
+        album.task = self._sequencer.submit(key[0], partial(self._serve_album, key, album))
+        return album.task
+
+    async def _serve_album(self, key: tuple[str, str], album: _Album) -> None:
+        while await _arrives_within(album.arrived, self._album_window):
+            album.arrived.clear()
+        album.closed = True
+        if self._albums.get(key) is album:
+            del self._albums[key]
+        album.updates.sort(key=lambda u: u.update_id)  # webhook requests may overtake each other
+        try:
+            parts = [incoming for u in album.updates if (incoming := to_incoming(u)) is not None]
+            if parts:
+                incoming = merge_album(parts, [u.update_id for u in album.updates])
+                await self._converse(incoming, album.updates[0])
+        except Exception:
+            logger.exception("telegram album of updates %s failed in the channel", album.updates[0].update_id)
+            await self._last_resort(album.updates[0])
+
+    async def _serve(self, update: Update) -> None:
+        try:
+            incoming = to_incoming(update)
+            if incoming is not None:
+                await self._converse(incoming, update)
+                return
+            if update.callback_query is not None:
+                await self._answer(update.callback_query.id, None)
+            await self._on_membership(update)
+        except Exception:  # a bug here (say, a 65-byte payload) must not stop the other updates
+            logger.exception("telegram update %s failed in the channel", update.update_id)
+            await self._last_resort(update)
+
+    async def _last_resort(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            await self._answer(query.id, None)  # harmless if it was answered already
+        chat = _chat_key(update)
+        if update.message is not None or (query is not None and query.message is not None):
+            with contextlib.suppress(AiogramError):
+                await self.bot(SendMessage(chat_id=_chat(chat), text=APOLOGY))
+
+    async def _converse(self, incoming: Incoming, update: Update) -> None:
+        if incoming.phone is not None or incoming.location is not None:
+            self._keyboards[incoming.chat_id] = "folded"  # a one_time keyboard hides itself once used
+        replies = await self._ask(incoming, update)
+        if update.callback_query is not None:
+            # Always, even after a failure: otherwise the button spins for the user for seconds.
+            await self._answer(update.callback_query.id, first_toast(replies))
+        await self._reply_now(incoming, replies)
+
+    async def _ask(self, incoming: Incoming, update: Update) -> list[Reply]:
+        try:
+            return await self._handler.handle(incoming)
+        except Exception:
+            logger.exception("handler failed on %s (chat %s)", incoming.update_key, incoming.chat_id)
+            # The full update holds personal data (names, phones): only at debug level.
+            logger.debug("failed update: %s", update.model_dump_json(exclude_none=True))
+            return [Reply(text=APOLOGY)]
+
+    async def _on_membership(self, update: Update) -> None:
+        change = update.my_chat_member
+        if change is not None and change.new_chat_member.status in ("kicked", "left"):
+            await self._mark_unreachable(str(change.chat.id), f"bot {change.new_chat_member.status}")
+
+    # --- immediate replies ---
+
+    async def _reply_now(self, incoming: Incoming, replies: Sequence[Reply]) -> None:
+        chat_id = incoming.chat_id
+        edit_ref = incoming.message_ref if incoming.is_button else None
+        for reply in replies:
+            try:
+                if reply.replace and edit_ref is not None and await self._edit(chat_id, int(edit_ref), reply):
+                    edit_ref = None
+                    await self._clear_keyboard(chat_id, reply, [])
+                    continue
+                methods = self._render(chat_id, reply)
+                if methods:
+                    await self._clear_keyboard(chat_id, reply, methods)
+                for method in methods:
+                    await self._call_patiently(method)
+            except AiogramError as exc:
+                error = to_delivery_error(exc)
+                if isinstance(error, Unreachable):
+                    await self._mark_unreachable(chat_id, error.reason)
+                    return
+                logger.warning("reply to telegram chat %s not delivered: %s", chat_id, exc)
+                if isinstance(error, RetryLater):
+                    return  # the next replies would fail alike, and must not arrive out of order
+
+    async def _edit(self, chat_id: str, message_id: int, reply: Reply) -> bool:
+        method = render_edit(_chat(chat_id), message_id, reply)
+        if method is None:
+            return False
+        try:
+            await self._call_patiently(method)
+        except TelegramBadRequest as exc:
+            if NOT_MODIFIED_MARKER in exc.message.lower():
+                return True  # it already shows exactly this
+            if _says_unreachable(exc):
+                raise
+            # Too old, deleted, or a photo message (no text to edit): say it in a new message.
+            logger.info("edit of %s/%s failed (%s); sending anew", chat_id, message_id, exc.message)
+            return False
+        return True
+
+    async def _call_patiently(self, method: TelegramMethod[Any]) -> Any:
+        """Call for a user's own action: waits out a short flood control or a network blip."""
+        waited = 0.0
+        for attempt in range(1, IMMEDIATE_ATTEMPTS + 1):
+            try:
+                return await self._call(method)
+            except AiogramError as exc:
+                if not _is_transient(exc) or attempt == IMMEDIATE_ATTEMPTS:
+                    raise
+                pause = float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else 0.5 * attempt
+                if waited + pause > IMMEDIATE_MAX_WAIT:
+                    raise
+                logger.info("telegram %s: %s; retrying in %.1f s", type(method).__name__, exc, pause)
+                await asyncio.sleep(pause)
+                waited += pause
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _answer(self, query_id: str, toast: str | None) -> None:
+        try:
+            await self.bot(AnswerCallbackQuery(callback_query_id=query_id, text=toast))
+        except AiogramError as exc:  # e.g. "query is too old": answering later is pointless
+            logger.info("callback %s not answered: %s", query_id, exc)
+
+    async def _mark_unreachable(self, chat_id: str, reason: str) -> None:
+        try:
+            await self._handler.mark_unreachable(CHANNEL, chat_id, reason)
+        except Exception:
+            logger.exception("mark_unreachable failed for telegram chat %s", chat_id)
+
+    # --- sending (shared by immediate replies and the outbox) ---
+
+    def _render(self, chat_id: str, reply: Reply) -> list[TelegramMethod[Any]]:
+        return render(_chat(chat_id), reply, remove_keyboard=chat_id in self._keyboards)
+
+    async def _clear_keyboard(self, chat_id: str, reply: Reply,
+                              methods: Sequence[TelegramMethod[Any]]) -> None:
+        """Take a request keyboard the user did not use off the screen before a step that has no use for it.
+
+        A message carries one reply_markup, so a reply with inline buttons cannot also remove the
+        keyboard, and an edit cannot remove it at all. Otherwise the big "share phone" keyboard would
+        cover the sector buttons. The usual remedy: a silent message that removes it, deleted at once.
+        A folded keyboard (already used) is left for the next message free to carry the removal.
+        """
+        if self._keyboards.get(chat_id) != "shown" or reply.request_buttons:
+            return
+        if any(isinstance(getattr(m, "reply_markup", None), ReplyKeyboardRemove) for m in methods):
+            return
+        note = await self._call_patiently(SendMessage(
+            chat_id=_chat(chat_id), text=KEYBOARD_REMOVAL_TEXT, reply_markup=ReplyKeyboardRemove(),
+            disable_notification=True))
+        try:
+            await self.bot(DeleteMessage(chat_id=_chat(chat_id), message_id=note.message_id))
+        except AiogramError as exc:
+            logger.info("keyboard note %s/%s not deleted: %s", chat_id, note.message_id, exc)
+
+    async def _call(self, method: TelegramMethod[Any]) -> Any:
+        try:
+            result = await self.bot(method)
+        except TelegramMigrateToChat as exc:
+            # A group became a supergroup and got a new id; the staff_chat in config.toml needs it.
+            logger.warning("telegram chat %s moved to %s: update the configuration",
+                           getattr(method, "chat_id", "?"), exc.migrate_to_chat_id)
+            method = method.model_copy(update={"chat_id": exc.migrate_to_chat_id})
+            result = await self.bot(method)
+        self._note_keyboard(method)
+        return result
+
+    def _note_keyboard(self, method: TelegramMethod[Any]) -> None:
+        markup = getattr(method, "reply_markup", None)
+        chat_id = str(getattr(method, "chat_id", ""))
+        if isinstance(markup, ReplyKeyboardMarkup):
+            self._keyboards[chat_id] = "shown"
+        elif isinstance(markup, ReplyKeyboardRemove):
+            self._keyboards.pop(chat_id, None)
+
+    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> str | None:
+        """The Sender protocol, for the outbox: one attempt, failures mapped for the delivery layer.
+
+        Telegram has no idempotency key, so ``dedup_key`` only remembers which parts of a long reply
+        went out already: a retry continues where the failure stopped instead of repeating them.
+        Returns the id of the last text message sent (an appeal card is edited through it later).
+        """
+        # Keyboards are left alone: a notice must not take away the keyboard of a step in progress.
+        methods = render(_chat(chat_id), reply)
+        done = self._sent_parts.pop(dedup_key, 0)
+        last: str | None = None
+        for index in range(done, len(methods)):
+            try:
+                result = await self._call(methods[index])
+            except AiogramError as exc:
+                self._remember_progress(dedup_key, index)
+                raise to_delivery_error(exc) from exc
+            if isinstance(methods[index], SendMessage) and getattr(result, "message_id", None) is not None:
+                last = str(result.message_id)
+        return last
+
+    async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
+        """Sender: show a new version of an appeal card in place; False sends it anew instead."""
+        if not message_ref.isdigit():
+            return False
+        method = render_edit(_chat(chat_id), int(message_ref), reply)
+        if method is None:
+            return False
+        try:
+            await self._call(method)
+        except TelegramBadRequest as exc:
+            if NOT_MODIFIED_MARKER in exc.message.lower():
+                return True
+            if _says_unreachable(exc):
+                raise to_delivery_error(exc) from exc
+            return False
+        except AiogramError as exc:
+            raise to_delivery_error(exc) from exc
+        return True
+
+    def _remember_progress(self, dedup_key: str, parts_done: int) -> None:
+        if parts_done == 0:
+            return
+        self._sent_parts[dedup_key] = parts_done
+        while len(self._sent_parts) > PROGRESS_TRACKED:
+            self._sent_parts.popitem(last=False)
+
+    # --- commands ---
+
+    async def set_commands(self) -> None:
+        """The command menu: Russian for everyone, English for clients set to English."""
+        for language, descriptions in command_descriptions().items():
+            commands = [BotCommand(command=name, description=text) for name, text in descriptions.items()]
+            # No language_code = the default for every language without its own list.
+            code = None if language == "ru" else language
+            await self.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
