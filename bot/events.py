@@ -131,6 +131,12 @@ class Unreachable(DeliveryError):
         self.reason = reason
 
 
+class HandlingDeferred(Exception):
+    """The update could not be handled for a passing reason (the database locked or restarting, a lost
+    connection): nothing of it was saved and it must not be acknowledged, so it comes again and is
+    handled once after recovery. A bug is not this: it gets the apology."""
+
+
 class Sender(Protocol):
     """What a channel offers the delivery layer: send one reply to one chat.
 

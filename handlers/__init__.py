@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import observability
 from bot.config import Settings
-from bot.events import Incoming, Reply
+from bot.events import HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
 from bot.services.calendar import ProductionCalendar
 from handlers import citizen, common, experts, operator, rate_limit, ratings, reports
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Router, is_transient
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,14 @@ class Conversations:
                     await self.router.dispatch(ctx)
                 await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies])
             return ctx.replies
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                # Nothing was saved (the transaction rolled back) and nothing is said: the channel does not
+                # confirm the update, so it comes again and is handled once the database is back.
+                if self.metrics is not None:
+                    self.metrics.updates_deferred.labels(channel=event.channel).inc()
+                log.warning("update deferred: the database is unavailable (%s)", type(exc).__name__)
+                raise HandlingDeferred(type(exc).__name__) from exc
             if self.metrics is not None:
                 self.metrics.handler_errors.labels(channel=event.channel).inc()
             # Content stays out of the error log (personal data); the kind of input is enough to reproduce.

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -32,8 +32,9 @@ from aiogram.types import (
     Update,
 )
 
+from bot.channels.base import Runtime
+from bot.channels.kit import ChatOrder, apology, handle_patiently
 from bot.channels.telegram.common import (
-    APOLOGY,
     CHANNEL,
     IMMEDIATE_ATTEMPTS,
     IMMEDIATE_MAX_WAIT,
@@ -52,12 +53,14 @@ from bot.channels.telegram.errors import (
     to_delivery_error,
 )
 from bot.channels.telegram.intake import _Album, _chat_key, merge_album, to_incoming
+from bot.channels.telegram.plugin import Telegram
 from bot.channels.telegram.polling import PollingMixin
 from bot.channels.telegram.rendering import KeyboardState, first_toast, render, render_edit
 from bot.channels.telegram.webhook import WebhookMixin
-from bot.config import Settings, Telegram
+from bot.config import Settings
 from bot.events import (
     ConversationHandler,
+    HandlingDeferred,
     Incoming,
     Reply,
     RetryLater,
@@ -65,33 +68,6 @@ from bot.events import (
 )
 
 logger = logging.getLogger(__name__)
-
-# --- ordering -----------------------------------------------------------------------------------
-
-
-class ChatSequencer:
-    """Runs jobs of one chat one after another, jobs of different chats side by side (up to a limit)."""
-
-    def __init__(self, concurrency: int) -> None:
-        self._tails: dict[str, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(concurrency)
-
-    def submit(self, chat_key: str, job: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._run(self._tails.get(chat_key), job))
-        self._tails[chat_key] = task
-        task.add_done_callback(partial(self._forget, chat_key))
-        return task
-
-    async def _run(self, previous: asyncio.Task[None] | None, job: Callable[[], Awaitable[None]]) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])  # its outcome is its own; only its end matters here
-        async with self._slots:
-            await job()
-
-    def _forget(self, chat_key: str, task: asyncio.Task[None]) -> None:
-        if self._tails.get(chat_key) is task:
-            del self._tails[chat_key]
-
 
 # --- the channel --------------------------------------------------------------------------------
 
@@ -111,6 +87,7 @@ class TelegramChannel(PollingMixin, WebhookMixin):
         album_window: float = 0.5,
         concurrency: int = 32,
         shutdown_grace: float = 5.0,
+        runtime: Runtime | None = None,
     ) -> None:
         self._config = telegram_section(settings)
         self._handler = handler
@@ -119,7 +96,14 @@ class TelegramChannel(PollingMixin, WebhookMixin):
         self._polling_timeout = polling_timeout
         self._album_window = album_window
         self._shutdown_grace = shutdown_grace
-        self._sequencer = ChatSequencer(concurrency)
+        self._runtime = runtime or Runtime(shutdown_grace=shutdown_grace)
+        self._sequencer = ChatOrder(concurrency)
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._running = False
+        # How long a webhook request waits for a database that is away before it is refused (and re-sent
+        # by Telegram); polling waits until recovery, holding the offset (None).
+        self._patience: float | None = None
         self._albums: dict[tuple[str, str], _Album] = {}
         # Request keyboards still on screen ("shown") or folded after use ("folded"; one_time leaves a
         # button to reopen it). In memory: after a restart the next keyboard replaces a stale one anyway.
@@ -131,6 +115,29 @@ class TelegramChannel(PollingMixin, WebhookMixin):
     async def close(self) -> None:
         if self._owns_bot:
             await self.bot.session.close()
+
+    # --- the Channel contract ---
+
+    async def run(self) -> None:
+        """Polling or the webhook, as configured, until ``stop()``."""
+        self._running = True
+        try:
+            await self._retrying(self.set_commands)
+            await (self.run_webhook() if self._config.mode == "webhook" else self.run_polling())
+        finally:
+            self._running = False
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """No new updates; those in flight get the grace; then the connection to Telegram is closed."""
+        self._stopping.set()
+        if self._running:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), timeout=self._shutdown_grace + 3)
+        await self.close()
+
+    async def answer_press(self, press_ref: str, toast: str | None) -> None:
+        await self._answer(press_ref, toast)
 
     # --- intake ---
 
@@ -171,6 +178,8 @@ class TelegramChannel(PollingMixin, WebhookMixin):
             if parts:
                 incoming = merge_album(parts, [u.update_id for u in album.updates])
                 await self._converse(incoming, album.updates[0])
+        except HandlingDeferred:
+            raise  # not handled: not confirmed either (polling offset, webhook status)
         except Exception:
             logger.exception("telegram album of updates %s failed in the channel", album.updates[0].update_id)
             await self._last_resort(album.updates[0])
@@ -184,6 +193,8 @@ class TelegramChannel(PollingMixin, WebhookMixin):
             if update.callback_query is not None:
                 await self._answer(update.callback_query.id, None)
             await self._on_membership(update)
+        except HandlingDeferred:
+            raise  # not handled: not confirmed either (polling offset, webhook status)
         except Exception:  # a bug here (say, a 65-byte payload) must not stop the other updates
             logger.exception("telegram update %s failed in the channel", update.update_id)
             await self._last_resort(update)
@@ -195,7 +206,7 @@ class TelegramChannel(PollingMixin, WebhookMixin):
         chat = _chat_key(update)
         if update.message is not None or (query is not None and query.message is not None):
             with contextlib.suppress(AiogramError):
-                await self.bot(SendMessage(chat_id=_chat(chat), text=APOLOGY))
+                await self.bot(SendMessage(chat_id=_chat(chat), text=apology(_language(update)).text))
 
     async def _converse(self, incoming: Incoming, update: Update) -> None:
         if incoming.phone is not None or incoming.location is not None:
@@ -208,12 +219,16 @@ class TelegramChannel(PollingMixin, WebhookMixin):
 
     async def _ask(self, incoming: Incoming, update: Update) -> list[Reply]:
         try:
-            return await self._handler.handle(incoming)
+            return await handle_patiently(self._handler, incoming, budget=self._patience, stopping=self._stopping)
+        except HandlingDeferred:
+            if update.callback_query is not None:
+                await self._answer(update.callback_query.id, None)  # the spinner stops; the press comes again
+            raise
         except Exception:
             logger.exception("handler failed on %s (chat %s)", incoming.update_key, incoming.chat_id)
             # The full update holds personal data (names, phones): only at debug level.
             logger.debug("failed update: %s", update.model_dump_json(exclude_none=True))
-            return [Reply(text=APOLOGY)]
+            return [apology(incoming.language)]
 
     async def _on_membership(self, update: Update) -> None:
         change = update.my_chat_member
@@ -392,3 +407,9 @@ class TelegramChannel(PollingMixin, WebhookMixin):
             # No language_code = the default for every language without its own list.
             code = None if language == "ru" else language
             await self.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+
+
+def _language(update: Update) -> str | None:
+    user = update.message.from_user if update.message is not None else (
+        update.callback_query.from_user if update.callback_query is not None else None)
+    return user.language_code if user is not None else None

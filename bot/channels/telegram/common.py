@@ -28,8 +28,6 @@ TOAST_LIMIT: Final = 200
 LOCAL: Final = "local"
 PHOTO_UPLOAD_LIMIT: Final = 10 * 1024 * 1024
 UPLOAD_LIMIT: Final = 50 * 1024 * 1024
-# The last line of defence when the handler raises; the handler normally apologises itself.
-APOLOGY: Final = "Извините, что-то пошло не так. Попробуйте ещё раз или /cancel."
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # https://core.telegram.org/bots/api#setwebhook
 SECRET_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # my_chat_member tells us at once when a user blocks the bot; edited messages are not appeals.
@@ -65,20 +63,6 @@ def command_descriptions() -> dict[str, dict[str, str]]:
             for language in LANGUAGES}
 
 
-
-
-class _Backoff:
-    """0.5, 1, 2 ... up to 30 s between failed attempts."""
-
-    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
-        self._first, self._cap, self._delay = first, cap, first
-
-    def next(self) -> float:
-        delay, self._delay = self._delay, min(self._delay * 2, self._cap)
-        return delay
-
-    def reset(self) -> None:
-        self._delay = self._first
 
 
 async def _arrives_within(event: asyncio.Event, seconds: float) -> bool:

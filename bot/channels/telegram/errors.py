@@ -20,7 +20,8 @@ from aiogram.exceptions import (
 )
 
 from bot.channels.telegram.common import UNREACHABLE_MARKERS
-from bot.config import Settings, Telegram
+from bot.channels.telegram.plugin import Telegram
+from bot.config import Settings
 from bot.events import (
     DeliveryError,
     RetryLater,

@@ -28,6 +28,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
+from bot.channels import kit
 from bot.channels.telegram.common import (
     CALLBACK_DATA_LIMIT,
     CHANNEL,
@@ -54,27 +55,8 @@ def utf16_len(text: str) -> int:
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Cut a long text into messages at paragraph, then line, then word boundaries; nothing is lost."""
-    chunks: list[str] = []
-    rest = text.strip()
-    while utf16_len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        chunks.append(rest)
-    return [chunk for chunk in chunks if chunk]
-
-
-def _cut_point(text: str, limit: int) -> int:
-    window = text[:limit]
-    while utf16_len(window) > limit:  # astral characters (emoji) count twice in UTF-16
-        window = window[: limit - (utf16_len(window) - len(window))]
-    for separator in ("\n\n", "\n", " "):
-        position = window.rfind(separator)
-        if position > len(window) // 2:
-            return position + len(separator)
-    return len(window)
+    """Cut a long text into messages; Telegram counts in UTF-16 code units."""
+    return kit.split_text(text, limit, utf16_len)
 
 
 def inline_keyboard(rows: list[list[Button]]) -> InlineKeyboardMarkup | None:
@@ -197,10 +179,7 @@ def _upload_size(attachment: Attachment) -> int | None:
 
 
 def _text_with_names(text: str, named: Sequence[Attachment]) -> str:
-    if not named:
-        return text
-    names = "\n".join(f"📎 {a.name or a.kind}" for a in named)
-    return f"{text}\n\n{names}" if text else names
+    return kit.with_file_names(text, named)
 
 
 def _file_methods(chat_id: int | str, files: _Files) -> list[TelegramMethod[Any]]:

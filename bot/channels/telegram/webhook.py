@@ -14,12 +14,20 @@ from aiogram.types import (
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.channels.kit import parse_json
 from bot.channels.telegram.common import ALLOWED_UPDATES, SECRET_HEADER, SECRET_RE
+from bot.events import HandlingDeferred
 
 logger = logging.getLogger(__name__)
+# How long a webhook request waits for a database that is away before Telegram is told to send it again.
+WEBHOOK_PATIENCE = 10.0
 
 class WebhookMixin:
     """The webhook half of ``TelegramChannel``."""
+
+    _stopping: asyncio.Event
+    _shutdown_grace: float
+    _patience: float | None
 
     def webhook_app(self) -> web.Application:
         """An aiohttp app that takes Telegram's webhook POSTs at ``webhook_path``, secret checked on each."""
@@ -33,13 +41,15 @@ class WebhookMixin:
         # No access log: updates are counted in /metrics and logged with their update id and user where
         # something happens (bot/observability.py); aiohttp's line per POST cost ~3% of the CPU under
         # load (bench/load.py) and told nothing more.
-        runner = web.AppRunner(self.webhook_app(), access_log=None)
+        self._patience = WEBHOOK_PATIENCE
+        # On stop aiohttp lets the requests in flight finish for the grace, then closes.
+        runner = web.AppRunner(self.webhook_app(), access_log=None, shutdown_timeout=self._shutdown_grace)
         await runner.setup()
         try:
             await web.TCPSite(runner, self._config.webhook_host, self._config.webhook_port).start()
             logger.info("telegram webhook listening on %s:%s%s", self._config.webhook_host,
                         self._config.webhook_port, self._config.webhook_path)
-            await asyncio.Event().wait()
+            await self._stopping.wait()
         finally:
             await runner.cleanup()
 
@@ -64,11 +74,17 @@ class WebhookMixin:
             return web.Response(status=401)
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
             return web.Response(status=403)
+        if self._stopping.is_set():
+            return web.Response(status=503)  # stopping: Telegram sends it again, to the next instance
         try:
-            update = Update.model_validate(await request.json(), context={"bot": self.bot})
+            update = Update.model_validate(parse_json(await request.read()), context={"bot": self.bot})
         except (ValueError, ValidationError):
-            return web.Response(status=400)
+            return web.Response(status=400)  # malformed, too deeply nested, or fields of the wrong type
         # Answer only once handled (Telegram re-sends otherwise); shielded so a dropped connection
         # cannot cut the handling in the middle.
-        await asyncio.shield(self._intake(update))
+        try:
+            await asyncio.shield(self._intake(update))
+        except HandlingDeferred:
+            # The database is away: an error status, so Telegram sends the update again later.
+            return web.Response(status=503)
         return web.Response()

@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -16,10 +15,13 @@ from aiohttp import web
 from vk_api.exceptions import ApiError, ApiHttpError
 from vk_api.keyboard import VkKeyboard
 
+from bot.channels.base import Runtime
+from bot.channels.kit import ChatOrder, apology, handle_patiently
 from bot.channels.vk.client import build_api, build_uploader
 from bot.channels.vk.common import CHANNEL, LOCAL, T
 from bot.channels.vk.errors import classify
 from bot.channels.vk.intake import ButtonPress, _media_ref, button_press, incoming_from_event
+from bot.channels.vk.plugin import Vk
 from bot.channels.vk.polling import LongPollMixin
 from bot.channels.vk.rendering import (
     OutgoingMessage,
@@ -31,11 +33,12 @@ from bot.channels.vk.rendering import (
     upload_name,
 )
 from bot.channels.vk.webhook import CallbackMixin
-from bot.config import Settings, Vk
+from bot.config import Settings
 from bot.events import (
     Attachment,
     ConversationHandler,
     DeliveryError,
+    HandlingDeferred,
     Incoming,
     Reply,
     RetryLater,
@@ -43,28 +46,6 @@ from bot.events import (
 )
 
 log = logging.getLogger(__name__)
-
-class PeerOrder:
-    """Work for one peer runs in arrival order; different peers run side by side."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._holders: Counter[str] = Counter()
-
-    @contextlib.asynccontextmanager
-    async def hold(self, peer: str) -> AsyncIterator[None]:
-        # asyncio.Lock wakes its waiters first come, first served: tasks started in event order
-        # take the lock in that order.
-        lock = self._locks.setdefault(peer, asyncio.Lock())
-        self._holders[peer] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._holders[peer] -= 1
-            if not self._holders[peer]:
-                del self._holders[peer], self._locks[peer]
-
 
 # --- the channel ------------------------------------------------------------------------------
 
@@ -77,7 +58,7 @@ class VkChannel(LongPollMixin, CallbackMixin):
     def __init__(self, settings: Settings | Vk, handler: ConversationHandler, *,
                  long_poll_wait: int = 25, retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
                  reconnect_delays: Sequence[float] = (1.0, 2.0, 5.0, 10.0, 30.0),
-                 max_in_flight: int = 64, request_timeout: float = 30.0) -> None:
+                 max_in_flight: int = 64, request_timeout: float = 30.0, runtime: Runtime | None = None) -> None:
         self.vk = settings.vk if isinstance(settings, Settings) else settings
         self.handler = handler
         _check_settings(self.vk)
@@ -87,7 +68,11 @@ class VkChannel(LongPollMixin, CallbackMixin):
         self.retry_delays = tuple(retry_delays)
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._peers = PeerOrder()
+        self.runtime = runtime or Runtime()
+        self._order = ChatOrder(max_in_flight)
+        # How long a Callback API request waits for a database that is away before VK is asked to retry;
+        # the long poll waits until recovery, its position held (None).
+        self._patience: float | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -139,10 +124,16 @@ class VkChannel(LongPollMixin, CallbackMixin):
             await self._finish()
 
     async def stop(self) -> None:
+        """No new events; those in flight get the grace (``Runtime.shutdown_grace``)."""
         self._stopping.set()
         if self._running:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopped.wait(), timeout=15)
+                await asyncio.wait_for(self._stopped.wait(), timeout=self.runtime.shutdown_grace + 3)
+
+    async def answer_press(self, press_ref: str, toast: str | None) -> None:
+        """``press_ref``: "event_id:user_id:peer_id" of a message_event."""
+        event_id, user_id, peer_id = press_ref.rsplit(":", 2)
+        await self._answer(ButtonPress(event_id, int(user_id), int(peer_id)), toast)
 
     @property
     def callback_address(self) -> tuple[str, int] | None:
@@ -154,7 +145,7 @@ class VkChannel(LongPollMixin, CallbackMixin):
 
     async def _finish(self) -> None:
         if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=10)
+            await asyncio.wait(set(self._tasks), timeout=self.runtime.shutdown_grace)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -178,18 +169,21 @@ class VkChannel(LongPollMixin, CallbackMixin):
             if press is not None:
                 await self._answer(press, None)  # never leave a button spinning
             return
-        async with self._peers.hold(incoming.chat_id):
-            if incoming.location is not None or (incoming.payload is not None and press is None):
-                self._standard_keyboard.discard(int(incoming.chat_id))  # VK hid the one-time keyboard
-            incoming = await self._named(incoming)
-            await self._converse(incoming, press)
+        if incoming.location is not None or (incoming.payload is not None and press is None):
+            self._standard_keyboard.discard(int(incoming.chat_id))  # VK hid the one-time keyboard
+        incoming = await self._named(incoming)
+        await self._converse(incoming, press)
 
     async def _converse(self, incoming: Incoming, press: ButtonPress | None) -> None:
         try:
-            replies = await self.handler.handle(incoming)
+            replies = await handle_patiently(self.handler, incoming, budget=self._patience, stopping=self._stopping)
+        except HandlingDeferred:
+            if press is not None:
+                await self._answer(press, None)  # the spinner stops; VK gives the event again
+            raise
         except Exception:
             log.exception("handler failed on %s", incoming.update_key)
-            replies = []
+            replies = [apology(incoming.language)]
         if press is not None:
             # Always answered, even after a failure: otherwise the button spins for a minute.
             await self._answer(press, first_toast(replies))

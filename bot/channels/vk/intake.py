@@ -49,6 +49,16 @@ def button_press(event: Mapping[str, Any]) -> ButtonPress | None:
     return ButtonPress(str(obj["event_id"]), int(obj.get("user_id", 0)), int(obj.get("peer_id", 0)))
 
 
+def peer_of(event: Mapping[str, Any]) -> str:
+    """The conversation an event belongs to, for handling one peer's events in order."""
+    obj = event.get("object")
+    if not isinstance(obj, Mapping):
+        return "other"
+    message = obj.get("message")
+    peer = message.get("peer_id") if isinstance(message, Mapping) else obj.get("peer_id")
+    return str(peer) if isinstance(peer, int | str) else "other"
+
+
 def update_key(event: Mapping[str, Any], fallback: str) -> str:
     # Since API 5.103 every event carries event_id, the same on each redelivery (Callback API
     # retries, a long-poll replay); older shapes fall back to the message's own identity.

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from vk_api.bot_longpoll import VkBotLongPoll
@@ -13,6 +14,8 @@ from vk_api.exceptions import ApiError
 
 from bot.channels.vk.client import in_daemon_thread
 from bot.channels.vk.common import T
+from bot.channels.vk.intake import peer_of
+from bot.events import HandlingDeferred
 
 log = logging.getLogger(__name__)
 
@@ -64,12 +67,17 @@ class LongPollMixin:
 
     async def _intake(self, event: Mapping[str, Any]) -> None:
         await self._slots.acquire()  # back-pressure: the poll waits while too much is in flight
-        task = asyncio.create_task(self._process(event))
+        task = self._order.submit(peer_of(event), partial(self._process, event))
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
-        if not task.cancelled() and task.exception() is not None:
-            log.error("VK event failed", exc_info=task.exception())
+        if task.cancelled():
+            return
+        failure = task.exception()
+        if isinstance(failure, HandlingDeferred):
+            log.warning("VK event not handled before the stop; it is fetched again after the restart")
+        elif failure is not None:
+            log.error("VK event failed", exc_info=failure)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from vk_api.keyboard import MAX_BUTTONS_ON_LINE, MAX_DEFAULT_LINES, MAX_INLINE_LINES, VkKeyboard
 
+from bot.channels import kit
 from bot.channels.vk.common import (
     ATTACHMENTS_PER_MESSAGE,
     CHANNEL,
@@ -90,31 +91,12 @@ def render_reply(reply: Reply) -> list[OutgoingMessage]:
 
 def _text_with_foreign_files(reply: Reply) -> str:
     # A Telegram file_id means nothing to VK: name the files instead.
-    foreign = [a for a in reply.attachments if a.channel != CHANNEL]
-    if not foreign:
-        return reply.text
-    names = "\n".join(f"📎 {a.name or a.kind}" for a in foreign)
-    return f"{reply.text}\n\n{names}" if reply.text else names
+    return kit.with_file_names(reply.text, [a for a in reply.attachments if a.channel != CHANNEL])
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Parts of at most ``limit`` characters, cut at a paragraph, a line or a space where possible."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
-    parts.append(rest)
-    return parts
-
-
-def _cut_point(text: str, limit: int) -> int:
-    for separator in ("\n\n", "\n", " "):
-        position = text.rfind(separator, limit // 2, limit)
-        if position > 0:
-            return position
-    return limit
+    """Parts of at most ``limit`` characters (VK counts characters); one empty part for an empty text."""
+    return kit.split_text(text, limit) or [""]
 
 
 def label(text: str) -> str:
