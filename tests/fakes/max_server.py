@@ -215,9 +215,10 @@ class FakeMax:
         return update
 
     def message_created(self, chat_id: int, text: str = "", *, user_id: int | None = None,
-                        attachments: list[dict[str, Any]] | None = None, chat_type: str = "dialog",
+                        attachments: list[dict[str, Any]] | None = None, chat_type: str | None = None,
                         locale: str = "ru") -> dict[str, Any]:
         user_id = user_id or chat_id
+        chat_type = chat_type or ("chat" if chat_id < 0 else "dialog")  # group chats have negative ids
         body = {"mid": f"mid.{secrets.token_hex(8)}", "seq": next(self._seq), "text": text or None,
                 "attachments": attachments or None}
         message = {"sender": self.user(user_id), "timestamp": int(time.time() * 1000),
@@ -292,7 +293,8 @@ class FakeMax:
         shown = None
         if message is not None:
             shown = {"sender": {"user_id": self.bot_id, "name": "bot", "is_bot": True},
-                     "recipient": {"chat_id": chat_id, "chat_type": "dialog"}, "timestamp": callback["timestamp"],
+                     "recipient": {"chat_id": chat_id, "chat_type": "chat" if chat_id < 0 else "dialog"},
+                     "timestamp": callback["timestamp"],
                      "body": {"mid": message.mid, "seq": message.seq, "text": message.text,
                               "attachments": message.attachments}}
         return self.queue({"update_type": "message_callback", "timestamp": callback["timestamp"],
