@@ -273,3 +273,34 @@ async def _listening(port: int) -> None:
     from tests.test_telegram_channel import _listening as listening
 
     await listening(port)
+
+
+# --- a Telegram album delivered again in another grouping -------------------------------------------
+
+
+async def test_an_album_delivered_again_in_another_grouping_is_taken_once(telegram: FakeTelegramServer,
+                                                                          app: App) -> None:
+    from tests.test_telegram_channel import TelegramCitizen, via_webhook
+
+    async with webhook_for(telegram, app):
+        citizen = TelegramCitizen(telegram, via_webhook(telegram))
+        await citizen.send("/start")
+        await citizen.press("Согласен")
+        await citizen.send("Иванова Мария Петровна")
+        await citizen.step(telegram.make.contact(citizen.chat_id, "79123456789"))
+        await citizen.press("ЖКХ")
+        await citizen.press("Отопление")
+        await citizen.send("Третий день в квартире холодные батареи, температура 15 градусов, дети болеют.")
+        await citizen.press("Готово")
+        album = telegram.make.album(citizen.chat_id, 3)
+        await citizen.step(*album)
+        assert "Файлов приложено: 3" in citizen.text
+        # Telegram gives the same messages again, grouped differently: the first two, then the third.
+        await citizen.step(*album[:2])
+        await citizen.step(album[2])
+        another = telegram.make.photo(citizen.chat_id)  # a new photo still counts
+        await citizen.step(another)
+        assert "Файлов приложено: 4" in citizen.text
+        await citizen.press("Готово")
+        await citizen.step(telegram.make.location(citizen.chat_id, 56.8519, 53.2048))
+        assert "Файлов: 4" in citizen.text

@@ -174,9 +174,10 @@ class TelegramChannel(PollingMixin, WebhookMixin):
             del self._albums[key]
         album.updates.sort(key=lambda u: u.update_id)  # webhook requests may overtake each other
         try:
-            parts = [incoming for u in album.updates if (incoming := to_incoming(u)) is not None]
-            if parts:
-                incoming = merge_album(parts, [u.update_id for u in album.updates])
+            taken = [(u, incoming) for u in album.updates if (incoming := to_incoming(u)) is not None]
+            if taken:
+                incoming = merge_album([part for _, part in taken], [u.update_id for u in album.updates],
+                                       [u.message.message_id for u, _ in taken if u.message is not None])
                 await self._converse(incoming, album.updates[0])
         except HandlingDeferred:
             raise  # not handled: not confirmed either (polling offset, webhook status)
