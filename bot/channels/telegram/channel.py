@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -120,10 +120,16 @@ class TelegramChannel(PollingMixin, WebhookMixin):
 
     async def run(self) -> None:
         """Polling or the webhook, as configured, until ``stop()``."""
+        await self._retrying(self.set_commands)
+        await (self.run_webhook() if self._config.mode == "webhook" else self.run_polling())
+
+    @contextlib.asynccontextmanager
+    async def _serving(self) -> AsyncIterator[None]:
+        """While polling or the webhook runs: ``stop()`` waits for it to finish."""
         self._running = True
+        self._stopped.clear()
         try:
-            await self._retrying(self.set_commands)
-            await (self.run_webhook() if self._config.mode == "webhook" else self.run_polling())
+            yield
         finally:
             self._running = False
             self._stopped.set()
