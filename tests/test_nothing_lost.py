@@ -304,3 +304,40 @@ async def test_an_album_delivered_again_in_another_grouping_is_taken_once(telegr
         await citizen.press("Готово")
         await citizen.step(telegram.make.location(citizen.chat_id, 56.8519, 53.2048))
         assert "Файлов: 4" in citizen.text
+
+
+# --- PostgreSQL: connections cut while updates are handled ----------------------------------------
+
+
+@pytest.mark.postgres
+async def test_postgresql_connections_cut_mid_update_defer_it_and_it_is_handled_once(
+        telegram: FakeTelegramServer, postgres_url: str, tmp_path: Path, clock: Any) -> None:
+    """What a PostgreSQL restart looks like to the bot (the server itself is shared, so not restarted):
+    every backend of the database terminated, again and again, while citizens write."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import settings_for
+
+    built = await build_app(settings_for(postgres_url, tmp_path), clock=clock, migrate=False)
+    chats = [CHAT + n for n in range(6)]
+    admin = await asyncpg.connect(make_url(postgres_url).set(drivername="postgresql").render_as_string(
+        hide_password=False))
+    try:
+        async with polling(telegram, built.conversations):
+            telegram.queue(telegram.make.text(chats[0], "/start"))
+            await telegram.wait_sent(chats[0], 1, within=10)
+            deadline = asyncio.get_running_loop().time() + 2.0
+            for chat in chats[1:]:
+                telegram.queue(telegram.make.text(chat, "/start"))
+            while asyncio.get_running_loop().time() < deadline:
+                await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                await asyncio.sleep(0.05)
+            for chat in chats:
+                await telegram.wait_sent(chat, 1, within=20)
+        assert await handled(built) == len(chats)
+        assert all(sum(t.startswith(GREETING) for t in telegram.texts(chat)) == 1 for chat in chats)
+    finally:
+        await admin.close()
+        await built.close()
