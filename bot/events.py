@@ -51,6 +51,9 @@ class Incoming:
     user_name: str = ""
     language: str | None = None
     message_ref: str | None = None
+    # The messages merged into this event (a Telegram album), one key each, in the order of the
+    # attachments: each is remembered, so an album delivered again in another grouping is taken once.
+    part_keys: tuple[str, ...] = ()
 
     @property
     def is_button(self) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +78,10 @@ class Conversations:
                     # given again as it was (a repeated message beats a lost appeal number).
                     log.info("update already handled; its replies are given again")
                     return [Reply.from_dict(r) for r in await repo.updates.replies_of(event.update_key)]
+                event = await self._unseen_parts(repo, event)
+                if event is None:
+                    log.info("every message of this album was taken before; nothing new")
+                    return []
                 ctx = await self._context(repo, event)
                 language = ctx.user.language
                 if rate_limit.allow(ctx):
@@ -100,6 +105,17 @@ class Conversations:
         finally:
             if self.metrics is not None:
                 self.metrics.handling.observe(time.perf_counter() - started)
+
+    async def _unseen_parts(self, repo: Repositories, event: Incoming) -> Incoming | None:
+        """The event without the album messages taken before (under another grouping); None if all were."""
+        if not event.part_keys:
+            return event
+        fresh = [await repo.updates.remember(key) for key in event.part_keys]
+        if all(fresh):
+            return event
+        if not any(fresh) or len(fresh) != len(event.attachments):
+            return None
+        return replace(event, attachments=tuple(a for a, new in zip(event.attachments, fresh, strict=True) if new))
 
     async def mark_unreachable(self, channel: str, chat_id: str, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():

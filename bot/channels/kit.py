@@ -18,6 +18,8 @@ from bot.i18n import translator
 log = logging.getLogger(__name__)
 
 SEPARATORS = ("\n\n", "\n", " ")
+# A polling channel waits this long for the database before it treats the failure as a bug.
+GIVE_UP_AFTER_S = 600.0
 
 
 # --- text ---------------------------------------------------------------------------------------
@@ -154,10 +156,14 @@ async def handle_patiently(handler: ConversationHandler, incoming: Incoming, *, 
     while True:
         try:
             return await handler.handle(incoming)
-        except HandlingDeferred:
+        except HandlingDeferred as exc:
             delay = backoff.next()
             if (budget is not None and waited + delay > budget) or (stopping is not None and stopping.is_set()):
                 raise
+            if waited > GIVE_UP_AFTER_S:
+                # Not a database coming back but something that fails every time: a bug after all, so
+                # the person gets the apology and the chat's next updates are no longer held up.
+                raise RuntimeError(f"update deferred for {waited:.0f} s") from exc
             log.warning("update %s deferred (the database is unavailable); again in %.1f s",
                         incoming.update_key, delay)
             if stopping is None:

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -15,20 +15,16 @@ from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
     TelegramBadRequest,
-    TelegramMigrateToChat,
     TelegramRetryAfter,
 )
 from aiogram.methods import (
     AnswerCallbackQuery,
-    DeleteMessage,
     SendMessage,
 )
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import (
     BotCommand,
     BotCommandScopeDefault,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
     Update,
 )
 
@@ -38,9 +34,7 @@ from bot.channels.telegram.common import (
     CHANNEL,
     IMMEDIATE_ATTEMPTS,
     IMMEDIATE_MAX_WAIT,
-    KEYBOARD_REMOVAL_TEXT,
     NOT_MODIFIED_MARKER,
-    PROGRESS_TRACKED,
     _arrives_within,
     _chat,
     command_descriptions,
@@ -55,7 +49,8 @@ from bot.channels.telegram.errors import (
 from bot.channels.telegram.intake import _Album, _chat_key, merge_album, to_incoming
 from bot.channels.telegram.plugin import Telegram
 from bot.channels.telegram.polling import PollingMixin
-from bot.channels.telegram.rendering import KeyboardState, first_toast, render, render_edit
+from bot.channels.telegram.rendering import KeyboardState, first_toast, render_edit
+from bot.channels.telegram.sending import SendingMixin
 from bot.channels.telegram.webhook import WebhookMixin
 from bot.config import Settings
 from bot.events import (
@@ -72,7 +67,7 @@ logger = logging.getLogger(__name__)
 # --- the channel --------------------------------------------------------------------------------
 
 
-class TelegramChannel(PollingMixin, WebhookMixin):
+class TelegramChannel(SendingMixin, PollingMixin, WebhookMixin):
     """Telegram for the conversations: polling or webhook in, immediate replies and outbox sends out."""
 
     channel: str = CHANNEL
@@ -120,10 +115,16 @@ class TelegramChannel(PollingMixin, WebhookMixin):
 
     async def run(self) -> None:
         """Polling or the webhook, as configured, until ``stop()``."""
+        await self._retrying(self.set_commands)
+        await (self.run_webhook() if self._config.mode == "webhook" else self.run_polling())
+
+    @contextlib.asynccontextmanager
+    async def _serving(self) -> AsyncIterator[None]:
+        """While polling or the webhook runs: ``stop()`` waits for it to finish."""
         self._running = True
+        self._stopped.clear()
         try:
-            await self._retrying(self.set_commands)
-            await (self.run_webhook() if self._config.mode == "webhook" else self.run_polling())
+            yield
         finally:
             self._running = False
             self._stopped.set()
@@ -174,9 +175,10 @@ class TelegramChannel(PollingMixin, WebhookMixin):
             del self._albums[key]
         album.updates.sort(key=lambda u: u.update_id)  # webhook requests may overtake each other
         try:
-            parts = [incoming for u in album.updates if (incoming := to_incoming(u)) is not None]
-            if parts:
-                incoming = merge_album(parts, [u.update_id for u in album.updates])
+            taken = [(u, incoming) for u in album.updates if (incoming := to_incoming(u)) is not None]
+            if taken:
+                incoming = merge_album([part for _, part in taken], [u.update_id for u in album.updates],
+                                       [u.message.message_id for u, _ in taken if u.message is not None])
                 await self._converse(incoming, album.updates[0])
         except HandlingDeferred:
             raise  # not handled: not confirmed either (polling offset, webhook status)
@@ -304,99 +306,6 @@ class TelegramChannel(PollingMixin, WebhookMixin):
             await self._handler.mark_unreachable(CHANNEL, chat_id, reason)
         except Exception:
             logger.exception("mark_unreachable failed for telegram chat %s", chat_id)
-
-    # --- sending (shared by immediate replies and the outbox) ---
-
-    def _render(self, chat_id: str, reply: Reply) -> list[TelegramMethod[Any]]:
-        return render(_chat(chat_id), reply, remove_keyboard=chat_id in self._keyboards)
-
-    async def _clear_keyboard(self, chat_id: str, reply: Reply,
-                              methods: Sequence[TelegramMethod[Any]]) -> None:
-        """Take a request keyboard the user did not use off the screen before a step that has no use for it.
-
-        A message carries one reply_markup, so a reply with inline buttons cannot also remove the
-        keyboard, and an edit cannot remove it at all. Otherwise the big "share phone" keyboard would
-        cover the sector buttons. The usual remedy: a silent message that removes it, deleted at once.
-        A folded keyboard (already used) is left for the next message free to carry the removal.
-        """
-        if self._keyboards.get(chat_id) != "shown" or reply.request_buttons:
-            return
-        if any(isinstance(getattr(m, "reply_markup", None), ReplyKeyboardRemove) for m in methods):
-            return
-        note = await self._call_patiently(SendMessage(
-            chat_id=_chat(chat_id), text=KEYBOARD_REMOVAL_TEXT, reply_markup=ReplyKeyboardRemove(),
-            disable_notification=True))
-        try:
-            await self.bot(DeleteMessage(chat_id=_chat(chat_id), message_id=note.message_id))
-        except AiogramError as exc:
-            logger.info("keyboard note %s/%s not deleted: %s", chat_id, note.message_id, exc)
-
-    async def _call(self, method: TelegramMethod[Any]) -> Any:
-        try:
-            result = await self.bot(method)
-        except TelegramMigrateToChat as exc:
-            # A group became a supergroup and got a new id; the staff_chat in config.toml needs it.
-            logger.warning("telegram chat %s moved to %s: update the configuration",
-                           getattr(method, "chat_id", "?"), exc.migrate_to_chat_id)
-            method = method.model_copy(update={"chat_id": exc.migrate_to_chat_id})
-            result = await self.bot(method)
-        self._note_keyboard(method)
-        return result
-
-    def _note_keyboard(self, method: TelegramMethod[Any]) -> None:
-        markup = getattr(method, "reply_markup", None)
-        chat_id = str(getattr(method, "chat_id", ""))
-        if isinstance(markup, ReplyKeyboardMarkup):
-            self._keyboards[chat_id] = "shown"
-        elif isinstance(markup, ReplyKeyboardRemove):
-            self._keyboards.pop(chat_id, None)
-
-    async def send(self, chat_id: str, reply: Reply, *, dedup_key: str) -> str | None:
-        """The Sender protocol, for the outbox: one attempt, failures mapped for the delivery layer.
-
-        Telegram has no idempotency key, so ``dedup_key`` only remembers which parts of a long reply
-        went out already: a retry continues where the failure stopped instead of repeating them.
-        Returns the id of the last text message sent (an appeal card is edited through it later).
-        """
-        # Keyboards are left alone: a notice must not take away the keyboard of a step in progress.
-        methods = render(_chat(chat_id), reply)
-        done = self._sent_parts.pop(dedup_key, 0)
-        last: str | None = None
-        for index in range(done, len(methods)):
-            try:
-                result = await self._call(methods[index])
-            except AiogramError as exc:
-                self._remember_progress(dedup_key, index)
-                raise to_delivery_error(exc) from exc
-            if isinstance(methods[index], SendMessage) and getattr(result, "message_id", None) is not None:
-                last = str(result.message_id)
-        return last
-
-    async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
-        """Sender: show a new version of an appeal card in place; False sends it anew instead."""
-        if not message_ref.isdigit():
-            return False
-        method = render_edit(_chat(chat_id), int(message_ref), reply)
-        if method is None:
-            return False
-        try:
-            await self._call(method)
-        except TelegramBadRequest as exc:
-            if NOT_MODIFIED_MARKER in exc.message.lower():
-                return True
-            if _says_unreachable(exc):
-                raise to_delivery_error(exc) from exc
-            return False
-        except AiogramError as exc:
-            raise to_delivery_error(exc) from exc
-        return True
-
-    def _remember_progress(self, dedup_key: str, parts_done: int) -> None:
-        if parts_done == 0:
-            return
-        self._sent_parts[dedup_key] = parts_done
-        while len(self._sent_parts) > PROGRESS_TRACKED:
-            self._sent_parts.popitem(last=False)
 
     # --- commands ---
 

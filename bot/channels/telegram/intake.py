@@ -118,11 +118,21 @@ def _unsupported(message: Message, user: User, kind: str) -> str | None:
     return None
 
 
-def merge_album(parts: Sequence[Incoming], update_ids: Sequence[int]) -> Incoming:
-    """One event for the photos of one album: attachments in order, captions joined."""
+def message_key(chat_id: str, message_id: int) -> str:
+    return f"{CHANNEL}:{chat_id}:m{message_id}"
+
+
+def merge_album(parts: Sequence[Incoming], update_ids: Sequence[int], message_ids: Sequence[int] = ()) -> Incoming:
+    """One event for the photos of one album: attachments in order, captions joined.
+
+    ``message_ids`` (one per part) become ``part_keys``: the handler takes each message once, however
+    the album is grouped when it comes again (split after a crash, or joined differently).
+    """
     first = parts[0]
+    keys = tuple(message_key(part.chat_id, message_id) for part, message_id in zip(parts, message_ids, strict=True)
+                 ) if message_ids else ()
     if len(parts) == 1:
-        return first
+        return replace(first, part_keys=keys)
     # The key names the whole range: a re-delivered album (after a crash) gets the same key.
     key = f"{update_key(update_ids[0])}-{update_ids[-1]}"
     return replace(
@@ -130,6 +140,7 @@ def merge_album(parts: Sequence[Incoming], update_ids: Sequence[int]) -> Incomin
         update_key=key,
         text="\n".join(part.text for part in parts if part.text),
         attachments=tuple(item for part in parts for item in part.attachments),
+        part_keys=keys,
     )
 
 

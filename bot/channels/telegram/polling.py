@@ -11,6 +11,7 @@ from typing import Any
 
 import bot.channels.lazy_aiogram  # noqa: F401  # isort: skip  (before aiogram: see that module)
 import contextlib
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from aiogram import Bot
@@ -72,6 +73,7 @@ class PollingMixin:
     _stopping: asyncio.Event
     _polling_timeout: int
     _shutdown_grace: float
+    _serving: Callable[[], AbstractAsyncContextManager[None]]
 
     async def run_polling(self) -> None:
         """Long-poll getUpdates until stopped (or cancelled); network failures back off and recover by themselves.
@@ -79,16 +81,17 @@ class PollingMixin:
         On a stop no new updates are taken, those in flight get the grace, and the handled ones are
         confirmed to Telegram with one last getUpdates, so the next start does not get them again.
         """
-        await self._introduce()
-        # getUpdates answers 409 while a webhook is set (https://core.telegram.org/bots/api#getupdates).
-        await self._retrying(partial(self.bot.delete_webhook, drop_pending_updates=False))
-        book = _UpdateBook()
-        tasks: set[asyncio.Task[None]] = set()
-        try:
-            await self._poll(book, tasks)
-        finally:
-            await self._drain(tasks)
-        await self._confirm(book)
+        async with self._serving():
+            await self._introduce()
+            # getUpdates answers 409 while a webhook is set (https://core.telegram.org/bots/api#getupdates).
+            await self._retrying(partial(self.bot.delete_webhook, drop_pending_updates=False))
+            book = _UpdateBook()
+            tasks: set[asyncio.Task[None]] = set()
+            try:
+                await self._poll(book, tasks)
+            finally:
+                await self._drain(tasks)
+            await self._confirm(book)
 
     async def _poll(self, book: _UpdateBook, tasks: set[asyncio.Task[None]]) -> None:
         backoff = Backoff()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from functools import partial
 
 import bot.channels.lazy_aiogram  # noqa: F401  # isort: skip  (before aiogram: see that module)
@@ -28,6 +30,7 @@ class WebhookMixin:
     _stopping: asyncio.Event
     _shutdown_grace: float
     _patience: float | None
+    _serving: Callable[[], AbstractAsyncContextManager[None]]
 
     def webhook_app(self) -> web.Application:
         """An aiohttp app that takes Telegram's webhook POSTs at ``webhook_path``, secret checked on each."""
@@ -41,17 +44,18 @@ class WebhookMixin:
         # No access log: updates are counted in /metrics and logged with their update id and user where
         # something happens (bot/observability.py); aiohttp's line per POST cost ~3% of the CPU under
         # load (bench/load.py) and told nothing more.
-        self._patience = WEBHOOK_PATIENCE
-        # On stop aiohttp lets the requests in flight finish for the grace, then closes.
-        runner = web.AppRunner(self.webhook_app(), access_log=None, shutdown_timeout=self._shutdown_grace)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, self._config.webhook_host, self._config.webhook_port).start()
-            logger.info("telegram webhook listening on %s:%s%s", self._config.webhook_host,
-                        self._config.webhook_port, self._config.webhook_path)
-            await self._stopping.wait()
-        finally:
-            await runner.cleanup()
+        async with self._serving():
+            self._patience = WEBHOOK_PATIENCE
+            # On stop aiohttp lets the requests in flight finish for the grace, then closes.
+            runner = web.AppRunner(self.webhook_app(), access_log=None, shutdown_timeout=self._shutdown_grace)
+            await runner.setup()
+            try:
+                await web.TCPSite(runner, self._config.webhook_host, self._config.webhook_port).start()
+                logger.info("telegram webhook listening on %s:%s%s", self._config.webhook_host,
+                            self._config.webhook_port, self._config.webhook_path)
+                await self._stopping.wait()
+            finally:
+                await runner.cleanup()
 
     def _webhook_secret(self) -> str:
         secret = self._config.webhook_secret

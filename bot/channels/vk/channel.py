@@ -146,6 +146,10 @@ class VkChannel(LongPollMixin, CallbackMixin):
     async def _finish(self) -> None:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=self.runtime.shutdown_grace)
+        for task in set(self._tasks):
+            task.cancel()  # past the grace: not confirmed, so fetched again after the restart
+        if getattr(self, "_position", None) is not None:
+            await self._keep_position()  # the long poll's position after what was handled
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
