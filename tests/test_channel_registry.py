@@ -86,7 +86,7 @@ def test_the_registry_knows_every_channel_package() -> None:
     assert registry.limits("telegram").group_per_minute == 20
     assert registry.is_group_chat("telegram", "-100123") and not registry.is_group_chat("telegram", "42")
     assert registry.is_group_chat("vk", "2000000005") and not registry.is_group_chat("vk", "1001")
-    with pytest.raises(registry.UnknownChannel, match="known: console, telegram, vk"):
+    with pytest.raises(registry.UnknownChannel, match="known: console, max, telegram, vk"):
         registry.limits("icq")
 
 
