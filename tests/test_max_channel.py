@@ -29,10 +29,21 @@ from bot.channels.max.rendering import render_reply
 from bot.channels.max.settings import MaxSettings
 from bot.config import Settings
 from bot.delivery import Limits, Outbox
-from bot.events import Attachment, Button, DeliveryError, Incoming, Location, Reply, RetryLater, Unreachable
+from bot.events import (
+    Attachment,
+    Button,
+    DeliveryError,
+    HandlingDeferred,
+    Incoming,
+    Location,
+    Reply,
+    RetryLater,
+    Unreachable,
+)
 from bot.services import staff
 from bot.services.cursors import DatabaseCursors
 from storage.cursor_repo import ChannelCursorRepo
+from storage.expert_models import Ballot
 from storage.models import Appeal, AppealAttachment
 from storage.repositories import Repositories
 from tests.fakes.max_server import FakeMax
@@ -346,6 +357,21 @@ async def test_webhook_refuses_a_wrong_secret_and_takes_updates_with_the_right_o
     assert [m.text for m in fake.messages(CHAT)] == ["echo: свой"]
 
 
+async def test_webhook_answers_503_while_the_database_is_away_so_max_sends_the_update_again(fake: FakeMax) -> None:
+    class Away(Recorder):
+        async def handle(self, event: Incoming) -> list[Reply]:
+            raise HandlingDeferred()
+
+    settings = max_settings(fake, mode="webhook", webhook_url="https://bot.example.ru/max",
+                            webhook_secret=SecretStr(SECRET), webhook_port=0)
+    channel = MaxChannel(settings, Away(), webhook_budget=0.3)
+    async with running(channel, fake):
+        host, port = channel.webhook_address or ("", 0)
+        fake.text(CHAT, "привет")
+        assert await fake.push_webhook(f"http://{host}:{port}/max") == [503]
+    assert fake.sent == []
+
+
 def test_webhook_mode_needs_a_secret_of_the_right_shape_and_an_https_address() -> None:
     with pytest.raises(ValueError, match="MAX_WEBHOOK_SECRET"):
         MaxSettings(enabled=True, token=SecretStr(TOKEN), webhook_secret=SecretStr("abc"))
@@ -517,3 +543,38 @@ async def test_a_ministry_staff_chat_in_max_gets_the_card_and_an_operator_invite
     async with app.sessionmaker() as session:
         appeal = await session.scalar(select(Appeal))
         assert appeal is not None and appeal.status == "in_work"
+
+
+async def test_an_expert_group_ballot_reaches_a_member_in_max_and_the_vote_is_taken(
+        fake: FakeMax, app: App, clock: Any) -> None:
+    codes = []
+    for role in ("secretary", "member"):
+        async with app.sessionmaker() as session, session.begin():
+            codes.append((await staff.create_invite(Repositories(session), app.settings, role, None, clock(),
+                                                    group_id="nsi")).code)
+    async with max_bot(fake, app) as channel:
+        outbox = Outbox(app.sessionmaker, {"max": channel}, clock=clock,
+                        limits={"max": Limits(per_second=1000, per_chat_interval_s=0)})
+        secretary, member = MaxCitizen(fake, channel, 3001), MaxCitizen(fake, channel, 3002)
+        for person, code, name in ((secretary, codes[0], "Зайцева Мария Олеговна"),
+                                   (member, codes[1], "Кузнецов Игорь Павлович")):
+            await person._act(lambda person=person, code=code: fake.bot_started(person.chat_id, code))
+            assert "Вы включены в состав" in person.text
+            await person.send(name)
+        await secretary.send("/meeting_new")
+        await secretary.send("10.12.2026 18:00")
+        await secretary.press("Заочное голосование")
+        await secretary.send("Об утверждении положения о конкурсе")
+        await secretary.press("Готово")
+        await secretary.press("Готово ➜")
+        await secretary.press("Опубликовать")
+        assert "Заочное голосование №1 открыто" in secretary.text
+        while await outbox.deliver_due():
+            pass
+        [ballot] = [m for m in fake.messages(3002) if "🗳 Голосование" in m.text]
+        assert "Об утверждении положения о конкурсе" in ballot.text
+        await member.press("Воздержался")
+        assert "Ваш голос: воздержался" in member.text
+    async with app.sessionmaker() as session:
+        cast = (await session.scalars(select(Ballot.choice).where(Ballot.choice.is_not(None)))).all()
+        assert cast == ["abstain"]
