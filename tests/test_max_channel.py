@@ -27,7 +27,7 @@ from bot.channels.max.intake import incoming_from_update
 from bot.channels.max.plugin import PLUGIN
 from bot.channels.max.rendering import render_reply
 from bot.channels.max.settings import MaxSettings
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load
 from bot.delivery import Limits, Outbox
 from bot.events import (
     Attachment,
@@ -40,6 +40,7 @@ from bot.events import (
     RetryLater,
     Unreachable,
 )
+from bot.runner import _runnable
 from bot.services import staff
 from bot.services.cursors import DatabaseCursors
 from storage.cursor_repo import ChannelCursorRepo
@@ -379,6 +380,20 @@ def test_webhook_mode_needs_a_secret_of_the_right_shape_and_an_https_address() -
     assert "MAX_WEBHOOK_SECRET" in (no_secret.problem() or "")
     with pytest.raises(ValueError, match="MAX_BOT_TOKEN"):
         MaxChannel(MaxSettings(enabled=True), Recorder())
+
+
+def test_max_is_switched_on_in_config_toml_with_its_secrets_from_the_environment(tmp_path: Path) -> None:
+    shipped = (Path(__file__).resolve().parent.parent / "config.toml").read_text(encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(shipped.replace("[max]\nenabled = false", "[max]\nenabled = true"), encoding="utf-8")
+    settings = load(path, environ={"MAX_BOT_TOKEN": TOKEN})
+    assert [plugin.name for plugin, _ in _runnable(settings)] == ["max"]  # Telegram has no token here
+    assert settings.channel("max").token.get_secret_value() == TOKEN
+    with pytest.raises(ConfigError, match="MAX_WEBHOOK_SECRET"):
+        load(path, environ={"MAX_BOT_TOKEN": TOKEN, "MAX_WEBHOOK_SECRET": "a b"})
+    path.write_text(shipped.replace("[max]\n", f'[max]\ntoken = "{TOKEN}"\n'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"max\.token: secrets must not be in the config file"):
+        load(path, environ={})
 
 
 async def test_errors_map_to_delivery_decisions(fake: FakeMax) -> None:
