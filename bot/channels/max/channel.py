@@ -22,7 +22,16 @@ from bot.channels.max.errors import MaxApiError, classify
 from bot.channels.max.intake import CHANNEL, callback_id, incoming_from_update, language, stopped_chat
 from bot.channels.max.rendering import OutgoingMessage, render_reply
 from bot.channels.max.settings import MaxSettings
-from bot.events import Attachment, ConversationHandler, DeliveryError, Incoming, Reply, RetryLater, Unreachable
+from bot.events import (
+    Attachment,
+    ConversationHandler,
+    DeliveryError,
+    HandlingDeferred,
+    Incoming,
+    Reply,
+    RetryLater,
+    Unreachable,
+)
 from bot.i18n import translator
 
 log = logging.getLogger(__name__)
@@ -132,8 +141,6 @@ class MaxChannel:
             self.processed += 1
 
     async def _ask(self, incoming: Incoming, budget: float | None) -> list[Reply]:
-        from bot.events import HandlingDeferred
-
         try:
             return await handle_patiently(self.handler, incoming, budget=budget, stopping=self.stopping)
         except HandlingDeferred:
