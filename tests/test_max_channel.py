@@ -329,6 +329,7 @@ async def test_long_poll_resumes_from_the_marker_saved_in_the_database_after_a_r
     async with app.sessionmaker() as session:
         assert await ChannelCursorRepo(session).get("max", "marker") == "1"
     fake.text(CHAT, "пока бот стоял")  # MAX keeps it (24 h) for the next poll with the marker
+    fake.subscriptions.append({"url": "https://old.example.ru/max", "secret": None})  # a webhook left behind
     before = len(fake.polls)
     async with running(make_channel(fake, recorder, Runtime(cursors=DatabaseCursors(app.sessionmaker))),
                        fake) as channel:
@@ -339,6 +340,7 @@ async def test_long_poll_resumes_from_the_marker_saved_in_the_database_after_a_r
     assert [m.text for m in fake.messages(CHAT)] == ["echo: первое", "echo: пока бот стоял"]
     async with app.sessionmaker() as session:
         assert await ChannelCursorRepo(session).get("max", "marker") == "2"
+    assert fake.subscriptions == []  # else MAX would not serve /updates
 
 
 async def test_webhook_refuses_a_wrong_secret_and_takes_updates_with_the_right_one(fake: FakeMax) -> None:

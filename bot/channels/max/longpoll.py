@@ -30,6 +30,7 @@ BATCH = 100
 async def poll(channel: MaxChannel) -> None:
     from bot.channels.max.channel import chat_key
 
+    await _unsubscribe(channel)
     cursors = channel.runtime.cursors
     marker = await cursors.load(channel.channel, CURSOR) if cursors is not None else None
     backoff = Backoff(channel.reconnect_delays[0], channel.reconnect_delays[-1])
@@ -62,6 +63,15 @@ async def poll(channel: MaxChannel) -> None:
             marker = str(answer["marker"])
             if cursors is not None:
                 await cursors.save(channel.channel, CURSOR, marker)
+
+
+async def _unsubscribe(channel: MaxChannel) -> None:
+    """MAX serves /updates only to a bot without a webhook subscription (as Telegram's deleteWebhook)."""
+    found = await channel.request_api("GET /subscriptions", "GET", "/subscriptions")
+    for subscription in found.get("subscriptions") or []:
+        log.warning("MAX long poll: removing the webhook subscription %s", subscription.get("url"))
+        await channel.request_api("DELETE /subscriptions", "DELETE", "/subscriptions",
+                                  params={"url": subscription.get("url")})
 
 
 async def _fetch(channel: MaxChannel, marker: str | None) -> dict[str, Any]:
