@@ -4,6 +4,10 @@ Run from the repository root:
     python bench/fault.py              # SQLite with one instance, PostgreSQL (if it answers) with two
     python bench/fault.py --smoke      # the same, fewer citizens (CI)
     python bench/fault.py --strict     # also fail on what the design does not promise (see below)
+    python bench/fault.py --channels-only   # only the channel faults (bench/fault_channels.py)
+
+After the kill, the channel faults of bench/fault_channels.py run (VK restart with 30 s down, the database
+locked for 40 s, SIGTERM under load, PostgreSQL backends terminated): each prints lost / duplicated counts.
 
 Instances are ``python -m bot run`` processes in webhook mode, as in bench/load.py; each ministry has an
 operator, so every registered appeal sends a card through the outbox. Citizens file appeals through the
@@ -223,6 +227,7 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres", default=postgres_url_from_env())
     parser.add_argument("--smoke", action="store_true", help="a quick run for CI")
     parser.add_argument("--strict", action="store_true", help="also fail on repeated cards and replies")
+    parser.add_argument("--channels-only", action="store_true", help="only the faults at the channels")
     return parser.parse_args(argv)
 
 
@@ -234,11 +239,18 @@ async def main_async(args: argparse.Namespace) -> int:
     else:
         print("PostgreSQL does not answer: SQLite only")
     status = 0
-    for kind, count in scenarios:
+    for kind, count in [] if args.channels_only else scenarios:
         findings = await scenario(kind, count, citizens, args.postgres, args.kill_at, args.concurrency)
         print("\n".join(findings.lines), flush=True)
         if findings.failures or (args.strict and findings.gaps):
             status = 1
+    from fault_channels import channel_faults, count_lines
+
+    outcomes = await channel_faults(args.smoke, args.postgres if ("postgres", 2) in scenarios else None,
+                                    args.citizens)
+    print("\n".join(count_lines(outcomes)), flush=True)
+    if not all(outcome.ok for outcome in outcomes):
+        status = 1
     print("fault: " + ("every promise kept" if status == 0 else "PROBLEMS (see FAIL above)"))
     return status
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot import config as config_module
 from bot.app import App, SchemaOutdated, build_app
+from bot.channels import registry
 from bot.observability import configure_logging
 
 # Modules that add admin commands: each has `register(subparsers)`, and its parsers set
@@ -20,7 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = ("bot.cli_staff", "bot.cli_routing", "bot.cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="appeals-bot", description="Citizens' appeals bot (Telegram, VK, console).")
+    channels = ", ".join(registry.names())
+    parser = argparse.ArgumentParser(prog="appeals-bot", description=f"Citizens' appeals bot ({channels}).")
     parser.add_argument("--config", help=f"path to config.toml (default: ${config_module.CONFIG_ENV} or ./config.toml)")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default INFO; console: WARNING)")
     commands = parser.add_subparsers(dest="command")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
+from bot.channels import registry
 from bot.services import meeting_minutes, meetings, staff
 from storage.expert_repo import ExpertRepo
 from storage.repositories import Repositories
@@ -52,15 +53,10 @@ async def invite_command(args: argparse.Namespace, app: App) -> int:
         invite = await staff.create_invite(Repositories(session), app.settings, args.role, None, datetime.now(UTC),
                                            group_id=args.group)
     expires = invite.expires_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y %H:%M")
-    username = app.settings.telegram.bot_username
     print(f"group:     {app.settings.groups[args.group].name} ({args.role})")
     print(f"code:      {invite.code}  (one use, valid until {expires})")
-    if username:
-        print(f"telegram:  https://t.me/{username}?start={invite.code}")
-    else:
-        print("telegram:  set [telegram] bot_username in config.toml for a link; or send the code to the bot")
-    print(f"vk:        send {invite.code} as a message to the community")
-    print(f"console:   appeals-bot console --user NAME, then /start {invite.code}")
+    for channel, hint in registry.invite_hints(app.settings, invite.code):
+        print(f"{channel + ':':<10} {hint}")
     return 0
 
 

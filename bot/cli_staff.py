@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.app import App
+from bot.channels import registry
 from bot.services import staff, validation
 from storage.models import User
 from storage.repositories import Repositories
@@ -40,12 +41,9 @@ async def invite_command(args: argparse.Namespace, app: App) -> int:
             print(exc, file=sys.stderr)
             return 2
     expires = invite.expires_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y %H:%M")
-    username = app.settings.telegram.bot_username
     print(f"code:      {invite.code}  (one use, valid until {expires})")
-    if username:
-        print(f"telegram:  https://t.me/{username}?start={invite.code}")
-    print(f"vk:        send {invite.code} as a message to the community")
-    print(f"console:   appeals-bot console --user NAME, then /start {invite.code}")
+    for channel, hint in registry.invite_hints(app.settings, invite.code):
+        print(f"{channel + ':':<10} {hint}")
     return 0
 
 

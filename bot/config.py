@@ -7,14 +7,13 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -129,33 +128,6 @@ class Deadlines(Section):
 class Calendar(Section):
     extra_days_off: list[str] = []
     extra_working_days: list[str] = []
-
-
-class Telegram(Section):
-    enabled: bool = True
-    mode: Literal["polling", "webhook"] = "polling"
-    api_base: str = ""
-    bot_username: str = ""
-    webhook_host: str = "127.0.0.1"
-    webhook_port: int = 8080
-    webhook_path: str = "/telegram"
-    webhook_url: str = ""
-    token: SecretStr | None = None
-    webhook_secret: SecretStr | None = None
-
-
-class Vk(Section):
-    enabled: bool = False
-    group_id: int = 0
-    mode: Literal["longpoll", "callback"] = "longpoll"
-    api_base: str = ""
-    api_version: str = "5.199"
-    callback_host: str = "127.0.0.1"
-    callback_port: int = 8090
-    callback_path: str = "/vk"
-    token: SecretStr | None = None
-    callback_secret: SecretStr | None = None
-    confirmation: str = ""
 
 
 class Ministry(Section):
@@ -312,8 +284,8 @@ class Settings(Section):
     limits: Limits = Limits()
     deadlines: Deadlines = Deadlines()
     calendar: Calendar = Calendar()
-    telegram: Telegram = Telegram()
-    vk: Vk = Vk()
+    # Each messenger's section ([telegram], [vk], ...), validated by its plugin (bot/channels/registry.py).
+    channels: dict[str, Any] = {}
     staff: Staff = Staff()
     routing: Routing = Routing()
     ops: Ops = Ops()
@@ -325,6 +297,52 @@ class Settings(Section):
     groups: dict[str, ExpertGroup] = {}
     # Sections that later features add are accepted as free tables until they get a model.
     extra: dict[str, dict] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _channel_sections(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        from bot.channels import registry
+
+        data = dict(data)
+        channels = dict(data.get("channels") or {})
+        for plugin in registry.plugins():
+            model = plugin.settings_model
+            if model is None:
+                continue
+            raw = channels.get(plugin.name, data.pop(plugin.name, {}))
+            data.pop(plugin.name, None)
+            try:
+                channels[plugin.name] = raw if isinstance(raw, model) else model.model_validate(raw)
+            except ValidationError as exc:
+                problems = "; ".join(f"{plugin.name}.{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                                     for error in exc.errors())
+                raise ValueError(problems) from None
+        data["channels"] = channels
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        # settings.telegram, settings.vk ...: each channel's section by its name.
+        channels = self.__dict__.get("channels")
+        if channels is not None and name in channels:
+            return channels[name]
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def channel(self, name: str) -> Any:
+        """A channel's section (None for a channel without settings, such as the console)."""
+        return self.channels.get(name)
+
+    @model_validator(mode="after")
+    def _staff_chats_name_channels(self) -> Settings:
+        from bot.channels import registry
+
+        for ministry_id, ministry in self.ministries.items():
+            for channel in ministry.staff_chat:
+                if not registry.is_known(channel):
+                    raise ValueError(f"ministries.{ministry_id}.staff_chat: unknown channel {channel!r} "
+                                     f"(known: {', '.join(registry.names())})")
+        return self
 
     @model_validator(mode="after")
     def _sectors_have_ministries(self) -> Settings:
@@ -371,10 +389,10 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
         raise ConfigError(f"{config_path}: no such configuration file (use --config PATH or {CONFIG_ENV})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from exc
-    known = set(Settings.model_fields) - {"extra"}
+    from bot.channels import registry
+
+    known = (set(Settings.model_fields) - {"extra"}) | set(registry.names())
     raw["extra"] = {key: raw.pop(key) for key in list(raw) if key not in known and isinstance(raw[key], dict)}
-    raw.setdefault("telegram", {})
-    raw.setdefault("vk", {})
     _overlay_secrets(raw, env)
     try:
         settings = Settings.model_validate(raw)
@@ -390,18 +408,30 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
 
 
 def _overlay_secrets(raw: dict, env: dict[str, str] | os._Environ[str]) -> None:
-    for section, key in (("telegram", "token"), ("telegram", "webhook_secret"),
-                         ("vk", "token"), ("vk", "callback_secret")):
-        if key in raw[section]:
-            raise ConfigError(f"{section}.{key}: secrets must not be in the config file; set it in the environment")
-    secrets = {
-        ("telegram", "token"): "TELEGRAM_BOT_TOKEN",
-        ("telegram", "webhook_secret"): "TELEGRAM_WEBHOOK_SECRET",
-        ("vk", "token"): "VK_GROUP_TOKEN",
-        ("vk", "callback_secret"): "VK_CALLBACK_SECRET",
-    }
-    for (section, key), variable in secrets.items():
-        if env.get(variable):
-            raw[section][key] = env[variable]
+    from bot.channels import registry
+
+    for plugin in registry.plugins():
+        if not plugin.secrets:
+            continue
+        section = raw.setdefault(plugin.name, {})
+        if not isinstance(section, dict):
+            continue  # the section's validation says what is wrong
+        for key, variable in plugin.secrets.items():
+            if key in section:
+                raise ConfigError(f"{plugin.name}.{key}: secrets must not be in the config file; "
+                                  f"set {variable} in the environment")
+            if env.get(variable):
+                section[key] = env[variable]
     if env.get("APPEALS_BOT_DATABASE_URL"):
         raw.setdefault("database", {})["url"] = env["APPEALS_BOT_DATABASE_URL"]
+
+
+def __getattr__(name: str) -> Any:
+    # The channels' section models live with their channels (bot/channels/<name>/plugin.py); the old
+    # names (bot.config.Telegram, bot.config.Vk) still resolve, through the registry.
+    from bot.channels import registry
+
+    for plugin in registry.plugins():
+        if plugin.settings_model is not None and plugin.settings_model.__name__ == name:
+            return plugin.settings_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.channels import registry
+from bot.channels.base import Limits
 from bot.events import DeliveryError, Reply, RetryLater, Sender, Unreachable
 from bot.services.users import mark_unreachable
 from storage.models import OutboxMessage
@@ -30,22 +32,6 @@ LEASE = timedelta(seconds=60)
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 15 * 60
 MAX_ATTEMPTS = 50
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Telegram: ~30 msg/s overall, 1 msg/s per chat, 20 msg/min per group. VK: 20 requests/s per token."""
-
-    per_second: float
-    per_chat_interval_s: float
-    group_per_minute: int | None = None
-
-
-PLATFORM_LIMITS = {
-    "telegram": Limits(per_second=30, per_chat_interval_s=1.0, group_per_minute=20),
-    "vk": Limits(per_second=20, per_chat_interval_s=0.0),
-    "console": Limits(per_second=1000, per_chat_interval_s=0.0),
-}
 
 
 @dataclass
@@ -103,14 +89,6 @@ def backoff(attempts: int, rng: random.Random | None = None) -> float:
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-def is_group_chat(channel: str, chat_id: str) -> bool:
-    if channel == "telegram":
-        return chat_id.startswith("-")
-    if channel == "vk":
-        return chat_id.isdigit() and int(chat_id) >= 2_000_000_000
-    return False
-
-
 class Outbox:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], senders: dict[str, Sender],
                  clock: Callable[[], datetime], concurrency: int = 32,
@@ -119,8 +97,10 @@ class Outbox:
         self.senders = senders
         self.clock = clock
         self.concurrency = concurrency
-        limits = limits or PLATFORM_LIMITS
-        self.throttles = {name: Throttle(limits.get(name, PLATFORM_LIMITS["console"])) for name in senders}
+        # Each channel's own limits (bot/channels/<name>/plugin.py); an unknown channel is an error, not a
+        # default pace.
+        limits = limits or {}
+        self.throttles = {name: Throttle(limits.get(name) or registry.limits(name)) for name in senders}
         self.stats: dict[str, int] = defaultdict(int)
 
     async def deliver_due(self, batch: int = 200) -> int:
@@ -154,6 +134,7 @@ class Outbox:
         return delivered
 
     async def run(self, stop: asyncio.Event, idle_sleep_s: float = 0.5) -> None:
+        await self._fail_unknown_channels()
         while not stop.is_set():
             try:
                 handled = await self.deliver_due()
@@ -165,6 +146,17 @@ class Outbox:
                     await asyncio.wait_for(stop.wait(), timeout=idle_sleep_s)
                 except TimeoutError:
                     pass
+
+    async def _fail_unknown_channels(self) -> None:
+        """Rows for a channel no package provides (renamed, removed) would wait for ever: recorded failed."""
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                failed = await Repositories(session).outbox.fail_unknown_channels(registry.names())
+        except Exception:
+            log.exception("outbox: could not check for rows of unknown channels")
+            return
+        if failed:
+            log.error("outbox: %d message(s) for unknown channels recorded failed", failed)
 
     async def _claim(self, batch: int) -> Sequence[OutboxMessage]:
         now = self.clock()
@@ -190,7 +182,7 @@ class Outbox:
                 await self._mark(message, "superseded", None)
                 return True
         throttle = self.throttles[message.channel]
-        await throttle.wait(message.chat_id, is_group_chat(message.channel, message.chat_id))
+        await throttle.wait(message.chat_id, registry.is_group_chat(message.channel, message.chat_id))
         try:
             reply = Reply.from_dict(message.reply)
             sent_ref = None

@@ -51,6 +51,9 @@ class Incoming:
     user_name: str = ""
     language: str | None = None
     message_ref: str | None = None
+    # The messages merged into this event (a Telegram album), one key each, in the order of the
+    # attachments: each is remembered, so an album delivered again in another grouping is taken once.
+    part_keys: tuple[str, ...] = ()
 
     @property
     def is_button(self) -> bool:
@@ -129,6 +132,12 @@ class Unreachable(DeliveryError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class HandlingDeferred(Exception):
+    """The update could not be handled for a passing reason (the database locked or restarting, a lost
+    connection): nothing of it was saved and it must not be acknowledged, so it comes again and is
+    handled once after recovery. A bug is not this: it gets the apology."""
 
 
 class Sender(Protocol):

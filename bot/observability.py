@@ -78,6 +78,13 @@ class Metrics:
                                    registry=self.registry)
         self.delivery_failures = Gauge("appeals_delivery_failures", "Messages that could not be delivered",
                                        ["reason"], registry=self.registry)
+        self.updates_deferred = Counter("appeals_updates_deferred_total",
+                                        "Updates not handled for now because the database was unavailable "
+                                        "(not confirmed: they come again)", ["channel"], registry=self.registry)
+        self.events_lost = Counter("appeals_channel_events_lost_total",
+                                   "Events a platform no longer had when the bot asked for them "
+                                   "(VK long poll history gone after a long downtime)", ["channel"],
+                                   registry=self.registry)
         self.overdue = Gauge("appeals_overdue", "Open appeals past their deadline", registry=self.registry)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -13,23 +15,27 @@ from typing import Any, TextIO
 from aiohttp import web
 
 from bot.app import App, build_app
+from bot.channels import registry
+from bot.channels.base import Channel, ChannelPlugin, Runtime
 from bot.channels.console import ConsoleChannel
 from bot.config import Settings
 from bot.delivery import Outbox
-from bot.events import Sender
 from bot.observability import ops_app
 from bot.scheduler import build_scheduler
+from bot.services.cursors import DatabaseCursors
 from handlers import utc_now
 
 log = logging.getLogger(__name__)
 
 NO_CHANNEL = """\
-No messenger channel is configured to run.
-  Telegram: set the TELEGRAM_BOT_TOKEN environment variable (from @BotFather) and keep
-            [telegram] enabled = true in {config}.
-  VK:       set VK_GROUP_TOKEN, and in {config} set [vk] enabled = true and group_id.
+No messenger channel is configured to run ({config}).
+{hints}
 To try the bot locally without any token:  appeals-bot console
 """
+# docs/deploy.md: on SIGTERM the bot exits 0 within 10 s. The channels get this long for the updates
+# in flight, the outbox and the scheduler what is left.
+SHUTDOWN_GRACE_S = 5.0
+OUTBOX_GRACE_S = 2.0
 
 
 CONSOLE_POLL_S = 1.0
@@ -90,36 +96,45 @@ async def serve_ops(app: App) -> Callable[[], Awaitable[None]]:
     return runner.cleanup
 
 
+def _runnable(settings: Settings) -> list[tuple[ChannelPlugin, Any]]:
+    chosen = []
+    for plugin in registry.plugins():
+        section = settings.channel(plugin.name)
+        if not plugin.served or not plugin.enabled(section):
+            continue
+        problem = plugin.missing(section)
+        if problem is not None:
+            log.warning("channel %s is enabled but cannot run: %s", plugin.name, problem)
+            continue
+        chosen.append((plugin, section))
+    return chosen
+
+
 async def run_channels(settings: Settings, config_name: str = "config.toml") -> int:
-    wants_telegram = settings.telegram.enabled and settings.telegram.token is not None
-    wants_vk = bool(settings.vk.enabled and settings.vk.token is not None and settings.vk.group_id)
-    if not (wants_telegram or wants_vk):
-        print(NO_CHANNEL.format(config=config_name), file=sys.stderr)
+    """Every enabled channel with the outbox and the scheduler, until SIGTERM / SIGINT (then exit 0)."""
+    chosen = _runnable(settings)
+    if not chosen:
+        hints = "\n".join(f"  {plugin.name}: {plugin.setup_hint()}" for plugin in registry.plugins() if plugin.served)
+        print(NO_CHANNEL.format(config=config_name, hints=hints), file=sys.stderr)
         return 2
     app = await build_app(settings)
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runtime = Runtime(cursors=DatabaseCursors(app.sessionmaker), metrics=app.metrics,
+                      default_language=settings.region.default_language, shutdown_grace=SHUTDOWN_GRACE_S)
+    channels: dict[str, Channel] = {}
     closers: list[Callable[[], Awaitable[None]]] = []
     tasks: list[asyncio.Task[Any]] = []
+    outbox_task: asyncio.Task[None] | None = None
     try:
-        senders: dict[str, Sender] = {}
-        if wants_telegram:
-            from bot.channels.telegram import TelegramChannel
-
-            telegram = TelegramChannel(settings, app.conversations)
-            closers.append(telegram.close)
-            senders["telegram"] = telegram
-            await telegram.set_commands()
-            runner = telegram.run_webhook if settings.telegram.mode == "webhook" else telegram.run_polling
-            tasks.append(asyncio.create_task(runner(), name=f"telegram-{settings.telegram.mode}"))
-        if wants_vk:
-            from bot.channels.vk import VkChannel
-
-            vk = VkChannel(settings, app.conversations)
-            closers.append(vk.stop)
-            senders["vk"] = vk
-            tasks.append(asyncio.create_task(vk.run(), name=f"vk-{settings.vk.mode}"))
-        outbox = Outbox(app.sessionmaker, senders, clock=utc_now)
-        tasks.append(asyncio.create_task(outbox.run(stop), name="outbox"))
+        for plugin, section in chosen:
+            channel = plugin.build(section, app.conversations, runtime)
+            channels[plugin.name] = channel
+            tasks.append(asyncio.create_task(channel.run(), name=f"{plugin.name}-{plugin.mode(section)}"))
+        outbox = Outbox(app.sessionmaker, dict(channels), clock=utc_now)
+        outbox_task = asyncio.create_task(outbox.run(stop), name="outbox")
         # Everything built at start-up (aiogram's and our pydantic types, SQLAlchemy's mappers) lives
         # as long as the process: moved out of the collector's sight, a full collection no longer
         # walks it (~50 ms stalls on this size of heap, bench/load.py). aiogram's Response[...]
@@ -130,19 +145,45 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
         closers.append(scheduler.shutdown)
         if settings.ops.metrics_port:
             closers.append(await serve_ops(app))
-        log.info("running: %s", ", ".join(t.get_name() for t in tasks))
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        log.info("running: %s", ", ".join(t.get_name() for t in [*tasks, outbox_task]))
+        stopping = asyncio.create_task(stop.wait(), name="signal")
+        done, _ = await asyncio.wait([*tasks, outbox_task, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
         for task in done:
-            task.result()
+            if task is not stopping and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        log.info("stopping: no new updates; finishing those in flight")
     finally:
         stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop_channels(channels, tasks)
+        if outbox_task is not None:
+            await _finish(outbox_task, OUTBOX_GRACE_S)
         for close in reversed(closers):
             try:
                 await close()
             except Exception:
                 log.exception("while shutting down")
         await app.close()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")
     return 0
+
+
+async def _stop_channels(channels: dict[str, Channel], tasks: list[asyncio.Task[Any]]) -> None:
+    results = await asyncio.gather(*(channel.stop() for channel in channels.values()), return_exceptions=True)
+    for name, result in zip(channels, results, strict=True):
+        if isinstance(result, BaseException):
+            log.error("channel %s did not stop cleanly: %r", name, result)
+    for task in tasks:
+        await _finish(task, 1.0)
+
+
+async def _finish(task: asyncio.Task[Any], grace: float) -> None:
+    if not task.done():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import observability
 from bot.config import Settings
-from bot.events import Incoming, Reply
+from bot.events import HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
 from bot.observability import Metrics
 from bot.services import users
@@ -38,7 +39,7 @@ from handlers import (
     workplace,
 )
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Router, is_transient
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,10 @@ class Conversations:
                     # given again as it was (a repeated message beats a lost appeal number).
                     log.info("update already handled; its replies are given again")
                     return [Reply.from_dict(r) for r in await repo.updates.replies_of(event.update_key)]
+                event = await self._unseen_parts(repo, event)
+                if event is None:
+                    log.info("every message of this album was taken before; nothing new")
+                    return []
                 ctx = await self._context(repo, event)
                 language = ctx.user.language
                 if rate_limit.allow(ctx):
@@ -105,7 +110,14 @@ class Conversations:
                 owner = f"{event.channel}:{event.user_id}" if ctx.user.platform_id == event.user_id else None
                 await repo.updates.store_replies(event.update_key, [r.to_dict() for r in ctx.replies], owner)
             return ctx.replies
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                # Nothing was saved (the transaction rolled back) and nothing is said: the channel does not
+                # confirm the update, so it comes again and is handled once the database is back.
+                if self.metrics is not None:
+                    self.metrics.updates_deferred.labels(channel=event.channel).inc()
+                log.warning("update deferred: the database is unavailable (%s)", type(exc).__name__)
+                raise HandlingDeferred(type(exc).__name__) from exc
             if self.metrics is not None:
                 self.metrics.handler_errors.labels(channel=event.channel).inc()
             # Content stays out of the error log (personal data); the kind of input is enough to reproduce.
@@ -116,6 +128,17 @@ class Conversations:
         finally:
             if self.metrics is not None:
                 self.metrics.handling.observe(time.perf_counter() - started)
+
+    async def _unseen_parts(self, repo: Repositories, event: Incoming) -> Incoming | None:
+        """The event without the album messages taken before (under another grouping); None if all were."""
+        if not event.part_keys:
+            return event
+        fresh = [await repo.updates.remember(key) for key in event.part_keys]
+        if all(fresh):
+            return event
+        if not any(fresh) or len(fresh) != len(event.attachments):
+            return None
+        return replace(event, attachments=tuple(a for a, new in zip(event.attachments, fresh, strict=True) if new))
 
     async def mark_unreachable(self, channel: str, chat_id: str, reason: str) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -6,10 +6,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import exc as sa_exc
+
 from handlers.context import Context
 from handlers.payloads import describe, parse
 
 log = logging.getLogger(__name__)
+
+# PostgreSQL errors that pass: connection exceptions (class 08), the server shutting down or starting
+# (57P01-57P03), too many connections, serialization failures and deadlocks (retrying is the remedy).
+TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
+# An OperationalError that is a mistake of ours, not the database being away (SQLite words it so).
+SCHEMA_MISTAKES = ("no such table", "no such column", "has no column", "syntax error")
 
 Step = Callable[[Context], Awaitable[None]]
 Guard = Callable[[Context], bool]
@@ -83,3 +91,26 @@ class Router:
             return
         ctx.payload = payload
         await route.step(ctx)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether handling failed because the database was away (locked beyond the busy timeout, restarting,
+    a lost connection), so that the same update will succeed later, rather than because of a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            state = str(getattr(current.orig, "sqlstate", None) or getattr(current.orig, "pgcode", None) or "")
+            if state and state.startswith(TRANSIENT_SQLSTATES):
+                return True
+            if isinstance(current, sa_exc.InterfaceError):
+                return True
+            if isinstance(current, sa_exc.OperationalError):
+                return not any(mistake in str(current.orig).lower() for mistake in SCHEMA_MISTAKES)
+        if isinstance(current, sa_exc.TimeoutError | ConnectionError):  # the pool's wait; a dropped socket
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -503,6 +503,14 @@ class OutboxRepo:
                    OutboxMessage.status == "pending").limit(1))
         return newer is not None
 
+    async def fail_unknown_channels(self, known: Sequence[str]) -> int:
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "pending", OutboxMessage.channel.not_in(list(known)))
+            .values(status="failed", last_error="unknown channel")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def pending_stats(self) -> tuple[int, datetime | None]:
         row = (await self.session.execute(
             select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending"))).one()

@@ -21,6 +21,8 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from bot.app import App
+from bot.channels.max.channel import MaxChannel
+from bot.channels.max.settings import MaxSettings
 from bot.channels.telegram import TelegramChannel
 from bot.channels.vk import VkChannel, random_id_for
 from bot.config import Vk
@@ -30,6 +32,8 @@ from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, OutboxMessage, User
 from storage.repositories import Repositories
 from tests.conftest import Clock
+from tests.fakes.max_server import FakeMax
+from tests.fakes.max_server import SentMessage as MaxMessage
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.fakes.vk_server import FakeVk, SentMessage
 from tests.utils.telegram_chat import Message, TelegramUser, telegram_webhook
@@ -332,3 +336,123 @@ async def test_a_photo_sent_with_the_clarification_in_vk_is_shown_to_the_operato
     reply = ivan.last("Гражданин ответил на уточнение")
     assert "Вот опора" in reply["text"]
     assert "📎 photo_960x1280.jpg" in reply["text"]  # named, as on the card: a VK photo cannot go to Telegram
+
+
+# --- MAX: a citizen in MAX and the same operator in Telegram (issue 19) ---------------------------
+
+
+class MaxCitizen:
+    """A person in MAX: each action returns once the channel has handled it."""
+
+    def __init__(self, fake: FakeMax, channel: MaxChannel, chat_id: int = CITIZEN_PEER) -> None:
+        self.fake, self.channel, self.chat_id = fake, channel, chat_id
+        self.seen: list[MaxMessage] = []
+
+    async def _act(self, queue: Callable[[], object]) -> None:
+        before = {m.mid: len(m.edits) for m in self.fake.messages(self.chat_id)}
+        done = self.channel.processed
+        queue()
+        await until(lambda: self.channel.processed > done)
+        self.seen = [m for m in self.fake.messages(self.chat_id) if before.get(m.mid) != len(m.edits)]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(m.text for m in self.seen)
+
+    async def send(self, text: str) -> None:
+        await self._act(lambda: self.fake.text(self.chat_id, text))
+
+    async def press(self, label: str) -> None:
+        await self._act(lambda: self.fake.press(self.chat_id, label))
+
+    async def image(self, caption: str = "") -> None:
+        await self._act(lambda: self.fake.image(self.chat_id, caption, photo_id=77))
+
+
+@contextlib.asynccontextmanager
+async def max_region(app: App, clock: Clock) -> AsyncIterator[tuple[Region, FakeMax, MaxCitizen]]:
+    async with FakeVk() as vk, FakeTelegramServer() as telegram, FakeMax() as fake_max, \
+            telegram_webhook(telegram, app.conversations) as telegram_channel, \
+            vk_long_poll(vk, app) as vk_channel:
+        settings = MaxSettings(enabled=True, api_base=fake_max.base_url, token=SecretStr(fake_max.token))
+        channel = MaxChannel(settings, app.conversations, retry_delays=(0.01,), poll_timeout=1)
+        task = asyncio.create_task(channel.run())
+        try:
+            await fake_max.wait_polling()
+            region = Region(app, clock, vk, vk_channel, telegram, telegram_channel)
+            senders = {"vk": vk_channel, "telegram": telegram_channel, "max": channel}
+            unpaced = {**UNPACED, "max": Limits(per_second=1000, per_chat_interval_s=0)}
+            region.outbox = Outbox(app.sessionmaker, senders, clock=clock, limits=unpaced)
+            yield region, fake_max, MaxCitizen(fake_max, channel)
+        finally:
+            await channel.stop()
+            await asyncio.wait_for(task, 5)
+
+
+async def test_a_max_citizen_and_a_telegram_operator_work_on_one_appeal(app: App, clock: Clock) -> None:
+    async with max_region(app, clock) as (region, fake_max, citizen):
+        ivan = await region.operator()
+        await citizen._act(lambda: fake_max.bot_started(CITIZEN_PEER))
+        await citizen.press("Согласен")
+        await citizen.send("Петрова Анна")
+        await citizen.press("Пропустить")
+        await citizen.press("ЖКХ")
+        await citizen.press("освещение")
+        await citizen.send(TEXT)
+        await citizen.press("Готово")
+        await citizen.image("Темный двор")
+        await citizen.press("Готово")
+        await citizen.send("г. Энск, ул. Садовая, 5")
+        await citizen.press("Отправить")
+        assert FIRST in citizen.text, citizen.text
+        await region.deliver()
+        (card,) = cards_in(ivan)
+        assert TEXT in card["text"] and card["text"].endswith("📎 photo_77.jpg")  # a MAX photo is named
+        await ivan.press("Взять")
+        await ivan.press("Ответить")
+        await ivan.send(ANSWER)
+        await ivan.press("Готово")
+        await ivan.press("Отправить гражданину")
+        await region.deliver()
+        answer, rating = fake_max.messages(CITIZEN_PEER)[-2:]
+        assert answer.text == f"Ответ на ваше обращение {FIRST}\nМинистерство энергетики и ЖКХ\n\n{ANSWER}"
+        assert rating.labels == [f"{n} ⭐" for n in range(1, 6)]
+        await citizen.press("5 ⭐")
+        assert fake_max.answers[-1]["notification"]
+        async with region.app.sessionmaker() as session:
+            people = (await session.execute(select(User.channel, User.platform_id, User.role)
+                                            .order_by(User.id))).all()
+        assert people == [("telegram", "1001", "operator"), ("max", "1001", "citizen")]
+        rows = await outbox_rows(region, "max", str(CITIZEN_PEER))
+        assert [row.sent_ref for row in rows if row.status == "sent"][-2:] == [answer.mid, rating.mid]
+
+
+async def test_a_max_citizen_who_blocked_the_bot_is_unreachable_and_not_retried(app: App, clock: Clock) -> None:
+    async with max_region(app, clock) as (region, fake_max, citizen):
+        ivan = await region.operator()
+        await citizen.send("/start")
+        await citizen.press("Согласен")
+        await citizen.send("Петрова Анна")
+        await citizen.press("Пропустить")
+        await citizen.press("ЖКХ")
+        await citizen.press("освещение")
+        await citizen.send(TEXT)
+        await citizen.press("Готово")
+        await citizen.press("Пропустить")
+        await citizen.send("г. Энск, ул. Садовая, 5")
+        await citizen.press("Отправить")
+        await region.deliver()
+        fake_max.block(CITIZEN_PEER)
+        await ivan.press("Взять")
+        await ivan.press("Ответить")
+        await ivan.send(ANSWER)
+        await ivan.press("Готово")
+        await ivan.press("Отправить гражданину")
+        await region.deliver()
+        rows = [row for row in await outbox_rows(region, "max", str(CITIZEN_PEER)) if row.status != "sent"]
+        assert [row.status for row in rows] == ["failed", "failed"] and [row.attempts for row in rows] == [1, 1]
+        async with region.app.sessionmaker() as session:
+            person = await session.scalar(select(User).where(User.channel == "max"))
+        assert person is not None and person.unreachable_reason is not None
+        region.clock.now += timedelta(days=3)
+        assert await region.outbox.deliver_due() == 0

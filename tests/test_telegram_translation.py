@@ -17,7 +17,6 @@ from aiogram.methods import EditMessageText, SendDocument, SendMediaGroup, SendM
 from aiogram.types import FSInputFile, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot.channels.telegram import (
-    APOLOGY,
     TEXT_LIMIT,
     first_toast,
     merge_album,
@@ -233,7 +232,7 @@ def test_what_an_edit_cannot_show_is_sent_anew() -> None:
 
 def test_toast_is_the_first_one_given() -> None:
     assert first_toast([Reply("a"), Reply("b", toast="Принято"), Reply("c", toast="ещё")]) == "Принято"
-    assert first_toast([Reply(APOLOGY)]) is None
+    assert first_toast([Reply("Извините, что-то пошло не так.")]) is None
 
 
 # --- errors -> delivery decisions ---

@@ -33,6 +33,7 @@ from bot.channels.vk import (
 )
 from bot.config import Settings, Vk
 from bot.events import Attachment, Button, Incoming, Location, Reply, RetryLater, Unreachable
+from bot.i18n import translator
 from storage.models import Appeal, AppealAttachment
 from tests.fakes.vk_server import FakeVk
 
@@ -407,7 +408,10 @@ async def test_press_is_answered_even_when_the_handler_fails(fake: FakeVk) -> No
         await fake.wait_messages(PEER, 1)
         fake.press(PEER, "Сломать")
         [answer] = await fake.wait_calls("messages.sendMessageEventAnswer", 1)
-    assert "event_data" not in answer.params  # answered plainly: the button stops spinning
+        apology = await fake.wait_messages(PEER, 2)
+    # The button stops spinning with a short notice, and the person is told, in their language.
+    assert json.loads(answer.params["event_data"])["text"] == translator("ru")("error.toast")
+    assert apology[-1].text == translator("ru")("error.internal")
 
 
 async def test_retried_send_with_the_same_dedup_key_is_delivered_once(fake: FakeVk) -> None:

@@ -130,6 +130,7 @@ class FakeVk:
         self._peer_failures: dict[int, int] = {}
         self._stalls: dict[str, list[float]] = defaultdict(list)
         self._broken_polls = 0
+        self._oldest = 0  # long-poll history before this index is gone (forget_history)
         self._by_random_id: dict[tuple[int, int], SentMessage] = {}
         self._message_ids = itertools.count(1)
         self._media_ids = itertools.count(456_239_001)
@@ -191,6 +192,10 @@ class FakeVk:
     def break_longpoll(self, times: int = 1) -> None:
         """The next ``times`` long-poll requests get an HTTP 500 page instead of JSON."""
         self._broken_polls += times
+
+    def forget_history(self) -> None:
+        """VK keeps long-poll events for a while only: a position before now gets {"failed": 1}."""
+        self._oldest = len(self.events)
 
     def expire_key(self) -> None:
         """VK's {"failed": 2}: the client must ask groups.getLongPollServer for a new key."""
@@ -342,7 +347,7 @@ class FakeVk:
             ts = int(query.get("ts", ""))
         except ValueError:
             return web.json_response({"failed": 1, "ts": str(len(self.events))})
-        if ts > len(self.events):
+        if ts > len(self.events) or ts < self._oldest:
             return web.json_response({"failed": 1, "ts": str(len(self.events))})
         if ts == len(self.events):
             wait = min(float(query.get("wait", "0") or 0), self.max_wait)

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
+from bot.channels.kit import handle_patiently
 from bot.events import Attachment, Button, ConversationHandler, Incoming, Location, Reply
 
 CHANNEL = "console"
@@ -91,7 +92,7 @@ class ConsoleChannel:
             event = await self._to_incoming(line)
             if event is None:
                 continue
-            self.render(await self.handler.handle(event))
+            self.render(await handle_patiently(self.handler, event, budget=None))  # waits out a locked database
             await self._pending()
         self._print("— bye —")
 
