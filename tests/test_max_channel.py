@@ -582,6 +582,7 @@ async def test_an_expert_group_ballot_reaches_a_member_in_max_and_the_vote_is_ta
         await secretary.send("10.12.2026 18:00")
         await secretary.press("Заочное голосование")
         await secretary.send("Об утверждении положения о конкурсе")
+        await secretary.send("Утвердить положение о конкурсе.")  # the draft decision members vote on
         await secretary.press("Готово")
         await secretary.press("Готово ➜")
         await secretary.press("Опубликовать")
