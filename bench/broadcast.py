@@ -71,7 +71,7 @@ async def broadcast(messages: int, chats: int, overall: float, per_chat: float, 
         bot = Bot(server.token, session=AiohttpSession(api=TelegramAPIServer.from_base(server.api_base)))
         channel = TelegramChannel(Telegram(api_base=server.api_base, token=SecretStr(server.token)),
                                   NoConversations(), bot)
-        outbox = Outbox(sessions, {"telegram": channel}, clock=utc_now)  # the real PLATFORM_LIMITS
+        outbox = Outbox(sessions, {"telegram": channel}, clock=utc_now)  # the channel's own limits (its plugin)
         stop = asyncio.Event()
         started = time.monotonic()
         runner = asyncio.create_task(outbox.run(stop, idle_sleep_s=0.05))

@@ -84,51 +84,57 @@ async def bot_app(url: str) -> AsyncIterator[Any]:
 # --- VK restart --------------------------------------------------------------------------------
 
 
-async def vk_restart(url: str, citizens: int, downtime: float) -> Outcome:
-    from bot.channels.base import Runtime
-    from bot.channels.vk import VkChannel
-    from bot.config import Vk
-    from bot.services.cursors import DatabaseCursors
+async def vk_restart(url: str, workdir: Path, citizens: int, downtime: float) -> Outcome:
+    """Real processes (a restart in one process would keep its connections and threads)."""
     from tests.fakes.vk_server import FakeVk
 
     peers = [10_000 + i for i in range(citizens)]
+    notes: list[str] = []
 
     def greeted() -> dict[int, int]:
         return {p: sum(m.text.startswith(GREETING) for m in fake.messages(p)) for p in peers}
 
     async with FakeVk(max_wait=0.5) as fake:
-        settings = Vk(enabled=True, group_id=fake.group_id, api_base=fake.base_url, token=SecretStr(fake.token))
+        text = (ROOT / "config.toml").read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^enabled = true", "enabled = false", text, count=1)  # [telegram] comes first
+        text = re.sub(r"(?m)^\[vk\]\nenabled = false\ngroup_id = 0",
+                      f"[vk]\nenabled = true\ngroup_id = {fake.group_id}", text)
+        text = re.sub(r'(?m)^api_base = ""(.*VK.*)$', f'api_base = "{fake.base_url}"', text)
+        text = re.sub(r"(?m)^metrics_port = .*$", "metrics_port = 0", text)
+        config = workdir / "vk.toml"
+        config.write_text(text, encoding="utf-8")
+        environment = {**os.environ, "VK_GROUP_TOKEN": fake.token, "APPEALS_BOT_DATABASE_URL": url}
+        environment.pop("TELEGRAM_BOT_TOKEN", None)
 
-        def channel(app: Any) -> VkChannel:
-            runtime = Runtime(cursors=DatabaseCursors(app.sessionmaker), metrics=app.metrics)
-            return VkChannel(settings, app.conversations, long_poll_wait=1, runtime=runtime)
+        async def start() -> asyncio.subprocess.Process:
+            checks = fake.longpoll_checks
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "--config", str(config), "run", cwd=ROOT, env=environment,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            await fake.wait_polling(after=checks, within=60)
+            return process
 
-        async with bot_app(url) as app:  # the first process
-            first = channel(app)
-            running = asyncio.create_task(first.run())
-            await fake.wait_polling(within=30)
-            third = citizens // 3
-            for peer in peers[:third]:
-                fake.text(peer, "/start")
-            await until(lambda: all(greeted()[p] for p in peers[:third]), 60)
-            fake.stall_next("messages.send", 1.5, times=3)  # replies on their way at the stop
-            for peer in peers[third:2 * third]:
-                fake.text(peer, "/start")
-            await fake.wait_calls("messages.send", len(fake.calls_to("messages.send")) + 1, within=30)
-            await first.stop()
-            await running
+        bot = await start()
+        third = citizens // 3
+        for peer in peers[:third]:
+            fake.text(peer, "/start")
+        await until(lambda: all(greeted()[p] for p in peers[:third]), 60)
+        fake.stall_next("messages.send", 1.5, times=3)  # replies on their way at the stop
+        sends = len(fake.calls_to("messages.send"))
+        for peer in peers[third:2 * third]:
+            fake.text(peer, "/start")
+        await fake.wait_calls("messages.send", sends + 1, within=30)
+        bot.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(bot.wait(), timeout=30)
+        notes.append(f"stopped with exit {code} while replies were in flight")
         for peer in peers[2 * third:]:  # written while the bot is down
             fake.text(peer, "/start")
         await asyncio.sleep(downtime)
-        async with bot_app(url) as app:  # started again
-            second = channel(app)
-            running = asyncio.create_task(second.run())
-            done = await until(lambda: all(greeted().values()), 120)
-            await second.stop()
-            await running
-            lost_events = app.metrics.registry.get_sample_value("appeals_channel_events_lost_total",
-                                                                {"channel": "vk"}) or 0
-    notes = [f"{downtime:.0f} s down", f"events VK no longer had: {lost_events:.0f}"]
+        bot = await start()
+        done = await until(lambda: all(greeted().values()), 120)
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(bot.wait(), timeout=30)
+    notes.insert(0, f"{downtime:.0f} s down")
     if not done:
         notes.append("FAIL not every citizen answered within 120 s of the restart")
     return tally(f"VK restart ({citizens} citizens)", greeted(), notes)
@@ -300,7 +306,7 @@ async def channel_faults(smoke: bool, postgres: str | None, citizens: int | None
     with tempfile.TemporaryDirectory(prefix="appeals-channel-faults-") as tmp:
         workdir = Path(tmp)
         async with scratch_database("sqlite", workdir, "", "vk") as url:
-            outcomes.append(await vk_restart(url, count, 2.0 if smoke else 30.0))
+            outcomes.append(await vk_restart(url, workdir, count, 2.0 if smoke else 30.0))
         async with scratch_database("sqlite", workdir, "", "locked") as url:
             outcomes.append(await database_locked(url, count, 3.0 if smoke else 40.0))
         async with scratch_database("sqlite", workdir, "", "sigterm") as url:

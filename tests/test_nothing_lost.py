@@ -95,6 +95,29 @@ async def test_events_vk_no_longer_has_are_logged_and_counted(fake: FakeVk, app:
     assert any("no longer available" in record.getMessage() for record in caplog.records)
 
 
+async def test_a_stop_before_the_first_message_is_handled_still_resumes_from_where_it_began(
+        fake: FakeVk, app: App) -> None:
+    runtime = Runtime(cursors=DatabaseCursors(app.sessionmaker), metrics=Metrics(), shutdown_grace=0.2)
+    never = asyncio.Event()
+
+    class Stuck(Recorder):
+        async def handle(self, event: Any) -> list[Any]:
+            self.events.append(event)
+            await never.wait()  # still busy when the bot is stopped
+            return []
+
+    first = Stuck()
+    async with running(vk_channel(fake, first, runtime), fake):
+        fake.text(PEER, "первое")
+        await until(lambda: bool(first.events))
+    fake.text(OTHER_PEER, "пока бот стоял")
+    after = Recorder()
+    async with running(vk_channel(fake, after, runtime), fake):
+        await fake.wait_messages(PEER, 1)
+        await fake.wait_messages(OTHER_PEER, 1)
+    assert sorted(e.text for e in after.events) == ["первое", "пока бот стоял"]
+
+
 # --- a database that is away: deferred, never acknowledged ----------------------------------------
 
 

@@ -353,7 +353,7 @@ async def test_telegram_real_pacing_keeps_one_chat_under_1_msg_per_s_as_telegram
     clock = Clock()
     async with database(tmp_path / "bot.db") as sessions, telegram_sender(server) as channel:
         await queue(sessions, "telegram", [5101], 3, clock)
-        outbox = Outbox(sessions, {"telegram": channel}, clock=clock)  # PLATFORM_LIMITS
+        outbox = Outbox(sessions, {"telegram": channel}, clock=clock)  # Telegram's own limits (its plugin)
         await drain(outbox, sessions, clock, jump=False)
     sends = telegram_sends(server, 5101)
     assert [call.status for call in sends] == [200, 200, 200]

@@ -99,8 +99,13 @@ class LongPollMixin:
                         server = await self._until_stopped(in_daemon_thread(self._server))
                         if server is None:
                             return
+                        log.info("VK long poll from position %s (VK is at %s)", ts or server.ts, server.ts)
                         if ts is None:
-                            ts = server.ts  # the first start: from now on
+                            # The first start: from now on, and that position is kept at once; otherwise a
+                            # stop before the first batch is all handled would leave none to resume from.
+                            ts = server.ts
+                            self._position.opened(ts, 0)
+                            await self._keep_position()
                     answer = await self._until_stopped(in_daemon_thread(partial(self._check, server, ts)))
                     if answer is None:
                         return
@@ -181,6 +186,7 @@ class LongPollMixin:
                             type(exc).__name__)
                 return
             self._saved_ts = ts
+            log.debug("VK long poll position %s saved", ts)
 
     async def _until_stopped(self, future: asyncio.Future[T]) -> T | None:
         stopping = asyncio.ensure_future(self._stopping.wait())
