@@ -35,7 +35,7 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
     app = await build_app(settings)
     try:
         channel = ConsoleChannel(app.conversations, user, stdin, stdout)
-        outbox = Outbox(app.sessionmaker, {"console": channel}, clock=utc_now)
+        outbox = Outbox(app.sessionmaker, {"console": channel}, clock=utc_now, settings=settings)
 
         async def drain(chat_id: str) -> int:
             return await outbox.deliver_chat("console", chat_id)
@@ -85,7 +85,7 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
             closers.append(vk.stop)
             senders["vk"] = vk
             tasks.append(asyncio.create_task(vk.run(), name=f"vk-{settings.vk.mode}"))
-        outbox = Outbox(app.sessionmaker, senders, clock=utc_now)
+        outbox = Outbox(app.sessionmaker, senders, clock=utc_now, settings=settings)
         tasks.append(asyncio.create_task(outbox.run(stop), name="outbox"))
         # Everything built at start-up (aiogram's and our pydantic types, SQLAlchemy's mappers) lives
         # as long as the process: moved out of the collector's sight, a full collection no longer

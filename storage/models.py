@@ -222,6 +222,11 @@ class OutboxMessage(Base):
     # the platform's message id, so the next version of the card edits this message.
     card_key: Mapped[str | None] = mapped_column(String(64))
     sent_ref: Mapped[str | None] = mapped_column(String(64))
+    # Whom a staff or group message is for ({"appeal", "ministry"}, {"role"}, {"group"}): the sender
+    # re-checks the recipient against it when sending (bot/services/audience.py). NULL: anyone.
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A new message even when an earlier version of the card was sent (an appeal handed back).
+    fresh: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Invite(Base):

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import Duration, Ranking, Settings
 from bot.events import Reply
 from bot.i18n import translator
+from bot.services.audience import SUPERVISORS
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import next_working_moment, parse_working_hours
 from bot.services.outbox import notify_user
@@ -445,6 +446,7 @@ async def scan_weekly_digest(sessionmaker: async_sessionmaker[AsyncSession], set
             if supervisor.language not in texts:
                 texts[supervisor.language] = await _digest_text(session, settings, report, standings,
                                                                 supervisor.language)
-            await notify_user(repo, supervisor, Reply(text=texts[supervisor.language]), dedup_key=key, now=now)
+            await notify_user(repo, supervisor, Reply(text=texts[supervisor.language]), dedup_key=key, now=now,
+                              audience=SUPERVISORS)
             queued += 1
     return queued
