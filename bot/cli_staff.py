@@ -91,7 +91,7 @@ def _report(departure: staff.Departure) -> None:
 
 
 async def revoke_command(args: argparse.Namespace, app: App) -> int:
-    now = datetime.now(UTC)
+    now = app.conversations.clock()
     async with app.sessionmaker() as session, session.begin():
         repo = Repositories(session)
         user = await _find(repo, args.user)
@@ -106,7 +106,7 @@ async def revoke_command(args: argparse.Namespace, app: App) -> int:
 
 
 async def move_command(args: argparse.Namespace, app: App) -> int:
-    now = datetime.now(UTC)
+    now = app.conversations.clock()
     async with app.sessionmaker() as session, session.begin():
         repo = Repositories(session)
         user = await _find(repo, args.user)
