@@ -38,7 +38,13 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
         outbox = Outbox(app.sessionmaker, {"console": channel}, clock=utc_now, settings=settings)
 
         async def drain(chat_id: str) -> int:
-            return await outbox.deliver_chat("console", chat_id)
+            # One person at a terminal: a report asked for is built before the next prompt, shown, then removed.
+            while app.reports is not None and await app.reports.run_once():
+                pass
+            delivered = await outbox.deliver_chat("console", chat_id)
+            if app.reports is not None:
+                await app.reports.sweep()
+            return delivered
 
         channel.drain_pending = drain
         await channel.run()
@@ -87,6 +93,8 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
             tasks.append(asyncio.create_task(vk.run(), name=f"vk-{settings.vk.mode}"))
         outbox = Outbox(app.sessionmaker, senders, clock=utc_now, settings=settings)
         tasks.append(asyncio.create_task(outbox.run(stop), name="outbox"))
+        if app.reports is not None:
+            tasks.append(asyncio.create_task(app.reports.run(stop), name="reports"))
         # Everything built at start-up (aiogram's and our pydantic types, SQLAlchemy's mappers) lives
         # as long as the process: moved out of the collector's sight, a full collection no longer
         # walks it (~50 ms stalls on this size of heap, bench/load.py). aiogram's Response[...]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -251,6 +252,27 @@ class SentNotice(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportRequest(Base):
+    """A supervisor's /stats, /ranking or /export, built away from the conversations (bot/services/report_jobs.py).
+
+    The row lives while the report is built and delivered: its files are removed and the row deleted once
+    the outbox has sent (or given up on) the message that carries them."""
+
+    __tablename__ = "report_requests"
+    __table_args__ = (Index("ix_report_requests_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    first: Mapped[date] = mapped_column(Date)
+    last: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    files: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 from storage import expert_models as _expert_models  # noqa: E402,F401

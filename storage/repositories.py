@@ -161,6 +161,12 @@ class NoticeRepo:
         result = await self.session.execute(statement.returning(SentNotice.__table__.c.key))
         return result.scalar_one_or_none() is not None
 
+    async def claimed(self, keys: Sequence[str]) -> set[str]:
+        """Which of these notice keys were claimed already (a read: nothing is claimed here)."""
+        if not keys:
+            return set()
+        return set((await self.session.scalars(select(SentNotice.key).where(SentNotice.key.in_(list(keys))))).all())
+
 
 class PrivacyRepo:
     """Everything stored about one person, and its erasure."""
