@@ -38,13 +38,10 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
         outbox = Outbox(app.sessionmaker, {"console": channel}, clock=utc_now, settings=settings)
 
         async def drain(chat_id: str) -> int:
-            # One person at a terminal: a report asked for is built before the next prompt, shown, then removed.
-            while app.reports is not None and await app.reports.run_once():
+            # One person at a terminal: a report asked for is built before the next prompt, and shown.
+            while app.reports is not None and await app.reports.run_once(sweep=False):
                 pass
-            delivered = await outbox.deliver_chat("console", chat_id)
-            if app.reports is not None:
-                await app.reports.sweep()
-            return delivered
+            return await outbox.deliver_chat("console", chat_id)
 
         channel.drain_pending = drain
         await channel.run()

@@ -21,6 +21,11 @@ from tests.utils.chat import Chat
 from tests.utils.outbox import CollectingSender
 
 
+def mode(path: Path) -> int | None:
+    """The permission bits of a file or directory; None once it is gone."""
+    return stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+
+
 async def build_all(app: App) -> None:
     assert app.reports is not None
     while await app.reports.run_once():
@@ -70,15 +75,14 @@ async def test_report_files_are_private_and_removed_once_delivered(app: App) -> 
         request = await session.scalar(select(ReportRequest))
     assert request is not None and request.status == "queued" and request.files
     path = Path(request.files[0])
-    assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-    assert not path.parent.samefile(tempfile.gettempdir()) and path.parent.name != "appeals-bot-exports"
+    assert mode(path) == 0o600 and mode(path.parent) == 0o700
+    assert path.parent != Path(tempfile.gettempdir()) and path.parent.name != "appeals-bot-exports"
 
     sender = CollectingSender()
     await Outbox(app.sessionmaker, {"console": sender}, clock=app.conversations.clock).deliver_due()
     assert sender.last("5001").attachments[0].ref == str(path)
     await build_all(app)  # the next pass sweeps what the outbox has finished with
-    assert not path.exists()
+    assert mode(path) is None
     async with app.sessionmaker() as session:
         assert (await session.scalars(select(ReportRequest))).all() == []
 
@@ -97,4 +101,22 @@ async def test_a_report_for_someone_no_longer_a_supervisor_is_dropped_and_its_fi
         row = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key.like("report:%")))
     assert row is not None and row.status == "dropped"
     await build_all(app)
-    assert files and not any(Path(f).exists() for f in files)
+    assert files and all(mode(Path(f)) is None for f in files)
+
+
+def test_the_console_shows_the_report_before_the_next_prompt(tmp_path: Path) -> None:
+    import re
+
+    from tests.conftest import ROOT
+    from tests.test_staff_cli import admin
+
+    config = tmp_path / "config.toml"
+    config.write_text((ROOT / "config.toml").read_text(encoding="utf-8").replace(
+        "sqlite+aiosqlite:///appeals.db", f"sqlite+aiosqlite:///{tmp_path}/a.db"), encoding="utf-8")
+    code = re.search(r"code:\s+([A-Z0-9]{10})", admin(config, "staff", "invite", "--role", "supervisor").stdout)
+    assert code is not None
+    shown = admin(config, "console", "--user", "boss", stdin=f"/start {code.group(1)}\n/stats\n/help\n").stdout
+    assert shown.index("Готовлю отчёт") < shown.index("Всего: пост. 0") < shown.index("> /help")
+    chart = re.search(r"📎 stats_\S+\.png — (\S+)", shown)
+    assert chart is not None and Path(chart.group(1)).parent == tmp_path / "reports"
+    assert mode(tmp_path / "reports") == 0o700

@@ -129,9 +129,13 @@ class ReportWorker:
                 except TimeoutError:
                     pass
 
-    async def run_once(self) -> int:
-        """Remove what was delivered, then build one pending report. Returns 1 if one was built."""
-        await self.sweep()
+    async def run_once(self, sweep: bool = True) -> int:
+        """Remove what was delivered, then build one pending report. Returns 1 if one was built.
+
+        The console passes ``sweep=False``: it "delivers" a file by printing its path, so the file stays
+        for the person at the terminal to open (and goes with the day-old leftovers, exports.exports_dir)."""
+        if sweep:
+            await self.sweep()
         job = await self._claim()
         if job is None:
             return 0
