@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -64,6 +65,10 @@ class Timings:
 
     def between(self, start: float, end: float) -> list[float]:
         return sorted(seconds for at, seconds in self.samples if start <= at <= end)
+
+
+def megabytes(path: Path) -> float:
+    return path.stat().st_size / 2**20 if path.exists() else 0.0
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -153,6 +158,7 @@ async def run(url: str, citizens: int, think: tuple[float, float], warmup_s: flo
         ok = "Готовлю отчёт" in supervisor.text
         await sender.workbook.wait()
         delivered = time.perf_counter()
+        wal_mb = megabytes(Path(url.removeprefix("sqlite+aiosqlite:///") + "-wal"))
         stop_citizens.set()
         await asyncio.gather(*talking)
     finally:
@@ -172,6 +178,13 @@ async def run(url: str, citizens: int, think: tuple[float, float], warmup_s: flo
     workbook = [r for r in sender.inbox["bench"] if r.attachments]
     print(f"/export год: 'preparing' in {answered * 1000:.0f} ms; the workbook delivered after "
           f"{delivered - asked:.1f} s ({workbook[-1].text.splitlines()[-1] if workbook else '-'})")
+    middle = (asked + delivered) / 2
+    halves = [timings.between(asked, middle), timings.between(middle, delivered)]
+    print("p99 in the first and second half of the export: "
+          + ", ".join(f"{percentile(h, 99) * 1000:.0f} ms" for h in halves)
+          + f"; SQLite write-ahead log at the end: {wal_mb:.0f} MB")
+    print(f"load average of the machine (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores")
     errors = timings.errors + (not ok)
     print(f"errors: {errors}")
     verdict = "OK" if percentile(during, 99) < TARGET_P99_S else "SLOW"

@@ -50,6 +50,8 @@ class App:
                 "failures": failures, "overdue": sum(overdue.values())}
 
     async def close(self) -> None:
+        if self.reports is not None:
+            self.reports.close()
         await self.engine.dispose()
 
 

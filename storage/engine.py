@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -130,3 +131,20 @@ def read_in_thread(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> Aw
             await engine.dispose()
 
     return asyncio.to_thread(lambda: asyncio.run(main()))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return Path(parsed.database).expanduser()
+    return None
+
+
+def snapshot_sqlite(source: Path, copy: Path) -> None:
+    """A consistent copy of the database through SQLite's online backup, owner-readable only."""
+    copy.touch(mode=0o600)
+    with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as live, \
+            closing(sqlite3.connect(copy)) as target:
+        live.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")
