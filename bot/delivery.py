@@ -201,6 +201,9 @@ class Outbox:
             if superseded:
                 # A later version of this card is queued: this one would only flicker.
                 await self._mark(message, "superseded", None)
+                if message.fresh:  # the later version is the one to come as a new message
+                    async with self.sessionmaker() as session, session.begin():
+                        await Repositories(session).outbox.pass_freshness(message)
                 return True
         throttle = self.throttles[message.channel]
         await throttle.wait(message.chat_id, is_group_chat(message.channel, message.chat_id))

@@ -452,6 +452,13 @@ class OutboxRepo:
                    OutboxMessage.status == "pending").limit(1))
         return newer is not None
 
+    async def pass_freshness(self, message: OutboxMessage) -> None:
+        """A fresh card superseded before it went out: its later versions come as a new message instead."""
+        await self.session.execute(update(OutboxMessage).where(
+            OutboxMessage.card_key == message.card_key, OutboxMessage.channel == message.channel,
+            OutboxMessage.chat_id == message.chat_id, OutboxMessage.id > message.id,
+            OutboxMessage.status == "pending").values(fresh=True))
+
     async def pending_stats(self) -> tuple[int, datetime | None]:
         row = (await self.session.execute(
             select(func.count(), func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending"))).one()

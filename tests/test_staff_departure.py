@@ -196,3 +196,22 @@ async def test_a_member_removed_from_the_group_gets_no_notice_vote_or_protocol(
 
 def meetings_notice() -> Reply:
     return Reply(text="Заседание группы 1 декабря")
+
+
+async def test_a_handed_back_card_taken_before_it_went_out_still_comes_as_a_new_message(
+        office: Office, citizen: Chat) -> None:
+    ivan = await office.staff_member("ivan")
+    olga = await office.staff_member("olga")
+    await submit(citizen)
+    await office.deliver()
+    old_card = office.last(olga)
+    await ivan.press_payload(press_on(ivan, office.last(ivan), "Взять"))
+    await office.deliver()
+    before = len(office.inbox(olga))
+    assert await admin(office.app, "revoke", "console:ivan") == 0
+    await olga.press_payload(press_on(olga, old_card, "Взять"))  # from the old card, before the new one came
+    assert "теперь у вас" in olga.text
+    await office.deliver()
+    fresh = office.inbox(olga)[before:]
+    assert len(fresh) == 1 and "Сотрудник olga" in fresh[0].text
+    assert not any("Взять" in b.label for row in fresh[0].buttons for b in row)
