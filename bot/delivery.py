@@ -184,7 +184,7 @@ class Outbox:
             # Re-checked now, not when queued: the reader may have been revoked, moved, or left the group.
             async with self.sessionmaker() as session:
                 refused = await refusal(Repositories(session), message.channel, message.chat_id, message.audience,
-                                        self.settings)
+                                        self.settings, is_group_chat(message.channel, message.chat_id))
             if refused is not None:
                 log.info("outbox message %s dropped: its reader may no longer receive it", message.id)
                 self.stats["dropped"] += 1

@@ -46,11 +46,14 @@ def _user_refusal(user: User, audience: dict[str, Any]) -> str | None:
 
 
 async def refusal(repo: Repositories, channel: str, chat_id: str, audience: dict[str, Any] | None,
-                  settings: Settings | None = None) -> str | None:
-    """Why the reader of (channel, chat) may no longer receive a message for ``audience``; None if they may."""
+                  settings: Settings | None = None, is_group: bool = False) -> str | None:
+    """Why the reader of (channel, chat) may no longer receive a message for ``audience``; None if they may.
+
+    A group chat is judged by config.toml (is it still the ministry's staff chat?), not by whoever wrote
+    in it: its members are not the bot's users."""
     if not audience:
         return None
-    readers = await repo.users.at_chat(channel, chat_id)
+    readers = [] if is_group else await repo.users.at_chat(channel, chat_id)
     if not readers:
         return _chat_refusal(channel, chat_id, audience, settings)
     group = audience.get("group")
