@@ -12,9 +12,6 @@ from bot.services.audience import cancel_queued
 from storage.models import Appeal, AppealEvent, Invite, OutboxMessage, User
 from storage.repositories import Repositories
 
-# Open states (bot.services.operator.OPEN, which imports this module).
-OPEN = ("registered", "in_work", "clarification_requested", "reopened")
-
 STAFF_ROLES = ("operator", "supervisor", "admin")
 # No look-alikes (0/O, 1/I/L): codes are read aloud and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -90,6 +87,8 @@ class MoveError(Exception):
 async def hand_back(repo: Repositories, user: User, now: datetime, why: str,
                     ministry_id: str | None = None) -> list[Appeal]:
     """The person's open appeals go back to their ministry, nobody assigned: an event in each history."""
+    from bot.services.operator import OPEN  # operator builds on this module
+
     returned = []
     for appeal in await repo.staff.assigned_open(user.id, OPEN, ministry_id):
         appeal.assignee_id = None
