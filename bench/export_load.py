@@ -182,7 +182,7 @@ async def run(url: str, citizens: int, think: tuple[float, float], warmup_s: flo
     halves = [timings.between(asked, middle), timings.between(middle, delivered)]
     print("p99 in the first and second half of the export: "
           + ", ".join(f"{percentile(h, 99) * 1000:.0f} ms" for h in halves)
-          + f"; SQLite write-ahead log at the end: {wal_mb:.0f} MB")
+          + f"; SQLite write-ahead log file (its high-water mark, the seed included): {wal_mb:.0f} MB")
     print(f"load average of the machine (1, 5, 15 min): {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} cores")
     errors = timings.errors + (not ok)
