@@ -45,8 +45,8 @@ KINDS = ("stats", "ranking", "export")
 # A year's export takes a few minutes at most; a request building longer than this was lost with its process.
 LEASE = timedelta(minutes=15)
 MAX_ATTEMPTS = 3
-# The report process yields the CPU to the dialogs (a nice value, as for any batch job): on two busy cores
-# the dialogs' p99 during a year's export fell from 1.7 s to well under the target (bench/export_load.py).
+# The report process yields the CPU to the dialogs (a nice value, as for any batch job): on two cores
+# shared with other work, a year's export otherwise takes a core the dialogs need (bench/export_load.py).
 NICENESS = 15
 
 
