@@ -14,6 +14,7 @@ from bot.observability import Metrics
 from bot.services.calendar import ProductionCalendar
 from bot.services.classifier import Classifier
 from bot.services.operator import OPEN
+from bot.services.report_jobs import ReportWorker
 from handlers import Clock, Conversations, utc_now
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
@@ -35,6 +36,7 @@ class App:
     conversations: Conversations
     extras: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)
+    reports: ReportWorker | None = None
 
     async def snapshot(self) -> dict[str, object]:
         """Figures for /metrics and /healthz (a failing database fails the health check)."""
@@ -48,6 +50,8 @@ class App:
                 "failures": failures, "overdue": sum(overdue.values())}
 
     async def close(self) -> None:
+        if self.reports is not None:
+            self.reports.close()
         await self.engine.dispose()
 
 
@@ -66,7 +70,8 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
     metrics = Metrics()
     conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras,
                                   metrics=metrics)
-    return App(settings, engine, sessionmaker, calendar, conversations, extras, metrics)
+    return App(settings, engine, sessionmaker, calendar, conversations, extras, metrics,
+               ReportWorker(sessionmaker, settings, clock))
 
 
 def _classifier(settings: Settings) -> Classifier | None:

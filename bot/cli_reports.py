@@ -13,9 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.app import App
 from bot.services import exports, reports
 from bot.services.reports import Period, PeriodError
+from storage.engine import create_read_engine
 
 # The shell has no chat limits: the workbook holds every row Excel can show.
 EXCEL_MAX_ROWS = 1_048_575
@@ -58,14 +61,20 @@ async def report_command(args: argparse.Namespace, app: App) -> int:
     settings = app.settings
     language = args.language or settings.region.default_language
     out: Path | None = args.out
-    async with app.sessionmaker() as session:
-        report = await reports.build_report(session, settings, period, now)
-        standings = reports.ranking(report, settings)
-        if args.report_command == "export" or (out is not None and out.suffix.lower() == ".xlsx"):
-            out = out or Path(f"appeals_{period.slug}.xlsx")
-            cut = await exports.workbook(session, report, standings, settings, language, out, EXCEL_MAX_ROWS)
-            print(f"{out}: the workbook for {period.label}" + (" (cut at Excel's row limit)" if cut else ""))
-            return 0
+    # A read-only connection of its own: on SQLite the app's sessions take the write lock (BEGIN IMMEDIATE),
+    # and an export holding it for minutes would stop a running bot's conversations.
+    engine = create_read_engine(settings.database.url)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            report = await reports.build_report(session, settings, period, now)
+            standings = reports.ranking(report, settings)
+            if args.report_command == "export" or (out is not None and out.suffix.lower() == ".xlsx"):
+                out = out or Path(f"appeals_{period.slug}.xlsx")
+                cut = await exports.workbook(session, report, standings, settings, language, out, EXCEL_MAX_ROWS)
+                print(f"{out}: the workbook for {period.label}" + (" (cut at Excel's row limit)" if cut else ""))
+                return 0
+    finally:
+        await engine.dispose()
     if args.report_command == "ranking":
         text = reports.ranking_text(report, standings, settings, language)
     else:

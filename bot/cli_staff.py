@@ -1,4 +1,4 @@
-"""`appeals-bot staff invite|list|revoke`: the admin brings operators and supervisors in."""
+"""`appeals-bot staff invite|list|revoke|move`: the admin brings operators and supervisors in, and out."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from bot.app import App
 from bot.channels import registry
 from bot.services import staff, validation
+from handlers import cards
 from storage.models import User
 from storage.repositories import Repositories
 
@@ -26,6 +27,10 @@ def register(commands: Any) -> None:
     revoke = sub.add_parser("revoke", help="take a staff role away")
     revoke.add_argument("user", help="user id, or channel:platform_id (e.g. telegram:12345, console:olga)")
     revoke.set_defaults(handler=revoke_command)
+    move = sub.add_parser("move", help="move an operator to another ministry")
+    move.add_argument("user", help="user id, or channel:platform_id")
+    move.add_argument("--ministry", required=True, help="the new ministry id from config.toml")
+    move.set_defaults(handler=move_command)
 
 
 async def invite_command(args: argparse.Namespace, app: App) -> int:
@@ -72,13 +77,47 @@ async def _find(repo: Repositories, ref: str) -> User | None:
     return await repo.users.find(channel, platform_id) if platform_id else None
 
 
+async def _cards_back(repo: Repositories, app: App, departure: staff.Departure, now: datetime) -> None:
+    """A fresh card for each appeal handed back, to the ministry's staff chat and operators."""
+    for appeal in departure.returned:
+        await cards.publish_card(repo, app.settings, appeal, now, fresh=True)
+
+
+def _report(departure: staff.Departure) -> None:
+    numbers = ", ".join(a.number for a in departure.returned) or "none"
+    print(f"appeals handed back to the ministry: {len(departure.returned)} ({numbers})")
+    print(f"queued messages cancelled: {len(departure.cancelled)}")
+
+
 async def revoke_command(args: argparse.Namespace, app: App) -> int:
+    now = app.conversations.clock()
     async with app.sessionmaker() as session, session.begin():
         repo = Repositories(session)
         user = await _find(repo, args.user)
         if user is None or not staff.is_staff(user):
             print(f"no staff member {args.user!r} (see appeals-bot staff list)", file=sys.stderr)
             return 2
-        await staff.revoke(repo, user)
+        departure = await staff.revoke(repo, user, now, app.settings)
+        await _cards_back(repo, app, departure, now)
     print(f"revoked: {args.user}")
+    _report(departure)
+    return 0
+
+
+async def move_command(args: argparse.Namespace, app: App) -> int:
+    now = app.conversations.clock()
+    async with app.sessionmaker() as session, session.begin():
+        repo = Repositories(session)
+        user = await _find(repo, args.user)
+        if user is None:
+            print(f"no staff member {args.user!r} (see appeals-bot staff list)", file=sys.stderr)
+            return 2
+        try:
+            departure = await staff.move(repo, app.settings, user, args.ministry, now)
+        except staff.MoveError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        await _cards_back(repo, app, departure, now)
+    print(f"moved: {args.user} to {args.ministry}")
+    _report(departure)
     return 0

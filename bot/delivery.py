@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels import registry
 from bot.channels.base import Limits
+from bot.config import Settings
 from bot.events import DeliveryError, Reply, RetryLater, Sender, Unreachable
+from bot.services.audience import refusal
 from bot.services.users import mark_unreachable
 from storage.models import OutboxMessage
 from storage.repositories import Repositories
@@ -92,8 +94,9 @@ def backoff(attempts: int, rng: random.Random | None = None) -> float:
 class Outbox:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], senders: dict[str, Sender],
                  clock: Callable[[], datetime], concurrency: int = 32,
-                 limits: dict[str, Limits] | None = None) -> None:
+                 limits: dict[str, Limits] | None = None, settings: Settings | None = None) -> None:
         self.sessionmaker = sessionmaker
+        self.settings = settings
         self.senders = senders
         self.clock = clock
         self.concurrency = concurrency
@@ -172,14 +175,30 @@ class Outbox:
         if sender is None:
             return False
         previous_ref = None
+        if message.audience:
+            # Re-checked now, not when queued: the reader may have been revoked, moved, or left the group.
+            async with self.sessionmaker() as session:
+                refused = await refusal(Repositories(session), message.channel, message.chat_id, message.audience,
+                                        self.settings, registry.is_group_chat(message.channel, message.chat_id))
+            if refused is not None:
+                log.info("outbox message %s dropped: its reader may no longer receive it", message.id)
+                self.stats["dropped"] += 1
+                await self._store([message], status="dropped", sent_at=self.clock(),
+                                  last_error=f"audience: {refused}"[:500])
+                return True
         if message.card_key is not None:
             async with self.sessionmaker() as session:
                 repo = Repositories(session)
                 superseded = await repo.outbox.newer_card_pending(message)
-                previous_ref = await repo.outbox.last_card_ref(message.card_key, message.channel, message.chat_id)
+                if not message.fresh:
+                    previous_ref = await repo.outbox.last_card_ref(message.card_key, message.channel,
+                                                                   message.chat_id)
             if superseded:
                 # A later version of this card is queued: this one would only flicker.
                 await self._mark(message, "superseded", None)
+                if message.fresh:  # the later version is the one to come as a new message
+                    async with self.sessionmaker() as session, session.begin():
+                        await Repositories(session).outbox.pass_freshness(message)
                 return True
         throttle = self.throttles[message.channel]
         await throttle.wait(message.chat_id, registry.is_group_chat(message.channel, message.chat_id))

@@ -56,10 +56,13 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
     stop = asyncio.Event()
     try:
         channel = ConsoleChannel(app.conversations, user, stdin, stdout)
-        outbox = Outbox(app.sessionmaker, {"console": channel}, clock=clock)
+        outbox = Outbox(app.sessionmaker, {"console": channel}, clock=clock, settings=settings)
         lock = asyncio.Lock()  # the pump and the chat never deliver the same row twice
 
         async def drain(chat_id: str) -> int:
+            # One person at a terminal: a report asked for is built before the next prompt, and shown.
+            while app.reports is not None and await app.reports.run_once(sweep=False):
+                pass
             async with lock:
                 return await outbox.deliver_chat("console", chat_id)
 
@@ -133,8 +136,10 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
             channel = plugin.build(section, app.conversations, runtime)
             channels[plugin.name] = channel
             tasks.append(asyncio.create_task(channel.run(), name=f"{plugin.name}-{plugin.mode(section)}"))
-        outbox = Outbox(app.sessionmaker, dict(channels), clock=utc_now)
+        outbox = Outbox(app.sessionmaker, dict(channels), clock=utc_now, settings=settings)
         outbox_task = asyncio.create_task(outbox.run(stop), name="outbox")
+        if app.reports is not None:
+            tasks.append(asyncio.create_task(app.reports.run(stop), name="reports"))
         # Everything built at start-up (aiogram's and our pydantic types, SQLAlchemy's mappers) lives
         # as long as the process: moved out of the collector's sight, a full collection no longer
         # walks it (~50 ms stalls on this size of heap, bench/load.py). aiogram's Response[...]

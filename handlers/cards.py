@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.config import Settings
 from bot.events import Attachment, Button, Reply
+from bot.services.audience import about_appeal
 from bot.services.operator import OPEN
 from bot.services.outbox import notify
 from handlers.payloads import make
@@ -25,13 +26,18 @@ class Recipient:
 
 
 async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -> list[Recipient]:
-    """The ministry's staff chats from config and each of its operators in private."""
+    """The ministry's staff chats from config and each of its operators in private.
+
+    A ministry with no operator the bot can reach (none invited yet, all revoked or blocked the bot):
+    the ЦУР's supervisors get its cards and reminders instead, so no appeal sits unseen.
+    """
     ministry = settings.ministries.get(ministry_id)
     found = [Recipient(channel, chat_id, settings.region.default_language)
              for channel, chat_id in (ministry.staff_chat.items() if ministry else [])]
-    for operator in await repo.staff.operators_of(ministry_id):
-        if operator.unreachable_reason is None:
-            found.append(Recipient(operator.channel, operator.chat_id, operator.language))
+    operators = [o for o in await repo.staff.operators_of(ministry_id) if o.unreachable_reason is None]
+    if not operators:
+        operators = [s for s in await repo.staff.supervisors() if s.unreachable_reason is None]
+    found += [Recipient(person.channel, person.chat_id, person.language) for person in operators]
     return found
 
 
@@ -101,8 +107,10 @@ def appeal_files(appeal: Appeal, source: str = "appeal") -> list[Attachment]:
 
 async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, now: datetime, *,
                        ministry_id: str | None = None, redirected_to: str | None = None,
-                       with_files: bool = False) -> None:
-    """Queue the card's current version to every recipient of the ministry; later versions edit it."""
+                       with_files: bool = False, fresh: bool = False) -> None:
+    """Queue the card's current version to every recipient of the ministry; later versions edit it.
+
+    ``fresh``: a new message rather than an edit of one far up the chat (an appeal handed back)."""
     await repo.appeals.load_attachments(appeal)
     version = len(await repo.appeals.events(appeal.id))
     assignee = short_name(await repo.users.get(appeal.assignee_id)) if appeal.assignee_id is not None else None
@@ -114,4 +122,4 @@ async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, n
                       attachments=appeal_files(appeal) if with_files else [])
         await notify(repo, recipient.channel, recipient.chat_id, reply, now=now,
                      dedup_key=f"card:{appeal.id}:{version}:{recipient.channel}:{recipient.chat_id}",
-                     card_key=f"card:{appeal.id}")
+                     card_key=f"card:{appeal.id}", audience=about_appeal(appeal.id, target), fresh=fresh)

@@ -11,6 +11,8 @@ from datetime import datetime
 from bot.config import Settings
 from bot.events import Button, Reply
 from bot.services import operator as operator_service
+from bot.services import staff
+from bot.services.audience import SUPERVISORS, about_appeal
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import next_working_moment, parse_working_hours
 from bot.services.outbox import notify
@@ -36,7 +38,7 @@ async def _responsible(repo: Repositories, settings: Settings, appeal: Appeal,
                        cache: dict[str, list[Recipient]]) -> list[Recipient]:
     if appeal.assignee_id is not None:
         assignee = await repo.users.get(appeal.assignee_id)
-        if assignee is not None and assignee.role != "citizen":
+        if assignee is not None and staff.may_handle(assignee, appeal):
             return [Recipient(assignee.channel, assignee.chat_id, assignee.language)]
     if appeal.ministry_id not in cache:
         cache[appeal.ministry_id] = await recipients(repo, settings, appeal.ministry_id)
@@ -63,7 +65,7 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
                 else names.t(f"remind.{due.kind}", days=due.days, **params))
         reply = Reply(text=text, buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(repo, target.channel, target.chat_id, reply, now=now,
-                     due_at=staff_moment(settings, calendar, now),
+                     due_at=staff_moment(settings, calendar, now), audience=about_appeal(appeal.id, appeal.ministry_id),
                      dedup_key=f"remind:{appeal.id}:{moment.isoformat()}:{target.channel}:{target.chat_id}")
         queued += 1
     return queued
@@ -102,11 +104,16 @@ async def scan_deadlines(repo: Repositories, settings: Settings, calendar: Produ
 
 async def scan_overdue_digests(repo: Repositories, settings: Settings, calendar: ProductionCalendar,
                                now: datetime) -> int:
-    """One digest a day per supervisor, on working days in working hours: counts and the oldest overdue."""
+    """One digest a day per supervisor, on working days in working hours: counts and the oldest overdue,
+    and the ministries without an operator (their cards come to the supervisors meanwhile).
+
+    It goes out when something needs a supervisor: an overdue appeal, or an open appeal in a ministry
+    nobody staffs."""
     if staff_moment(settings, calendar, now) != now:
         return 0
     by_ministry = await repo.appeals.overdue_count_by_ministry(operator_service.OPEN, now)
-    if not by_ministry:
+    unstaffed = await _unstaffed(repo, settings)
+    if not by_ministry and not any(unstaffed.values()):
         return 0
     oldest = await operator_service.overdue(repo, now, DIGEST_LINES)
     day = now.astimezone(settings.region.zone).date().isoformat()
@@ -115,13 +122,29 @@ async def scan_overdue_digests(repo: Repositories, settings: Settings, calendar:
         if supervisor.unreachable_reason or not await repo.notices.claim(f"digest:overdue:{supervisor.id}:{day}", now):
             continue
         names = Names(settings, supervisor.language)
-        lines = [names.t.plural("escalation.title", sum(by_ministry.values()))]
-        lines += [names.t("escalation.ministry_line", ministry=names.ministry(m), count=c)
-                  for m, c in sorted(by_ministry.items(), key=lambda item: -item[1])]
-        lines.append(names.t("escalation.oldest"))
-        lines += [names.t("escalation.appeal_line", number=a.number, ministry=names.ministry(a.ministry_id),
-                          deadline=names.date(a.deadline_at)) for a in oldest]
+        lines = []
+        if by_ministry:
+            lines += [names.t.plural("escalation.title", sum(by_ministry.values()))]
+            lines += [names.t("escalation.ministry_line", ministry=names.ministry(m), count=c)
+                      for m, c in sorted(by_ministry.items(), key=lambda item: -item[1])]
+            lines.append(names.t("escalation.oldest"))
+            lines += [names.t("escalation.appeal_line", number=a.number, ministry=names.ministry(a.ministry_id),
+                              deadline=names.date(a.deadline_at)) for a in oldest]
+        if unstaffed:
+            lines += ["", names.t("escalation.unstaffed")] if lines else [names.t("escalation.unstaffed")]
+            lines += [names.t.plural("escalation.unstaffed_line", count, ministry=names.ministry(m))
+                      for m, count in unstaffed.items()]
         await notify(repo, supervisor.channel, supervisor.chat_id, Reply(text="\n".join(lines)), now=now,
-                     dedup_key=f"digest:overdue:{supervisor.id}:{day}")
+                     dedup_key=f"digest:overdue:{supervisor.id}:{day}", audience=SUPERVISORS)
         queued += 1
     return queued
+
+
+async def _unstaffed(repo: Repositories, settings: Settings) -> dict[str, int]:
+    """Ministries of config.toml with no operator the bot can reach, each with its open appeals."""
+    staffed = await repo.staff.staffed_ministries()
+    missing = [m for m in settings.ministries if m not in staffed]
+    if not missing:
+        return {}
+    open_counts = await repo.staff.open_count_by_ministry(operator_service.OPEN)
+    return {m: open_counts.get(m, 0) for m in missing}

@@ -11,6 +11,7 @@ from bot.config import Duration
 from bot.events import Attachment, Button, Reply
 from bot.services import operator as service
 from bot.services import staff
+from bot.services.audience import about_appeal
 from bot.services.outbox import notify, notify_user
 from handlers import cards, texts, workplace
 from handlers.context import Context
@@ -426,7 +427,8 @@ async def reassign_to(ctx: Context) -> None:
     await notify_user(ctx.repo, operator, Reply(text=Names(ctx.settings, operator.language).t(
         "reassign.to_operator", number=outcome.appeal.number),
         buttons=[[Button(Names(ctx.settings, operator.language).t("card.open"), make("op", "open", appeal_id))]]),
-        dedup_key=f"reassign:{appeal_id}:{ctx.now.isoformat()}", now=ctx.now)
+        dedup_key=f"reassign:{appeal_id}:{ctx.now.isoformat()}", now=ctx.now,
+        audience=about_appeal(appeal_id, outcome.appeal.ministry_id))
     ctx.say("reassign.done", number=outcome.appeal.number, who=operator.display_name or f"#{operator.id}")
 
 
@@ -550,7 +552,7 @@ async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, fi
     targets = []
     if appeal.assignee_id is not None:
         assignee = await ctx.repo.users.get(appeal.assignee_id)
-        if assignee is not None:
+        if assignee is not None and staff.may_handle(assignee, appeal):
             targets.append(cards.Recipient(assignee.channel, assignee.chat_id, assignee.language))
     if not targets:
         targets = await cards.recipients(ctx.repo, ctx.settings, appeal.ministry_id)
@@ -559,4 +561,4 @@ async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, fi
         reply = Reply(text=names.t(key, number=appeal.number, **params), attachments=list(files or []),
                       buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
         await notify(ctx.repo, target.channel, target.chat_id, reply, dedup_key=f"{dedup}:{target.chat_id}",
-                     now=ctx.now, due_at=due_at)
+                     now=ctx.now, due_at=due_at, audience=about_appeal(appeal.id, appeal.ministry_id))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -14,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storage.sqlite_driver import one_hop_dbapi
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
@@ -79,3 +83,70 @@ def _use_wal(cursor: Any) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_engine(url: str) -> AsyncEngine:
+    """An engine of its own for long reads (reports): it never holds the connection the updates queue on.
+
+    SQLite: one connection that reads in a deferred transaction (a consistent WAL snapshot that takes no
+    lock, so writers go on) and refuses to write (``query_only``). PostgreSQL: a read-only transaction
+    on a connection of its own.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_size=1, max_overflow=0,
+                                   execution_options={"postgresql_readonly": True})
+    options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0}
+    if parsed.drivername == "sqlite+aiosqlite":
+        options["module"] = one_hop_dbapi()
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def read_in_thread(url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> Awaitable[T]:
+    """Run ``work`` on a read-only session of an engine of its own, in a thread with its own event loop.
+
+    For reports: the connection the updates queue on (SQLite's single one) is never held, and the
+    updates' event loop is not the one that turns a year of rows into objects and a workbook; it only
+    shares the GIL, which the interpreter hands back every few milliseconds.
+    """
+
+    async def main() -> T:
+        engine = create_read_engine(url)
+        try:
+            async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.to_thread(lambda: asyncio.run(main()))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL or an in-memory database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return Path(parsed.database).expanduser()
+    return None
+
+
+def snapshot_sqlite(source: Path, copy: Path) -> None:
+    """A consistent copy of the database through SQLite's online backup, owner-readable only."""
+    copy.touch(mode=0o600)
+    with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)) as live, \
+            closing(sqlite3.connect(copy)) as target:
+        live.backup(target)
+        target.execute("PRAGMA journal_mode=DELETE")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -226,6 +227,11 @@ class OutboxMessage(Base):
     # the platform's message id, so the next version of the card edits this message.
     card_key: Mapped[str | None] = mapped_column(String(64))
     sent_ref: Mapped[str | None] = mapped_column(String(64))
+    # Whom a staff or group message is for ({"appeal", "ministry"}, {"role"}, {"group"}): the sender
+    # re-checks the recipient against it when sending (bot/services/audience.py). NULL: anyone.
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A new message even when an earlier version of the card was sent (an appeal handed back).
+    fresh: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Invite(Base):
@@ -250,6 +256,27 @@ class SentNotice(Base):
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportRequest(Base):
+    """A supervisor's /stats, /ranking or /export, built away from the conversations (bot/services/report_jobs.py).
+
+    The row lives while the report is built and delivered: its files are removed and the row deleted once
+    the outbox has sent (or given up on) the message that carries them."""
+
+    __tablename__ = "report_requests"
+    __table_args__ = (Index("ix_report_requests_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    first: Mapped[date] = mapped_column(Date)
+    last: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    files: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 from storage import cursor_models as _cursor_models  # noqa: E402,F401

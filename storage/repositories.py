@@ -91,6 +91,11 @@ class UserRepo:
             return existing
         return user
 
+    async def at_chat(self, channel: str, chat_id: str) -> Sequence[User]:
+        """Whoever reads this chat (served by ix_users_channel_chat); none for a staff group chat."""
+        return (await self.session.scalars(
+            select(User).where(User.channel == channel, User.chat_id == chat_id).order_by(User.id))).all()
+
     async def add_consent(self, consent: Consent) -> None:
         self.session.add(consent)
         await self.session.flush()
@@ -129,6 +134,26 @@ class StaffRepo:
         result = await self.session.scalars(select(User).where(User.role == "supervisor").order_by(User.id))
         return result.all()
 
+    async def staffed_ministries(self) -> set[str]:
+        """Ministries with at least one operator the bot can reach."""
+        rows = await self.session.scalars(
+            select(User.ministry_id).where(User.role == "operator", User.unreachable_reason.is_(None),
+                                           User.ministry_id.is_not(None)).distinct())
+        return {m for m in rows.all() if m}
+
+    async def assigned_open(self, user_id: int, statuses: Iterable[str],
+                            ministry_id: str | None = None) -> Sequence[Appeal]:
+        query = select(Appeal).where(Appeal.assignee_id == user_id, Appeal.status.in_(list(statuses)))
+        if ministry_id is not None:
+            query = query.where(Appeal.ministry_id == ministry_id)
+        return (await self.session.scalars(query.order_by(Appeal.id).with_for_update())).all()
+
+    async def open_count_by_ministry(self, statuses: Iterable[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(Appeal.ministry_id, func.count()).where(Appeal.status.in_(list(statuses)))
+            .group_by(Appeal.ministry_id))
+        return {ministry: count for ministry, count in rows.all()}
+
 
 class NoticeRepo:
     def __init__(self, session: AsyncSession) -> None:
@@ -139,6 +164,12 @@ class NoticeRepo:
         statement = _insert(self.session, SentNotice).values(key=key[:160], at=at).on_conflict_do_nothing()
         result = await self.session.execute(statement.returning(SentNotice.__table__.c.key))
         return result.scalar_one_or_none() is not None
+
+    async def claimed(self, keys: Sequence[str]) -> set[str]:
+        """Which of these notice keys were claimed already (a read: nothing is claimed here)."""
+        if not keys:
+            return set()
+        return set((await self.session.scalars(select(SentNotice.key).where(SentNotice.key.in_(list(keys))))).all())
 
 
 class PrivacyRepo:
@@ -441,6 +472,8 @@ class OutboxRepo:
             due_at=message.due_at,
             created_at=message.created_at,
             card_key=message.card_key,
+            audience=message.audience,
+            fresh=bool(message.fresh),
         )
         await self.session.execute(statement.on_conflict_do_nothing(index_elements=["dedup_key"]))
 
@@ -482,6 +515,15 @@ class OutboxRepo:
         )
         return result.all()
 
+    async def pending_for_audience(self, channel: str, chat_id: str) -> Sequence[OutboxMessage]:
+        """A chat's queued messages that are meant for a role, a ministry or a group (re-checked on a change)."""
+        result = await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,
+                   OutboxMessage.status == "pending", OutboxMessage.audience.is_not(None))
+            .order_by(OutboxMessage.id))
+        return result.all()
+
     async def set_state(self, message_ids: Sequence[int], **values: Any) -> None:
         """Record an outcome of delivery (sent, failed, next due time) for the given rows."""
         await self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)))
@@ -510,6 +552,13 @@ class OutboxRepo:
             .values(status="failed", last_error="unknown channel")
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def pass_freshness(self, message: OutboxMessage) -> None:
+        """A fresh card superseded before it went out: its later versions come as a new message instead."""
+        await self.session.execute(update(OutboxMessage).where(
+            OutboxMessage.card_key == message.card_key, OutboxMessage.channel == message.channel,
+            OutboxMessage.chat_id == message.chat_id, OutboxMessage.id > message.id,
+            OutboxMessage.status == "pending").values(fresh=True))
 
     async def pending_stats(self) -> tuple[int, datetime | None]:
         row = (await self.session.execute(

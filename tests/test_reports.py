@@ -22,14 +22,16 @@ from sqlalchemy import select, update
 
 from bot import cli_reports
 from bot.app import App
+from bot.delivery import Outbox
 from bot.events import Reply
 from bot.services import reports
 from bot.services.reports import PeriodError, parse_period
-from storage.models import Appeal, AppealEvent, OutboxMessage, User
+from storage.models import Appeal, AppealEvent, OutboxMessage, ReportRequest, User
 from storage.rating_models import AppealRating
 from storage.report_repo import ReportRepo
 from tests.conftest import Clock
 from tests.utils.chat import Chat
+from tests.utils.outbox import CollectingSender
 
 MARCH = "2026-03-01..2026-03-31"
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)  # when the report is asked for
@@ -134,6 +136,24 @@ def png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
+async def ask(app: App, chief: Chat, command: str) -> list[Reply]:
+    """A report command as the supervisor lives it: "preparing…" at once, the report through the outbox."""
+    await chief.send(command)
+    assert "Готовлю отчёт" in chief.text and not chief.replies[0].attachments
+    assert app.reports is not None
+    while await app.reports.run_once():
+        pass
+    sender = CollectingSender()
+    outbox = Outbox(app.sessionmaker, {"console": sender}, clock=app.conversations.clock)
+    while await outbox.deliver_due():
+        pass
+    return sender.inbox[chief.user_id]
+
+
+def text_of(replies: list[Reply]) -> str:
+    return "\n".join(reply.text for reply in replies)
+
+
 def only_file(replies: list[Reply]) -> Path:
     files = [a for r in replies for a in r.attachments]
     assert len(files) == 1 and files[0].channel == "local"
@@ -234,39 +254,37 @@ async def test_the_ranking_orders_ministries_by_the_composite_index(app: App, wo
 
 # --- the supervisor's commands --------------------------------------------------------------------
 
-async def test_stats_answer_with_a_table_and_a_png_chart(app: App, world: dict[str, int], tmp_path: Path) -> None:
-    app.conversations.extras["exports_dir"] = str(tmp_path)
+async def test_stats_answer_with_a_table_and_a_png_chart(app: App, world: dict[str, int]) -> None:
     chief = await supervisor(app)
-    await chief.send(f"/stats {MARCH}")
-    assert "01.03.2026–31.03.2026" in chief.text
+    replies = await ask(app, chief, f"/stats {MARCH}")
+    text = text_of(replies)
+    assert "01.03.2026–31.03.2026" in text
     # Readable on a phone: a summary, then one short line per ministry that had appeals, no abbreviations.
-    assert "Поступило: 12\nОтвечено: 7, из них в срок 86%\nПросрочено сейчас: 2" in chief.text
-    assert f"• {E}: поступило 7, отвечено 4, в срок 75%, просрочено 2, оценка 2,8" in chief.text
-    assert "Министерство здравоохранения" not in chief.text  # no appeals in March: no line
-    assert all(len(line) <= 120 for line in chief.text.splitlines())
-    assert not any(word in chief.text for word in ("пост.", "отв.", "проср.", "дн."))
-    width, height = png_size(only_file(chief.replies))
+    assert "Поступило: 12\nОтвечено: 7, из них в срок 86%\nПросрочено сейчас: 2" in text
+    assert f"• {E}: поступило 7, отвечено 4, в срок 75%, просрочено 2, оценка 2,8" in text
+    assert "Министерство здравоохранения" not in text  # no appeals in March: no line
+    assert all(len(line) <= 120 for line in text.splitlines())
+    assert not any(word in text for word in ("пост.", "отв.", "проср.", "дн."))
+    width, height = png_size(only_file(replies))
     assert 600 <= width <= 2000 and 300 <= height <= 2000
 
 
-async def test_ranking_answers_with_places_and_a_chart(app: App, world: dict[str, int], tmp_path: Path) -> None:
-    app.conversations.extras["exports_dir"] = str(tmp_path)
+async def test_ranking_answers_with_places_and_a_chart(app: App, world: dict[str, int]) -> None:
     chief = await supervisor(app, role="admin")
-    await chief.send(f"/ranking {MARCH}")
-    lines = chief.text.splitlines()
+    replies = await ask(app, chief, f"/ranking {MARCH}")
+    lines = text_of(replies).splitlines()
     assert [line.split(" — ")[0] for line in lines if line[:2] in ("1.", "2.", "3.")] == [
         f"1. {T}", f"2. {ED}", f"3. {E}"]
-    assert f"1. {T} — 76,7" in chief.text
-    width, height = png_size(only_file(chief.replies))
+    assert f"1. {T} — 76,7" in text_of(replies)
+    width, height = png_size(only_file(replies))
     assert 600 <= width <= 2000 and 300 <= height <= 2000
 
 
-async def test_the_workbook_holds_the_same_numbers_as_stats(app: App, world: dict[str, int], tmp_path: Path) -> None:
-    app.conversations.extras["exports_dir"] = str(tmp_path)
+async def test_the_workbook_holds_the_same_numbers_as_stats(app: App, world: dict[str, int]) -> None:
     chief = await supervisor(app)
-    await chief.send(f"/export {MARCH}")
-    path = only_file(chief.replies)
-    assert chief.replies[0].attachments[0].kind == "document" and path.suffix == ".xlsx"
+    replies = await ask(app, chief, f"/export {MARCH}")
+    path = only_file(replies)
+    assert replies[0].attachments[0].kind == "document" and path.suffix == ".xlsx"
     book = load_workbook(path)
     assert book.sheetnames == ["Обращения", "Министерства", "Направления", "Оценки"]
     ministries = {row[0]: row for row in book["Министерства"].iter_rows(min_row=2, values_only=True)}
@@ -282,20 +300,19 @@ async def test_the_workbook_holds_the_same_numbers_as_stats(app: App, world: dic
     assert book["Обращения"].column_dimensions["A"].width == 18
     assert len(list(book["Оценки"].iter_rows(min_row=2))) == 7  # 5 (E) + 2 (T); x2 is April
     # The same numbers as /stats for the same period.
-    await chief.send(f"/stats {MARCH}")
-    assert f"{E}: поступило {ministries[E][1]}, отвечено {ministries[E][2]}, в срок 75%" in chief.text
+    stats = text_of(await ask(app, chief, f"/stats {MARCH}"))
+    assert f"{E}: поступило {ministries[E][1]}, отвечено {ministries[E][2]}, в срок 75%" in stats
 
 
-async def test_citizens_and_operators_are_refused_politely(app: App, citizen: Chat, tmp_path: Path) -> None:
-    exports = tmp_path / "exports"
-    app.conversations.extras["exports_dir"] = str(exports)
+async def test_citizens_and_operators_are_refused_politely(app: App, citizen: Chat) -> None:
     operator = await supervisor(app, "5002", role="operator")
     for chat in (citizen, operator):
         for command in ("/stats", "/ranking месяц", "/export"):
             await chat.send(command)
             assert "только сотрудникам ЦУР" in chat.text, command
             assert not [a for r in chat.replies for a in r.attachments]
-    assert not exports.exists() or list(exports.iterdir()) == []
+    async with app.sessionmaker() as session:
+        assert (await session.scalars(select(ReportRequest))).all() == []
 
 
 async def test_a_period_not_understood_is_explained(app: App) -> None:

@@ -44,7 +44,8 @@ async def _ask_approval(office: m.Office, meeting: Meeting, approver: GroupMembe
     reply = Reply(text="\n\n".join([t("agenda.for_approval"), m.meeting_card(office.settings, language, meeting)]),
                   buttons=[[Button(t("agenda.approve_button"), m.payload("ag_ok", meeting.id)),
                             Button(t("agenda.return_button"), m.payload("ag_back", meeting.id))]])
-    await office.tell(approver.user, reply, f"mt{meeting.id}:agenda:{m._stamp(office.now)}:{approver.user_id}")
+    await office.tell(approver.user, reply, f"mt{meeting.id}:agenda:{m._stamp(office.now)}:{approver.user_id}",
+                      group=meeting.group_id)
 
 
 async def publish(office: m.Office, meeting: Meeting, approved_by: int) -> None:
@@ -55,7 +56,8 @@ async def publish(office: m.Office, meeting: Meeting, approved_by: int) -> None:
     members = await office.db.members(meeting.group_id)
     for member in members:
         reply = m.notice_reply(office.settings, member.user.language, meeting, "meeting.notice_new")
-        await office.tell(member.user, reply, f"mt{meeting.id}:new:{member.user_id}")
+        await office.tell(member.user, reply, f"mt{meeting.id}:new:{member.user_id}",
+                      group=meeting.group_id)
     for guest, user in await guests_reachable(office, meeting):
         await _tell_guest(office, meeting, guest, user)
     if meeting.format == "absentee":
@@ -178,7 +180,8 @@ async def _notify_change(office: m.Office, meeting: Meeting, tag: str) -> None:
     stamp = m._stamp(office.now)
     for member in await office.db.members(meeting.group_id):
         reply = m.notice_reply(office.settings, member.user.language, meeting, "agenda.changed")
-        await office.tell(member.user, reply, f"mt{meeting.id}:{tag}:{stamp}:{member.user_id}")
+        await office.tell(member.user, reply, f"mt{meeting.id}:{tag}:{stamp}:{member.user_id}",
+                      group=meeting.group_id)
     for guest, user in await guests_reachable(office, meeting):
         reply = m.notice_reply(office.settings, user.language, meeting, "agenda.changed")
         reply.buttons = []

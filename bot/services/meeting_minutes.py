@@ -238,17 +238,19 @@ async def resubmit(office: m.Office, by: User, protocol_id: int) -> Protocol:
 async def send_copies(office: m.Office, meeting: Meeting, protocol: Protocol) -> None:
     """The approved protocol to every member and every invited person who has the bot."""
     file = m.protocol_file(office.settings, meeting, protocol)
-    people: list[tuple[str, User]] = [(f"{mm.user_id}", mm.user) for mm in await office.db.members(meeting.group_id)]
+    # Members are re-checked when sent (one removed meanwhile gets nothing); guests are no group's members.
+    people: list[tuple[str, User, str | None]] = [(f"{mm.user_id}", mm.user, meeting.group_id)
+                                                  for mm in await office.db.members(meeting.group_id)]
     for guest in await office.db.guests(meeting.id):
         user = await office.repo.users.get(guest.user_id) if guest.user_id else None
         if user is not None:
-            people.append((f"g{guest.id}", user))
-    for tag, user in people:
+            people.append((f"g{guest.id}", user, None))
+    for tag, user, group in people:
         t = translator(user.language)
         reply = Reply(text=t("protocol.sent", group=m.group_name(office.settings, meeting.group_id, user.language),
                              date=m._date(office.settings, meeting.starts_at), number=protocol.number),
                       attachments=[file])
-        await office.tell(user, reply, f"prot{protocol.id}:sent:{tag}")
+        await office.tell(user, reply, f"prot{protocol.id}:sent:{tag}", group=group)
 
 
 async def remind_correction(office: m.Office, meeting: Meeting, protocol: Protocol, due: date, today: date) -> None:

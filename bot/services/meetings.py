@@ -37,6 +37,7 @@ from bot.i18n import translator
 from bot.services import meeting_agenda as agenda
 from bot.services import meeting_minutes as proceedings
 from bot.services import meeting_rules as rules
+from bot.services.audience import cancel_queued, of_group
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import parse_working_hours
 from bot.services.meeting_rules import Tally, decide, has_quorum, presiding_of, quorum_needed
@@ -294,11 +295,15 @@ class Office:
             raise Refusal("experts.group_unknown")
         return group
 
-    async def tell(self, user: User, reply: Reply, key: str, *, once: bool = False) -> bool:
-        """Queue a message; ``once`` claims the key first, so a timed notice never goes out twice."""
+    async def tell(self, user: User, reply: Reply, key: str, *, once: bool = False, group: str | None = None) -> bool:
+        """Queue a message; ``once`` claims the key first, so a timed notice never goes out twice.
+
+        ``group``: the message is for that group's members, re-checked when sent (a member removed
+        meanwhile gets nothing)."""
         if once and not await self.repo.notices.claim(key, self.now):
             return False
-        await notify_user(self.repo, user, reply, dedup_key=key, now=self.now)
+        await notify_user(self.repo, user, reply, dedup_key=key, now=self.now,
+                          audience=of_group(group) if group else None)
         self.queued += 1
         return True
 
@@ -343,6 +348,9 @@ async def remove_member(office: Office, group_id: str, user_id: int) -> bool:
     if member is None:
         return False
     member.active = False
+    user = await office.repo.users.get(user_id)
+    if user is not None:
+        await cancel_queued(office.repo, user, office.now, office.settings)
     return True
 
 
@@ -479,7 +487,8 @@ async def _send_materials(office: Office, meeting: Meeting, materials: Sequence[
         reply = Reply(text=t("meeting.materials", group=group_name(office.settings, meeting.group_id,
                                                                     member.user.language),
                              date=_date(office.settings, meeting.starts_at), count=len(files)), attachments=files)
-        await office.tell(member.user, reply, f"mt{meeting.id}:mat:{tag}:{first}:{member.user_id}")
+        await office.tell(member.user, reply, f"mt{meeting.id}:mat:{tag}:{first}:{member.user_id}",
+                          group=meeting.group_id)
     for guest, user in await agenda.guests_reachable(office, meeting):
         await office.tell(user, agenda.materials_reply(office, meeting, materials, user.language),
                           f"mt{meeting.id}:mat:{tag}:{first}:g{guest.id}")
@@ -517,7 +526,8 @@ async def reschedule(office: Office, by: User, meeting: Meeting, starts_at: date
     for member in await office.db.members(meeting.group_id):
         reply = notice_reply(office.settings, member.user.language, meeting, "meeting.notice_moved",
                              old=f"{_date(office.settings, old)} {_time(office.settings, old)}")
-        await office.tell(member.user, reply, f"mt{meeting.id}:moved:{_stamp(starts_at)}:{member.user_id}")
+        await office.tell(member.user, reply, f"mt{meeting.id}:moved:{_stamp(starts_at)}:{member.user_id}",
+                          group=meeting.group_id)
 
 
 async def cancel(office: Office, by: User, meeting: Meeting) -> None:
@@ -535,7 +545,7 @@ async def cancel(office: Office, by: User, meeting: Meeting) -> None:
     for member in await office.db.members(meeting.group_id):
         reply = notice_reply(office.settings, member.user.language, meeting, "meeting.notice_cancelled")
         reply.buttons = []
-        await office.tell(member.user, reply, f"mt{meeting.id}:cancelled:{member.user_id}")
+        await office.tell(member.user, reply, f"mt{meeting.id}:cancelled:{member.user_id}", group=meeting.group_id)
 
 
 async def quorum_forecast(office: Office, meeting: Meeting) -> tuple[Forecast, dict[str, list[str]]]:
@@ -589,7 +599,7 @@ async def start(office: Office, by: User, meeting: Meeting) -> None:
         reply = Reply(text=t("meeting.started", group=group_name(office.settings, meeting.group_id,
                                                                  member.user.language)),
                       buttons=[[Button(t("meeting.checkin_button"), payload("checkin", meeting.id))]])
-        await office.tell(member.user, reply, f"mt{meeting.id}:started:{member.user_id}")
+        await office.tell(member.user, reply, f"mt{meeting.id}:started:{member.user_id}", group=meeting.group_id)
 
 
 async def _secretary_id(office: Office, meeting: Meeting) -> int | None:
@@ -701,7 +711,7 @@ async def _hand_out_ballots(office: Office, meeting: Meeting, item: AgendaItem, 
     for member in voters:
         await office.db.add(Ballot(vote_id=vote.id, user_id=member.user_id))
         reply = ballot_reply(office.settings, member.user.language, meeting, item, vote)
-        await office.tell(member.user, reply, f"vote{vote.id}:ballot:{member.user_id}")
+        await office.tell(member.user, reply, f"vote{vote.id}:ballot:{member.user_id}", group=meeting.group_id)
 
 
 @dataclass(frozen=True)
@@ -795,7 +805,7 @@ async def _announce_result(office: Office, meeting: Meeting, vote: Vote, ballots
         if hours > 0 and rules.dissent_offered(vote.result, choices.get(member.user_id)):
             reply.text += "\n\n" + t("vote.dissent_offer", hours=hours)
             reply.buttons = proceedings.dissent_buttons(t, vote.id)
-        await office.tell(member.user, reply, f"vote{vote.id}:result:{member.user_id}")
+        await office.tell(member.user, reply, f"vote{vote.id}:result:{member.user_id}", group=meeting.group_id)
 
 
 def _names_by_choice(members: Sequence[GroupMember], choices: dict[int, str | None]) -> dict[str, list[str]]:
@@ -886,7 +896,7 @@ async def advance_protocol(office: Office, meeting: Meeting, protocol: Protocol)
         user = await office.repo.users.get(user_id)
         if user is not None:
             await office.tell(user, approval_reply(office.settings, user.language, meeting, protocol),
-                              f"prot{protocol.id}:approve:{user_id}")
+                              f"prot{protocol.id}:approve:{user_id}", group=meeting.group_id)
 
 
 def protocol_file(settings: Settings, meeting: Meeting, protocol: Protocol) -> Attachment:
@@ -975,7 +985,7 @@ async def _materials_of(office: Office, meeting: Meeting) -> None:
                                  items=agenda_text(secretary.user.language, lacking), days=group.materials_lead_days),
                           buttons=[[Button(t("meeting.add_materials_button"), payload("mt_mat", meeting.id))]])
             await office.tell(secretary.user, reply, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:matrem:"
-                              f"{secretary.user_id}", once=True)
+                              f"{secretary.user_id}", once=True, group=meeting.group_id)
 
 
 async def scan_member_reminders(sessionmaker: Sessionmaker, settings: Settings, calendar: ProductionCalendar,
@@ -1000,7 +1010,7 @@ async def _remind_members(office: Office, meeting: Meeting) -> None:
                 continue
             reply = notice_reply(office.settings, member.user.language, meeting, "meeting.reminder")
             await office.tell(member.user, reply, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:rem{offset}:"
-                              f"{member.user_id}", once=True)
+                              f"{member.user_id}", once=True, group=meeting.group_id)
 
 
 async def scan_quorum_alerts(sessionmaker: Sessionmaker, settings: Settings, calendar: ProductionCalendar,
@@ -1027,7 +1037,7 @@ async def _alert_quorum(office: Office, meeting: Meeting) -> None:
                              yes=outlook.yes, maybe=outlook.maybe, needed=outlook.needed, members=outlook.members),
                       buttons=[[Button(t("meeting.open_button"), payload("mt_view", meeting.id))]])
         await office.tell(leader.user, reply, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:quorum:{leader.user_id}",
-                          once=True)
+                          once=True, group=meeting.group_id)
 
 
 async def scan_quarter_reminders(sessionmaker: Sessionmaker, settings: Settings, calendar: ProductionCalendar,
@@ -1050,7 +1060,7 @@ async def scan_quarter_reminders(sessionmaker: Sessionmaker, settings: Settings,
                                      quarter=quarter, year=start.year, end=end.strftime("%d.%m.%Y")),
                               buttons=[[Button(t("meeting.new_button"), payload("mt_new"))]])
                 await office.tell(leader.user, reply, f"grp:{group_id}:{start.year}q{quarter}:{leader.user_id}",
-                                  once=True)
+                                  once=True, group=group_id)
     return await _run(sessionmaker, settings, calendar, now, work)
 
 
@@ -1088,7 +1098,7 @@ async def _absentee_round(office: Office, meeting: Meeting) -> None:
                 reply = ballot_reply(office.settings, member.user.language, meeting, item, vote,
                                      header="vote.reminder")
                 await office.tell(member.user, reply, f"vote{vote.id}:{_stamp(meeting.starts_at)}:rem{offset}:"
-                                  f"{ballot.user_id}", once=True)
+                                  f"{ballot.user_id}", once=True, group=meeting.group_id)
 
 
 async def scan_protocols(sessionmaker: Sessionmaker, settings: Settings, calendar: ProductionCalendar,
@@ -1129,7 +1139,8 @@ async def _remind_signers(office: Office, meeting: Meeting, protocol: Protocol) 
         t = translator(user.language)
         late = office.calendar.working_days_between(due, today)
         reply.text = proceedings.overdue_note(t, due, today, late, group.protocol_days) + "\n\n" + reply.text
-        await office.tell(user, reply, f"prot{protocol.id}:rem:{today.isoformat()}:{user_id}", once=True)
+        await office.tell(user, reply, f"prot{protocol.id}:rem:{today.isoformat()}:{user_id}", once=True,
+                          group=meeting.group_id)
 
 
 SCANS = (scan_materials, scan_member_reminders, scan_quorum_alerts, scan_quarter_reminders, scan_votes,

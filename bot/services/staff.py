@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
-from storage.models import Appeal, Invite, User
+from bot.services.audience import cancel_queued
+from storage.models import Appeal, AppealEvent, Invite, OutboxMessage, User
 from storage.repositories import Repositories
 
 STAFF_ROLES = ("operator", "supervisor", "admin")
@@ -71,9 +72,55 @@ async def staff_list(repo: Repositories) -> Sequence[User]:
     return await repo.staff.staff()
 
 
-async def revoke(repo: Repositories, user: User) -> None:
+@dataclass(frozen=True)
+class Departure:
+    """What a revocation or a move changed: the appeals handed back, the queued messages cancelled."""
+
+    returned: Sequence[Appeal]
+    cancelled: Sequence[OutboxMessage]
+
+
+class MoveError(Exception):
+    """The person cannot be moved (not an operator, unknown ministry, the same ministry)."""
+
+
+async def hand_back(repo: Repositories, user: User, now: datetime, why: str,
+                    ministry_id: str | None = None) -> list[Appeal]:
+    """The person's open appeals go back to their ministry, nobody assigned: an event in each history."""
+    from bot.services.operator import OPEN  # operator builds on this module
+
+    returned = []
+    for appeal in await repo.staff.assigned_open(user.id, OPEN, ministry_id):
+        appeal.assignee_id = None
+        if appeal.status == "in_work":
+            appeal.status = "registered"
+        await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=None, kind="handed_back",
+                                                 status=appeal.status, details={"from": user.id, "why": why}, at=now))
+        returned.append(appeal)
+    return returned
+
+
+async def revoke(repo: Repositories, user: User, now: datetime | None = None,
+                 settings: Settings | None = None) -> Departure:
+    """No staff role any more: their appeals go back to the ministry; nothing queued reaches them."""
+    now = now or datetime.now(UTC)
+    returned = await hand_back(repo, user, now, "revoked")
     user.role = "citizen"
     user.ministry_id = None
+    return Departure(returned, await cancel_queued(repo, user, now, settings))
+
+
+async def move(repo: Repositories, settings: Settings, user: User, ministry_id: str, now: datetime) -> Departure:
+    """An operator now works for another ministry: the old ministry's appeals they held go back to it."""
+    if user.role != "operator":
+        raise MoveError(f"only an operator belongs to a ministry; this person is {user.role}")
+    if ministry_id not in settings.ministries:
+        raise MoveError(f"unknown ministry {ministry_id!r}; known: {', '.join(settings.ministries)}")
+    if ministry_id == user.ministry_id:
+        raise MoveError(f"already an operator of {ministry_id}")
+    returned = await hand_back(repo, user, now, "moved", user.ministry_id)
+    user.ministry_id = ministry_id
+    return Departure(returned, await cancel_queued(repo, user, now, settings))
 
 
 def is_staff(user: User) -> bool:
