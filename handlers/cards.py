@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config import Settings
+from bot.config import TRIAGE, Settings
 from bot.events import Attachment, Button, Reply
 from bot.services.operator import OPEN
 from bot.services.outbox import notify
@@ -25,7 +25,11 @@ class Recipient:
 
 
 async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -> list[Recipient]:
-    """The ministry's staff chats from config and each of its operators in private."""
+    """The ministry's staff chats from config and each of its operators in private; the ЦУР's
+    supervisors for the catch-all's triage."""
+    if ministry_id == TRIAGE:
+        return [Recipient(s.channel, s.chat_id, s.language) for s in await repo.staff.supervisors()
+                if s.unreachable_reason is None]
     ministry = settings.ministries.get(ministry_id)
     found = [Recipient(channel, chat_id, settings.region.default_language)
              for channel, chat_id in (ministry.staff_chat.items() if ministry else [])]

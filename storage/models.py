@@ -250,3 +250,4 @@ class SentNotice(Base):
 
 from storage import expert_models as _expert_models  # noqa: E402,F401
 from storage import rating_models as _rating_models  # noqa: E402,F401
+from storage import routing_models as _routing_models  # noqa: E402,F401

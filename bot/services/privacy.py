@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.services import ratings
+from bot.services import ratings, routing_learning
 from storage.models import Appeal, User
 from storage.repositories import Repositories
 
@@ -38,6 +38,7 @@ async def export(repo: Repositories, user: User) -> dict[str, Any]:
             "files": [{"kind": a.kind, "name": a.name, "source": a.source} for a in appeal.attachments],
             "history": [{"at": _when(e.at), "what": e.kind, "reason": e.reason}
                         for e in await repo.appeals.events(appeal.id)],
+            "routing_example": await routing_learning.export_appeal(repo.session, appeal.id),
         })
     conversations = [{"state": c.state, "data": c.data}
                      for c in await repo.privacy.conversations(user.channel, user.chat_id)]
@@ -60,6 +61,7 @@ async def anonymise(repo: Repositories, appeal: Appeal) -> None:
     if appeal.answer_text is not None:
         appeal.answer_text = ERASED
     await repo.privacy.drop_files(appeal.id, PERSONAL_FILES)
+    await routing_learning.forget_appeal(repo.session, appeal.id)  # the classifier's copy of the text
     await ratings.erase_comments(repo, appeal.id)  # a rating's comment is the citizen's own words
     for event in await repo.appeals.events(appeal.id):
         if event.reason and event.actor_id == appeal.citizen_id:
