@@ -109,10 +109,10 @@ def learning_curve(settings: Settings, path: Path, base: list[LabelledText]) -> 
         shuffle.shuffle(items)
         learn += items[: len(items) // 2]
         test += items[len(items) // 2:]
+    before = routing.obtain_here(settings, base)
+    score(before, settings, test, f"learning curve: held-out half of {path.name}, knowledge only")
     with tempfile.TemporaryDirectory() as scratch:
         settings.routing.model_dir = scratch  # the half-trained model never reaches the real cache
-        before = routing.obtain_here(settings, base)
-        score(before, settings, test, f"learning curve: held-out half of {path.name}, knowledge only")
         learned = [LabelledText(text, label, _category(settings, label)) for text, label in learn]
         started = time.perf_counter()
         after = routing.obtain_here(settings, [*base, *learned])

@@ -95,8 +95,10 @@ async def test_new_with_text_and_a_different_final_choice_is_recorded(app: App, 
     appeal = await stored(app)
     assert (appeal.suggested_sector_id, appeal.sector_id) == ("housing", "energy")
     async with app.sessionmaker() as session:
-        quality = await routing_quality.measure(Repositories(session))
+        quality = await routing_quality.measure(Repositories(session), app.settings)
     assert (quality.suggested, quality.sector_right) == (1, 0)
+    report = routing_quality.format_report(quality, app.settings)
+    assert "2026-11  0/1" in report and "Энергетика" in report
 
 
 async def test_describing_the_problem_at_the_sector_step_proposes_a_sector(app: App, citizen: Chat) -> None:
@@ -271,6 +273,8 @@ def test_classify_import_and_train_from_the_command_line(tmp_path: Path) -> None
     assert trained.returncode == 0 and "trained on" in trained.stdout, trained.stderr
     after = run("--config", config, "classify", stdin=text + "\n")
     assert after.stdout.split("\t")[:2] == ["Дороги", "Прочие по направлению"] != before.stdout.split("\t")[:2]
+    report = run("--config", config, "routing", "report")
+    assert report.returncode == 0 and "no appeal has a suggestion yet" in report.stdout
 
 
 def test_routing_import_names_the_bad_line(tmp_path: Path) -> None:
