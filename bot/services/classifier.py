@@ -31,6 +31,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
@@ -275,20 +276,27 @@ async def train_in_child(settings: Settings, knowledge: list[LabelledText]) -> P
     return target
 
 
+@lru_cache(maxsize=4)
+def _read(path: Path) -> Classifier:
+    # Files are named by the hash of their inputs, so one path always holds the same model:
+    # several apps in one process (tests, CLI) share it instead of reading it again.
+    return Classifier(RoutingModel.read(path))
+
+
 async def obtain(settings: Settings, knowledge: list[LabelledText]) -> Classifier:
     """The model for this knowledge: from the cache, else trained now (the bot waits for it once)."""
     path = model_path(settings, model_key(settings, knowledge))
     if not path.is_file():
         log.info("training the routing model on %d examples into %s", len(knowledge), path)
         path = await train_in_child(settings, knowledge)
-    return Classifier(RoutingModel.read(path))
+    return _read(path)
 
 
 def obtain_here(settings: Settings, knowledge: list[LabelledText]) -> Classifier:
     path = model_path(settings, model_key(settings, knowledge))
     if not path.is_file():
         path = train_here(settings, knowledge)
-    return Classifier(RoutingModel.read(path))
+    return _read(path)
 
 
 @dataclass(frozen=True)

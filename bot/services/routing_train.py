@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -131,6 +132,8 @@ def _matrix(documents: list[Counter[str]], vocabulary: list[str], idf: np.ndarra
 def _model(c: float):
     from sklearn.linear_model import LogisticRegression
 
+    # A small knowledge file has about as many categories as examples; scikit-learn warns, harmlessly.
+    warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
     return LogisticRegression(C=c, max_iter=3000, tol=1e-3, class_weight="balanced")
 
 
