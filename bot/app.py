@@ -78,7 +78,7 @@ async def _classifier(settings: Settings, sessionmaker: async_sessionmaker[Async
         log.warning("no routing knowledge at %s: sector suggestions are off", path)
         return None
     try:
-        return await obtain(settings, await routing_learning.knowledge(sessionmaker, settings))
+        return await obtain(settings, await routing_learning.knowledge(sessionmaker, settings), at_start=True)
     except (RoutingDataError, RuntimeError, OSError):
         log.exception("the routing model could not be trained or loaded: sector suggestions are off")
         return None

@@ -231,6 +231,10 @@ async def test_retraining_on_learned_examples_changes_the_suggestion(small_app: 
         "самокаты арендные валяются у остановки")), encoding="utf-8")
     async with small_app.sessionmaker() as session, session.begin():
         assert await routing_learning.import_csv(Repositories(session), small_app.settings, archive, clock()) == 3
+    # A restart does not wait for training on the new examples: it starts with the last model.
+    restarted = await build_app(small_app.settings, clock=clock, migrate=False)
+    assert restarted.extras["classifier"].key == small_app.extras["classifier"].key
+    await restarted.close()
     scheduler = build_scheduler(small_app, clock)
     assert await scheduler.run("routing-retrain") == 1, "the scheduled retrain found new examples"
     assert await first_sector() == "Дороги"

@@ -19,6 +19,7 @@ when it should and otherwise lists the sectors with the likely ones first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import hashlib
 import io
@@ -28,6 +29,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -45,6 +47,8 @@ CSV_COLUMNS = ("text", "sector", "category")
 KEYWORD_WEIGHT = 2.0
 # Bump when the features or the training change: every cached model is then retrained.
 MODEL_VERSION = "3"
+# Cached models of other inputs older than this are deleted when a new one is trained.
+STALE_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -283,19 +287,57 @@ def _read(path: Path) -> Classifier:
     return Classifier(RoutingModel.read(path))
 
 
-async def obtain(settings: Settings, knowledge: list[LabelledText]) -> Classifier:
-    """The model for this knowledge: from the cache, else trained now (the bot waits for it once)."""
+def _latest_pointer(settings: Settings) -> Path:
+    """Names the newest model trained on this config and routing.toml, whatever learned examples it had."""
+    base = model_key(settings, read_knowledge(settings, Path(settings.routing.knowledge)))
+    return model_dir(settings) / f"latest-{base}.txt"
+
+
+def _remember_latest(settings: Settings, path: Path) -> None:
+    pointer = _latest_pointer(settings)
+    with contextlib.suppress(OSError):
+        if not pointer.is_file() or pointer.read_text(encoding="utf-8") != path.name:
+            temporary = pointer.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(path.name, encoding="utf-8")
+            os.replace(temporary, pointer)
+
+
+async def obtain(settings: Settings, knowledge: list[LabelledText], at_start: bool = False) -> Classifier:
+    """The model for this knowledge: from the cache, else trained now in a child process.
+
+    At start-up a model of the same config and routing.toml that lacks only the newest learned
+    examples is good enough: the bot starts at once and the scheduled retrain (its first run is
+    at start-up, in the background) catches up. A changed config or routing.toml trains first.
+    """
     path = model_path(settings, model_key(settings, knowledge))
+    if not path.is_file() and at_start:
+        with contextlib.suppress(OSError):
+            latest = model_dir(settings) / _latest_pointer(settings).read_text(encoding="utf-8").strip()
+            if latest.is_file():
+                log.info("starting with the routing model %s; the retrain job learns the newest examples", latest)
+                return _read(latest)
     if not path.is_file():
         log.info("training the routing model on %d examples into %s", len(knowledge), path)
         path = await train_in_child(settings, knowledge)
+        _prune(path)
+    _remember_latest(settings, path)
     return _read(path)
+
+
+def _prune(keep: Path) -> None:
+    """Weekly retrains leave a file each (about 10 MB): those untouched for STALE_DAYS go."""
+    stale = time.time() - STALE_DAYS * 86400
+    for old in keep.parent.glob("routing-*.npz"):
+        with contextlib.suppress(OSError):
+            if old != keep and old.stat().st_mtime < stale:
+                old.unlink()
 
 
 def obtain_here(settings: Settings, knowledge: list[LabelledText]) -> Classifier:
     path = model_path(settings, model_key(settings, knowledge))
     if not path.is_file():
         path = train_here(settings, knowledge)
+    _remember_latest(settings, path)
     return _read(path)
 
 
