@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.observability import Metrics
+from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
-from bot.services.classifier import Classifier
+from bot.services.classifier import Classifier, RoutingDataError, obtain
 from bot.services.operator import OPEN
 from bot.services.report_jobs import ReportWorker
 from handlers import Clock, Conversations, utc_now
@@ -55,7 +56,8 @@ class App:
         await self.engine.dispose()
 
 
-async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = True) -> App:
+async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = True,
+                    with_classifier: bool = True) -> App:
     """Wire everything. A SQLite database is brought to the latest schema by itself (zero set-up);
     PostgreSQL is migrated explicitly (`appeals-bot db upgrade`), so several instances never race."""
     url = settings.database.url
@@ -66,7 +68,7 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
         await _check_schema(engine)
     sessionmaker = create_sessionmaker(engine)
     calendar = ProductionCalendar.from_settings(settings)
-    extras: dict[str, Any] = {"classifier": _classifier(settings)}
+    extras: dict[str, Any] = {"classifier": await _classifier(settings, sessionmaker) if with_classifier else None}
     metrics = Metrics()
     conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras,
                                   metrics=metrics)
@@ -74,13 +76,17 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
                ReportWorker(sessionmaker, settings, clock))
 
 
-def _classifier(settings: Settings) -> Classifier | None:
-    """Loaded once (well under a second); without its knowledge file the bot just shows buttons."""
+async def _classifier(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Classifier | None:
+    """The cached model (milliseconds), or trained once for new knowledge; without it the bot shows buttons."""
     path = Path(settings.routing.knowledge)
-    if not path.is_file():
+    if not path.is_file():  # noqa: ASYNC240 - once at start-up
         log.warning("no routing knowledge at %s: sector suggestions are off", path)
         return None
-    return Classifier.load(settings, path)
+    try:
+        return await obtain(settings, await routing_learning.knowledge(sessionmaker, settings), at_start=True)
+    except (RoutingDataError, RuntimeError, OSError):
+        log.exception("the routing model could not be trained or loaded: sector suggestions are off")
+        return None
 
 
 async def _check_schema(engine: AsyncEngine) -> None:

@@ -97,7 +97,8 @@ async def _admin(args: argparse.Namespace, settings: config_module.Settings) -> 
     if not getattr(args, "needs_app", True):
         # Tools that need only the configuration (classify, routing import) open no database.
         return await args.handler(args, _NoDatabase(settings))
-    app: App = await build_app(settings)
+    # Only the tools that classify wait for the routing model (trained once for new knowledge).
+    app: App = await build_app(settings, with_classifier=getattr(args, "needs_classifier", False))
     try:
         return await args.handler(args, app)
     finally:

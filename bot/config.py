@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -23,6 +24,8 @@ DEFAULT_CONFIG = Path("config.toml")
 CONFIG_ENV = "APPEALS_BOT_CONFIG"
 DURATION_RE = re.compile(r"^(\d{1,4})(d|wd)$")
 MIN_CATEGORIES = 3  # Положение о ЦУР: at least three problem categories per sector
+# Where appeals of a `triage = true` sector go: the ЦУР's own supervisors, not a ministry.
+TRIAGE = "triage"
 
 
 class ConfigError(Exception):
@@ -154,8 +157,11 @@ class Category(Section):
 class Sector(Section):
     name: str
     name_en: str = ""
-    ministry: str
+    ministry: str = ""
     deadline: str | None = None
+    # The catch-all "outside every sector block": no ministry, the ЦУР's supervisors triage each
+    # appeal (redirect it to a ministry or answer it); exempt from the three-categories rule.
+    triage: bool = False
     categories: list[Category]
 
     @field_validator("deadline")
@@ -165,9 +171,9 @@ class Sector(Section):
 
     @field_validator("categories")
     @classmethod
-    def _enough(cls, values: list[Category]) -> list[Category]:
+    def _enough(cls, values: list[Category], info: ValidationInfo) -> list[Category]:
         problems = [c for c in values if c.id != "other"]
-        if len(problems) < MIN_CATEGORIES:
+        if not values or (len(problems) < MIN_CATEGORIES and not info.data.get("triage")):
             raise ValueError(
                 f"has {len(problems)} problem categories; the ЦУР regulation requires at least {MIN_CATEGORIES}"
             )
@@ -175,6 +181,17 @@ class Sector(Section):
         if len(ids) != len(set(ids)):
             raise ValueError("category ids must be unique within a sector")
         return values
+
+    @model_validator(mode="after")
+    def _destination(self) -> Sector:
+        if self.triage:
+            if self.ministry:
+                raise ValueError("a triage sector goes to the ЦУР's supervisors: leave out its ministry")
+            self.ministry = TRIAGE
+            return self
+        if not self.ministry:
+            raise ValueError("ministry: this key is required (or triage = true for the ЦУР's catch-all)")
+        return self
 
     def category(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
@@ -184,6 +201,16 @@ class Routing(Section):
     """Where the classifier's knowledge lives: keywords and examples per category (relative to the config)."""
 
     knowledge: str = "routing.toml"
+    # Where trained models are cached (files named by the hash of what they learned from).
+    # Empty: $XDG_CACHE_HOME/appeals-bot, else ~/.cache/appeals-bot. Must be writable.
+    model_dir: str = ""
+    # How often the bot retrains on the region's learned examples ("7d", "1d"); "" turns it off.
+    retrain_every: str = "7d"
+
+    @field_validator("retrain_every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        return value and _duration(value)
 
 
 class Ops(Section):
@@ -346,8 +373,10 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _sectors_have_ministries(self) -> Settings:
+        if TRIAGE in self.ministries:
+            raise ValueError(f"ministries.{TRIAGE}: the id is reserved for the ЦУР's triage")
         for sector_id, sector in self.sectors.items():
-            if sector.ministry not in self.ministries:
+            if not sector.triage and sector.ministry not in self.ministries:
                 known = ", ".join(sorted(self.ministries))
                 raise ValueError(
                     f"sectors.{sector_id}.ministry: unknown ministry {sector.ministry!r} (known: {known})"

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.services import meetings, privacy, reports
+from bot.config import Duration, Settings
+from bot.services import meetings, privacy, reports, routing_learning
 from bot.services.calendar import ProductionCalendar
 from handlers import notices, ratings
 from storage.repositories import Repositories
@@ -111,4 +111,22 @@ def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
     jobs += [Job(f"experts-{scan.__name__.removeprefix('scan_')}", 60, session_scan=scan) for scan in meetings.SCANS]
     jobs += [Job("rating-reminders", 3600, session_scan=ratings.scan_rating_reminders),
              Job("weekly-digest", 3600, session_scan=reports.scan_weekly_digest)]
+    jobs += _retrain_job(app)
     return Scheduler(app, clock, jobs)
+
+
+def _retrain_job(app: App) -> list[Job]:
+    """Retrain on the region's learned examples every `routing.retrain_every` (weekly by default).
+
+    The first run is at start-up: build_app has loaded or trained the model already, so it finds
+    nothing new and returns at once. Each instance keeps its own model in memory, so every instance
+    retrains (the training itself is cached on disk by content: the second one only loads the file).
+    """
+    every = app.settings.routing.retrain_every
+    if not every or app.extras.get("classifier") is None:
+        return []
+
+    async def retrain(sessionmaker: object, settings: Settings, calendar: ProductionCalendar, now: datetime) -> int:
+        return int(await routing_learning.retrain(app.extras, app.sessionmaker, settings))
+
+    return [Job("routing-retrain", Duration.parse(every).amount * 86400, session_scan=retrain)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config import Settings
+from bot.config import TRIAGE, Settings
 from bot.events import Attachment, Button, Reply
 from bot.services.audience import about_appeal
 from bot.services.operator import OPEN
@@ -31,6 +31,9 @@ async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -
     A ministry with no operator the bot can reach (none invited yet, all revoked or blocked the bot):
     the ЦУР's supervisors get its cards and reminders instead, so no appeal sits unseen.
     """
+    if ministry_id == TRIAGE:
+        return [Recipient(s.channel, s.chat_id, s.language) for s in await repo.staff.supervisors()
+                if s.unreachable_reason is None]
     ministry = settings.ministries.get(ministry_id)
     found = [Recipient(channel, chat_id, settings.region.default_language)
              for channel, chat_id in (ministry.staff_chat.items() if ministry else [])]

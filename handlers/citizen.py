@@ -155,14 +155,16 @@ async def start_dialog(ctx: Context, text: str = "") -> None:
 
 def _suggest(ctx: Context, draft: Draft, text: str) -> None:
     classifier = ctx.extras.get("classifier")
-    suggestions = classifier.suggest(text) if classifier is not None else []
+    suggestions = classifier.suggest(text, top=len(ctx.settings.sectors)) if classifier is not None else []
     if not suggestions:
         draft.suggestion_pending = False
         return
     best = suggestions[0]
     draft.suggested_sector_id, draft.suggested_category_id = best.sector_id, best.category_id
+    # Calibrated: "probably this" only where such suggestions are right at least 9 times in 10.
     draft.suggestion_confident = classifier.is_confident(suggestions)
-    draft.suggested_sectors = [s.sector_id for s in suggestions[:3]]
+    draft.suggestion_category_confident = draft.suggestion_confident and classifier.category_confident(best)
+    draft.suggested_sectors = [s.sector_id for s in suggestions]
     draft.suggestion_pending = True
 
 
@@ -251,14 +253,22 @@ async def skip_step(ctx: Context) -> None:
 async def ask_sector(ctx: Context) -> None:
     draft = ctx.draft
     if draft.suggestion_pending and draft.suggestion_confident:
-        ctx.say("suggest.looks_like", sector=texts.sector_name(ctx, draft.suggested_sector_id),
-                category=texts.category_name(ctx, draft.suggested_sector_id, draft.suggested_category_id),
-                buttons=[[ctx.button("suggest.yes", make("sugg", "yes")),
-                          ctx.button("suggest.other", make("sugg", "no"))], cancel_row(ctx)])
+        buttons = [[ctx.button("suggest.yes", make("sugg", "yes")), ctx.button("suggest.other", make("sugg", "no"))],
+                   cancel_row(ctx)]
+        if draft.suggestion_category_confident:
+            ctx.say("suggest.looks_like", sector=texts.sector_name(ctx, draft.suggested_sector_id),
+                    category=texts.category_name(ctx, draft.suggested_sector_id, draft.suggested_category_id),
+                    buttons=buttons)
+        else:
+            ctx.say("suggest.looks_like_sector", sector=texts.sector_name(ctx, draft.suggested_sector_id),
+                    buttons=buttons)
         return
     if draft.suggestion_pending:
-        rows = [[Button(texts.sector_name(ctx, s), make("sector", s))] for s in draft.suggested_sectors]
-        ctx.say("suggest.top", buttons=[*rows, [ctx.button("suggest.all", make("sugg", "no"))], cancel_row(ctx)])
+        # Unsure: every sector, the likely ones first (the catch-all among them).
+        ranked = [s for s in draft.suggested_sectors if s in ctx.settings.sectors]
+        ranked += [s for s in ctx.settings.sectors if s not in ranked]
+        rows = [[Button(texts.sector_name(ctx, s), make("sector", s))] for s in ranked]
+        ctx.say("suggest.ranked", buttons=[*rows, cancel_row(ctx)])
         return
     buttons = [Button(texts.sector_name(ctx, sector_id), make("sector", sector_id))
                for sector_id in ctx.settings.sectors]
@@ -298,6 +308,11 @@ async def answer_suggestion(ctx: Context) -> None:
     ctx.save_draft(draft)
     if not accepted:
         await ask_sector(ctx)
+        return
+    if not draft.suggestion_category_confident:
+        draft.category_id = None
+        ctx.save_draft(draft)
+        await go(ctx, "category")
         return
     ctx.say("appeal.category_chosen", replace=True, sector=texts.sector_name(ctx, draft.sector_id),
             category=texts.category_name(ctx, draft.sector_id, draft.category_id))

@@ -332,7 +332,7 @@ async def redirect_reason_input(ctx: Context) -> None:
         return
     ministry_id = ctx.data.get("ministry", "")
     outcome = await service.redirect(ctx.repo, ctx.settings, _appeal_id(ctx) or 0, ctx.user, ministry_id, reason,
-                                     ctx.now)
+                                     ctx.now, ctx.extras.get("classifier"))
     ctx.reset()
     if not outcome.ok or outcome.appeal is None:
         await refuse(ctx, outcome.problem or "error.stale_button", outcome.appeal)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.config import Settings
+from bot.config import TRIAGE, Settings
 from bot.i18n import Translator, translator
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ class Names:
         return self._pick(category.name, category.name_en) if category else "—"
 
     def ministry(self, ministry_id: str) -> str:
+        if ministry_id == TRIAGE:
+            return self.t("ministry.triage")
         ministry = self.settings.ministries.get(ministry_id)
         return self._pick(ministry.name, ministry.name_en) if ministry else ministry_id
 

@@ -282,4 +282,5 @@ class ReportRequest(Base):
 from storage import cursor_models as _cursor_models  # noqa: E402,F401
 from storage import expert_models as _expert_models  # noqa: E402,F401
 from storage import rating_models as _rating_models  # noqa: E402,F401
+from storage import routing_models as _routing_models  # noqa: E402,F401
 from storage import text_fit as _text_fit  # noqa: E402,F401

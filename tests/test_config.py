@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load
+from bot.config import TRIAGE, ConfigError, load
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = (ROOT / "config.toml").read_text(encoding="utf-8")
@@ -20,10 +20,14 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_shipped_config_models_the_eight_sectors_with_their_ministries() -> None:
     settings = load(ROOT / "config.toml", environ={})
-    assert len(settings.sectors) == 8
+    blocks = {sector_id: sector for sector_id, sector in settings.sectors.items() if not sector.triage}
+    assert len(blocks) == 8
     assert settings.sectors["housing"].ministry == settings.sectors["energy"].ministry == "energy_housing"
     assert settings.sectors["roads"].ministry == settings.sectors["transport"].ministry == "transport_roads"
-    for sector in settings.sectors.values():
+    # The catch-all goes to the ЦУР's own triage, with one category and no ministry of its own.
+    assert settings.sectors["other"].ministry == TRIAGE and [c.id for c in settings.sectors["other"].categories] == [
+        "other"]
+    for sector in blocks.values():
         assert len([c for c in sector.categories if c.id != "other"]) >= 3
         assert any(c.name == "Прочие по направлению" for c in sector.categories)
     assert settings.deadlines.default == "30d"

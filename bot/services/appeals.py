@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.events import Attachment, Location
+from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import compute_deadline, deadline_for, parse_working_hours
 from bot.services.reminders import Rules, next_reminder
@@ -36,6 +37,7 @@ class Draft:
     # The classifier's proposal waiting for the citizen's yes/no; top sectors when unsure.
     suggestion_pending: bool = False
     suggestion_confident: bool = False
+    suggestion_category_confident: bool = False
     suggested_sectors: list[str] = field(default_factory=list)
 
     @property
@@ -85,6 +87,7 @@ async def register(repo: Repositories, settings: Settings, calendar: ProductionC
     ))
     for item in draft.attachments:
         await repo.appeals.add_attachment(AppealAttachment(appeal_id=appeal.id, source="appeal", **item))
+    await routing_learning.record(repo, appeal, now)
     await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=citizen.id, kind="registered",
                                              status="registered", at=now,
                                              details={"deadline": deadline.isoformat()}))

@@ -1,96 +1,54 @@
 """Suggests the sector and category of an appeal from the citizen's own words.
 
 Citizens often write "нет горячей воды неделю на Ленина 5" instead of pressing buttons. The
-classifier proposes the most likely sectors, each with its best category, so the conversation
-can offer them as the first buttons.
+classifier proposes the likely sectors (the catch-all `other` among them), each with its best
+category, and says how sure it is, so the conversation asks "Похоже, это: X → Y. Верно?" only
+when it should and otherwise lists the sectors with the likely ones first.
 
-How it works (offline, pure Python, trained at load time in a fraction of a second):
-
-- Features of a text: the Snowball stem of each word (труба/трубы/трубу are one feature) and
-  character 3-5-grams inside each word, which survive misspellings ("приехол") and missing
-  spaces ("нетгорячейводы").
-- Model: multinomial naive Bayes over those weighted features, one class per category, with
-  equal prior weight per sector (ЖКХ has ten categories and must not win by number alone).
-- Knowledge: `routing.toml` (keywords and example phrases per category), the category names
-  in `config.toml`, and the region's labelled appeals in `routing_learned.csv` beside
-  `routing.toml` (see `import_labelled_csv`).
-
-A suggestion's confidence is the probability of its sector: the naive-Bayes posterior,
-tempered (naive Bayes is overconfident because it treats overlapping n-grams as independent
-evidence) and scaled down for texts with little known vocabulary. See `is_confident` for the
-threshold.
+- Knowledge: the category names in `config.toml`, `routing.toml` (keywords and example phrases),
+  and the region's learned examples in the database (storage/routing_models.py): every
+  registered appeal's final sector and category, and archives imported from CSV.
+- Model: scikit-learn's logistic regression over word and character n-grams and the mean navec
+  word vector (routing_train.py), run as plain numpy arrays (routing_model.py).
+- Cache: the trained model is a file named by the hash of everything it learns from, in
+  `routing.model_dir`; a change of config, routing.toml or the examples trains a new one (in a
+  child process, ~20-60 s on 2 cores), an unchanged one loads in milliseconds.
+- Confidence is calibrated by cross-validation over the project's own examples (routing_train.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
+import hashlib
 import io
-import math
+import json
+import logging
 import os
-import re
+import subprocess
+import sys
 import tempfile
+import time
 import tomllib
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-import snowballstemmer
-
 from bot.config import Category, Sector, Settings
+from bot.services.routing_model import RoutingModel
 
-LEARNED_SUFFIX = "_learned.csv"
+log = logging.getLogger(__name__)
+
 CSV_COLUMNS = ("text", "sector", "category")
-
-# Feature weights. A word gives its stem STEM_WEIGHT and spreads GRAM_MASS over its character
-# n-grams, but over no more than GRAM_SPREAD of them: a word glued from three ("нетгорячейводы")
-# keeps the weight of three. Keywords count KEYWORD_WEIGHT times an example. The values were
-# picked on half of the evaluation set and confirmed on the other half; the optimum is flat.
-STEM_WEIGHT = 2.0
-GRAM_MASS = 2.0
-GRAM_SIZES = (3, 4, 5)
-GRAM_SPREAD = 18
+# Keywords and config names count this many times an example and always stay in training.
 KEYWORD_WEIGHT = 2.0
-SMOOTHING = 0.03
-# Naive-Bayes log-likelihoods are divided by this before the softmax: the model counts
-# overlapping n-grams as independent evidence and would otherwise be near-certain of everything.
-# At 6 the confidence is a little below the accuracy on the evaluation set (0.87 against 0.95):
-# the safe side for a region's real appeals, which are messier than any test set.
-TEMPERATURE = 6.0
-# Below this much known evidence the confidence shrinks (a fully known word weighs 4).
-EVIDENCE_FULL = 6.0
-# Suggestions at or above this confidence are offered as "probably this"; see `is_confident`.
-CONFIDENT_AT = 0.5
-# Very long appeals: the first part names the problem; the rest only costs time.
-MAX_CHARS = 2000
-
-WORD_RE = re.compile(r"[а-яa-z]+")
-# Function words, greetings and address abbreviations ("ул", "д", "кв"): they say nothing
-# about the sector and their n-grams would only add noise.
-STOP_WORDS = frozenset(
-    """
-    а без бы был была были было в вам вас весь во вот все всё всем всех вы где да для до его ее её
-    же за и из или им их к как ко когда кто ли либо меня мне мной мой моя мое моё мои моей мою
-    моего мы на над нам нас наш наша наше наши нашего нашей нашем нашу не него нее неё ни но ну о
-    об однако он она они оно от очень по под при просто с со так также там тем то того тоже той
-    только том ту тут у уже чем что чтобы эта эти это этого этой этом этот я
-    день добрый доброе здравствуйте пожалуйста прошу просим уважаемые спасибо
-    г ул д кв пр
-    """.split()
-)
-
-_stemmer = snowballstemmer.stemmer("russian")
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A proposed sector with its best category; confidence is the sector's probability."""
-
-    sector_id: str
-    category_id: str
-    confidence: float
+# Bump when the features or the training change: every cached model is then retrained.
+MODEL_VERSION = "3"
+# Cached models of other inputs older than this are deleted when a new one is trained.
+STALE_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -111,51 +69,18 @@ class RoutingDataError(ValueError):
         self.problems = problems
 
 
-def learned_path(knowledge_path: Path) -> Path:
-    """Where the region's imported appeals live: routing.toml -> routing_learned.csv."""
-    return knowledge_path.with_name(knowledge_path.stem + LEARNED_SUFFIX)
-
-
-# ── features ─────────────────────────────────────────────────────────────────────────────
-
-
-def _normalise(text: str) -> str:
-    return text[:MAX_CHARS].lower().replace("ё", "е")
-
-
-@lru_cache(maxsize=65536)
-def _word_features(word: str) -> tuple[str, tuple[str, ...]]:
-    """The stem of a word and its character n-grams (with word-boundary marks)."""
-    padded = f"<{word}>"
-    grams = tuple(padded[i:i + n] for n in GRAM_SIZES for i in range(len(padded) - n + 1))
-    return _stemmer.stemWord(word), grams
-
-
-def features(text: str) -> dict[str, float]:
-    """Weighted features of a text: word stems and in-word character n-grams."""
-    bag: dict[str, float] = defaultdict(float)
-    for word in WORD_RE.findall(_normalise(text)):
-        if word in STOP_WORDS:
-            continue
-        stem, grams = _word_features(word)
-        bag["w " + stem] += STEM_WEIGHT
-        if grams:
-            share = GRAM_MASS / min(len(grams), GRAM_SPREAD)
-            for gram in grams:
-                bag[gram] += share
-    return bag
-
-
 # ── knowledge ────────────────────────────────────────────────────────────────────────────
 
 
-def read_knowledge(settings: Settings, knowledge_path: Path) -> list[LabelledText]:
-    """Everything the classifier learns from: config names, routing.toml, routing_learned.csv."""
+def read_knowledge(settings: Settings, knowledge_path: Path,
+                   learned: Iterable[LabelledText] = ()) -> list[LabelledText]:
+    """Everything the classifier learns from: config names, routing.toml, the learned examples."""
     knowledge = list(_from_config(settings))
     knowledge.extend(_from_toml(settings, knowledge_path))
-    learned = learned_path(knowledge_path)
-    if learned.exists():
-        knowledge.extend(_from_learned(settings, learned))
+    known_sectors = set(settings.sectors)
+    # An example of a sector or category the config no longer has teaches nothing.
+    knowledge.extend(item for item in learned if item.sector_id in known_sectors
+                     and settings.sectors[item.sector_id].category(item.category_id) is not None)
     return knowledge
 
 
@@ -204,13 +129,6 @@ def _category_table(
             continue
         found.extend(LabelledText(v, sector_id, category_id, weight) for v in value if v.strip())
     return found
-
-
-def _from_learned(settings: Settings, path: Path) -> list[LabelledText]:
-    rows, problems = _read_labelled(settings, path, path.read_text(encoding="utf-8-sig"))
-    if problems:
-        raise RoutingDataError(problems)
-    return rows
 
 
 def _known_sectors(settings: Settings) -> str:
@@ -273,6 +191,15 @@ def _read_labelled(settings: Settings, path: Path, content: str) -> tuple[list[L
     return rows, problems
 
 
+def read_labelled_csv(settings: Settings, csv_path: Path) -> list[LabelledText]:
+    """Rows of a region's labelled CSV (text,sector,category; ids or config names; comma, semicolon
+    or tab; UTF-8 or Windows-1251). If any row is wrong RoutingDataError lists every bad line."""
+    rows, problems = _read_labelled(settings, csv_path, _decode(csv_path.read_bytes()))
+    if problems:
+        raise RoutingDataError(problems)
+    return rows
+
+
 def _decode(raw: bytes) -> str:
     # Spreadsheets in Russia still save CSV in Windows-1251 more often than not.
     try:
@@ -281,121 +208,184 @@ def _decode(raw: bytes) -> str:
         return raw.decode("cp1251")
 
 
-def import_labelled_csv(settings: Settings, knowledge_path: Path, csv_path: Path) -> int:
-    """Add a region's labelled appeals (CSV text,sector,category) to routing_learned.csv.
+def items_for_training(knowledge: Iterable[LabelledText]) -> list[dict]:
+    return [{"text": k.text, "sector": k.sector_id, "category": k.category_id, "weight": k.weight,
+             "fixed": k.weight != 1.0} for k in knowledge]
 
-    Sector and category may be ids or names as written in config.toml; a comma, semicolon or
-    tab separated file in UTF-8 or Windows-1251 is accepted. All rows are checked first: if any
-    is wrong nothing is imported and RoutingDataError lists every bad line. Rows already known
-    (same text and labels) are skipped. Returns the number of rows added.
+
+def _labels(settings: Settings) -> tuple[list[str], list[tuple[str, str]]]:
+    sectors = list(settings.sectors)
+    return sectors, [(s, c.id) for s, sector in settings.sectors.items() for c in sector.categories]
+
+
+def model_key(settings: Settings, knowledge: list[LabelledText]) -> str:
+    """The hash of everything a model learns from: same inputs, same file."""
+    sectors, pairs = _labels(settings)
+    digest = hashlib.sha256(MODEL_VERSION.encode())
+    digest.update(json.dumps([sectors, pairs], ensure_ascii=False).encode())
+    for item in knowledge:
+        digest.update(json.dumps([item.text, item.sector_id, item.category_id, item.weight],
+                                 ensure_ascii=False).encode())
+    return digest.hexdigest()[:24]
+
+
+def model_dir(settings: Settings) -> Path:
+    """`routing.model_dir`, else the user's cache directory (shared by every config: files are keyed)."""
+    if settings.routing.model_dir:
+        return Path(settings.routing.model_dir)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "appeals-bot"
+
+
+def model_path(settings: Settings, key: str) -> Path:
+    return model_dir(settings) / f"routing-{key}.npz"
+
+
+def _training_input(settings: Settings, knowledge: list[LabelledText], key: str) -> dict:
+    sectors, pairs = _labels(settings)
+    return {"key": key, "sectors": sectors, "pairs": [list(p) for p in pairs], "items": items_for_training(knowledge)}
+
+
+def train_here(settings: Settings, knowledge: list[LabelledText]) -> Path:
+    """Train in this process (the CLI, tests): imports scikit-learn and navec."""
+    from bot.services import routing_train
+
+    key = model_key(settings, knowledge)
+    target = model_path(settings, key)
+    data = _training_input(settings, knowledge, key)
+    arrays, meta = routing_train.train(data["items"], data["sectors"], [tuple(p) for p in data["pairs"]],
+                                       routing_train.Meaning(routing_train.navec_path()))
+    meta["key"] = key
+    routing_train.write_model(arrays, meta, target)
+    return target
+
+
+async def train_in_child(settings: Settings, knowledge: list[LabelledText]) -> Path:
+    """Train in a child process, so scikit-learn and navec never stay in the bot's memory."""
+    key = model_key(settings, knowledge)
+    target = model_path(settings, key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix="knowledge-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(_training_input(settings, knowledge, key), out, ensure_ascii=False)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.services.routing_train", name, str(target),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, errors = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"training the routing model failed: {errors.decode(errors='replace')[-2000:]}")
+    finally:
+        os.unlink(name)
+    return target
+
+
+@lru_cache(maxsize=4)
+def _read(path: Path) -> Classifier:
+    # Files are named by the hash of their inputs, so one path always holds the same model:
+    # several apps in one process (tests, CLI) share it instead of reading it again.
+    return Classifier(RoutingModel.read(path))
+
+
+def _latest_pointer(settings: Settings) -> Path:
+    """Names the newest model trained on this config and routing.toml, whatever learned examples it had."""
+    base = model_key(settings, read_knowledge(settings, Path(settings.routing.knowledge)))
+    return model_dir(settings) / f"latest-{base}.txt"
+
+
+def _remember_latest(settings: Settings, path: Path) -> None:
+    pointer = _latest_pointer(settings)
+    with contextlib.suppress(OSError):
+        if not pointer.is_file() or pointer.read_text(encoding="utf-8") != path.name:
+            temporary = pointer.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(path.name, encoding="utf-8")
+            os.replace(temporary, pointer)
+
+
+async def obtain(settings: Settings, knowledge: list[LabelledText], at_start: bool = False) -> Classifier:
+    """The model for this knowledge: from the cache, else trained now in a child process.
+
+    At start-up a model of the same config and routing.toml that lacks only the newest learned
+    examples is good enough: the bot starts at once and the scheduled retrain (its first run is
+    at start-up, in the background) catches up. A changed config or routing.toml trains first.
     """
-    rows, problems = _read_labelled(settings, csv_path, _decode(csv_path.read_bytes()))
-    if problems:
-        raise RoutingDataError(problems)
-    target = learned_path(knowledge_path)
-    existing = _from_learned(settings, target) if target.exists() else []
-    seen = {(_fold(r.text), r.sector_id, r.category_id) for r in existing}
-    added: list[LabelledText] = []
-    for row in rows:
-        key = (_fold(row.text), row.sector_id, row.category_id)
-        if key not in seen:
-            seen.add(key)
-            added.append(row)
-    if added:
-        _write_learned(target, [*existing, *added])
-    return len(added)
+    path = model_path(settings, model_key(settings, knowledge))
+    if not path.is_file() and at_start:
+        with contextlib.suppress(OSError):
+            latest = model_dir(settings) / _latest_pointer(settings).read_text(encoding="utf-8").strip()
+            if latest.is_file():
+                log.info("starting with the routing model %s; the retrain job learns the newest examples", latest)
+                return _read(latest)
+    if not path.is_file():
+        log.info("training the routing model on %d examples into %s", len(knowledge), path)
+        path = await train_in_child(settings, knowledge)
+        _prune(path)
+    _remember_latest(settings, path)
+    return _read(path)
 
 
-def _write_learned(target: Path, rows: list[LabelledText]) -> None:
-    # Write beside the target and rename, so a crash never leaves half a file behind.
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows((row.text, row.sector_id, row.category_id) for row in rows)
-    os.replace(temporary, target)
+def _prune(keep: Path) -> None:
+    """Weekly retrains leave a file each (about 10 MB): those untouched for STALE_DAYS go."""
+    stale = time.time() - STALE_DAYS * 86400
+    for old in keep.parent.glob("routing-*.npz"):
+        with contextlib.suppress(OSError):
+            if old != keep and old.stat().st_mtime < stale:
+                old.unlink()
 
 
-# ── the model ────────────────────────────────────────────────────────────────────────────
+def obtain_here(settings: Settings, knowledge: list[LabelledText]) -> Classifier:
+    path = model_path(settings, model_key(settings, knowledge))
+    if not path.is_file():
+        path = train_here(settings, knowledge)
+    _remember_latest(settings, path)
+    return _read(path)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A proposed sector with its best category and the probability of each."""
+
+    sector_id: str
+    category_id: str
+    confidence: float
+    category_confidence: float = 0.0
 
 
 class Classifier:
-    """Multinomial naive Bayes over categories, reported per sector."""
+    """The trained model and its calibrated thresholds."""
 
-    def __init__(self, knowledge: Iterable[LabelledText]) -> None:
-        counts: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for item in knowledge:
-            bag = counts[(item.sector_id, item.category_id)]
-            for feature, weight in features(item.text).items():
-                bag[feature] += weight * item.weight
-        self._labels: list[tuple[str, str]] = sorted(counts)
-        vocabulary = {feature for bag in counts.values() for feature in bag}
-        per_sector: dict[str, int] = defaultdict(int)
-        for sector_id, _ in self._labels:
-            per_sector[sector_id] += 1
-        # Equal prior per sector, shared among its categories.
-        self._prior = [-math.log(len(per_sector) * per_sector[s]) for s, _ in self._labels]
-        self._base: list[float] = []
-        self._lift: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for index, label in enumerate(self._labels):
-            bag = counts[label]
-            total = sum(bag.values()) + SMOOTHING * len(vocabulary)
-            self._base.append(math.log(SMOOTHING / total))
-            for feature, weight in bag.items():
-                self._lift[feature].append((index, math.log((weight + SMOOTHING) / SMOOTHING)))
+    def __init__(self, model: RoutingModel) -> None:
+        self.model = model
 
-    @classmethod
-    def load(cls, settings: Settings, knowledge_path: Path) -> Classifier:
-        """Train on config.toml's names, routing.toml and routing_learned.csv beside it."""
-        return cls(read_knowledge(settings, knowledge_path))
+    @property
+    def key(self) -> str:
+        return str(self.model.meta.get("key", ""))
 
     def suggest(self, text: str, top: int = 3) -> list[Suggestion]:
-        """Up to `top` distinct sectors, best first, each with its most likely category.
-
-        Confidence is the sector's probability (0..1). A text with no known word gives [].
-        """
-        likelihoods, evidence = self._log_likelihoods(text)
-        if evidence == 0.0:
+        """Up to `top` distinct sectors, best first; [] for a text with no word the model knows."""
+        prediction = self.model.predict(text)
+        if not prediction.known:
             return []
-        # Temper the evidence, not the prior: each sector keeps an equal share when evidence is weak.
-        pairs = zip(self._prior, likelihoods, strict=True)
-        scores = [prior + likelihood / TEMPERATURE for prior, likelihood in pairs]
-        best = max(scores)
-        weights = [math.exp(score - best) for score in scores]
-        total = sum(weights)
-        shrink = min(1.0, evidence / EVIDENCE_FULL)
-        sector_mass: dict[str, float] = defaultdict(float)
-        sector_best: dict[str, tuple[float, str]] = {}
-        for (sector_id, category_id), weight in zip(self._labels, weights, strict=True):
-            sector_mass[sector_id] += weight
-            if weight > sector_best.get(sector_id, (-1.0, ""))[0]:
-                sector_best[sector_id] = (weight, category_id)
-        ranked = sorted(sector_mass, key=sector_mass.__getitem__, reverse=True)[:top]
-        return [Suggestion(s, sector_best[s][1], sector_mass[s] / total * shrink) for s in ranked]
+        best_category, best_p = prediction.categories[0] if prediction.categories else ("other", 0.0)
+        found = [Suggestion(prediction.sectors[0][0], best_category, prediction.sectors[0][1], best_p)]
+        for sector_id, p in prediction.sectors[1:top]:
+            sector = self.model.pairs
+            category = next((c for s, c in sector if s == sector_id), "other")
+            found.append(Suggestion(sector_id, category, p))
+        return found[:top]
 
     def is_confident(self, suggestions: list[Suggestion]) -> bool:
-        """Whether the best suggestion is sure enough to offer as "probably this".
+        """Offer "probably this sector" only above the threshold calibrated to be right >= 9 in 10."""
+        return bool(suggestions) and suggestions[0].confidence >= self.model.sector_threshold
 
-        CONFIDENT_AT was chosen on the evaluation set (bench/routing.py prints the table): at
-        0.5 the first sector is right in 97 of 100 confident appeals and 93% of appeals are
-        confident; higher thresholds gain little precision and lose many appeals. Empty and
-        meaningless texts stay below 0.25. When not confident, show the list of sectors.
-        """
-        return bool(suggestions) and suggestions[0].confidence >= CONFIDENT_AT
+    def category_within(self, text: str, sector_id: str) -> str:
+        """The most likely category of the text inside a given sector ("" if the model has none)."""
+        scores = self.model.categories_within(text, sector_id)
+        return scores[0][0] if scores else ""
 
-    def _log_likelihoods(self, text: str) -> tuple[list[float], float]:
-        """Each category's log-likelihood of the text's known features, and their total weight."""
-        scores = [0.0] * len(self._labels)
-        known = 0.0
-        for feature, weight in features(text).items():
-            lifts = self._lift.get(feature)
-            if lifts is None:
-                continue
-            known += weight
-            for index, lift in lifts:
-                scores[index] += weight * lift
-        base = self._base
-        return [score + known * base[i] for i, score in enumerate(scores)], known
+    def category_confident(self, suggestion: Suggestion) -> bool:
+        """Name the category too only when it is as sure of it (its own calibrated threshold)."""
+        return suggestion.category_confidence >= self.model.category_threshold
 
 
 def classify_stream(classifier: Classifier, settings: Settings, lines: Iterable[str], out: TextIO) -> None:

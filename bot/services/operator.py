@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from bot.config import Duration, Settings
 from bot.events import Attachment
+from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
+from bot.services.classifier import Classifier
 from bot.services.deadlines import extend_deadline, parse_working_hours
 from bot.services.reminders import Rules, next_reminder
 from bot.services.staff import is_supervisor, may_handle
@@ -147,7 +149,7 @@ async def receive_clarification(repo: Repositories, appeal_id: int, citizen: Use
 
 
 async def redirect(repo: Repositories, settings: Settings, appeal_id: int, actor: User, ministry_id: str,
-                   reason: str, now: datetime) -> Outcome:
+                   reason: str, now: datetime, classifier: Classifier | None = None) -> Outcome:
     if ministry_id not in settings.ministries:
         return Outcome(None, "error.stale_button")
     outcome = await _locked(repo, appeal_id, actor)
@@ -166,6 +168,8 @@ async def redirect(repo: Repositories, settings: Settings, appeal_id: int, actor
     appeal.status = "registered"
     appeal.assignee_id = None
     appeal.redirect_count += 1
+    # The new ministry's sector becomes the appeal's and the classifier's learned example.
+    await routing_learning.correct_by_redirect(repo, settings, appeal, classifier, now)
     await _event(repo, appeal, actor, "redirected", now, reason=reason, late=late, to=ministry_id,
                  from_sector=previous_sector, to_sector=appeal.sector_id, **{"from": previous})
     return Outcome(appeal)

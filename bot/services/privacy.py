@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.services import meeting_agenda, ratings
+from bot.services import meeting_agenda, ratings, routing_learning
 from bot.services.appeals import OPEN_STATUSES
 from storage.expert_repo import ExpertRepo
 from storage.models import Appeal, AppealEvent, User
@@ -56,6 +56,7 @@ async def export(repo: Repositories, user: User) -> dict[str, Any]:
                         for e in await repo.appeals.events(appeal.id)],
             "ratings": [{"answer": r.answer_no, "score": r.score, "comment": r.comment, "at": _when(r.at)}
                         for r in await repo.privacy.ratings(appeal.id)],
+            "routing_example": await routing_learning.export_appeal(repo.session, appeal.id),
         })
     conversations = [{"state": c.state, "data": c.data}
                      for c in await repo.privacy.conversations(user.channel, user.chat_id)]
@@ -93,6 +94,7 @@ async def anonymise(repo: Repositories, appeal: Appeal) -> list[str]:
     if appeal.answer_text is not None:
         appeal.answer_text = ERASED
     await repo.privacy.drop_files(appeal.id)  # the citizen's files and the answer's: both may name them
+    await routing_learning.forget_appeal(repo.session, appeal.id)  # the classifier's copy of the text
     await ratings.erase_comments(repo, appeal.id)  # a rating's comment is the citizen's own words
     for event in await repo.appeals.events(appeal.id):
         # Questions, redirect reasons, answers, comments: written about this person by whoever wrote them.
