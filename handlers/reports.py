@@ -38,7 +38,7 @@ async def _request(ctx: Context, kind: str) -> None:
     if period is None:
         return
     await report_jobs.request(ctx.repo, ctx.user, kind, period, ctx.now)
-    ctx.say("report.preparing")
+    ctx.say("report.preparing", first=period.first.strftime("%d.%m.%Y"), last=period.last.strftime("%d.%m.%Y"))
 
 
 async def show_stats(ctx: Context) -> None:

@@ -26,7 +26,7 @@ from storage.repositories import Repositories
 from tests.conftest import Clock
 from tests.test_ministry_work import Office, submit
 from tests.test_ratings import answered_appeal, person
-from tests.test_reports import only_file, supervisor
+from tests.test_reports import ask, only_file, supervisor
 from tests.utils.chat import Chat
 
 FORMULAS = ['=HYPERLINK("http://evil.example";"click")', "+7 495 000", "-2+3", "@SUM(A1:A9)"]
@@ -40,10 +40,8 @@ async def test_comments_that_look_like_formulas_are_exported_as_text(app: App, c
         await citizen.press_payload(make("rate", appeal_id, 2))
         await citizen.send(comment)
         assert "Комментарий сохранён" in citizen.text
-    app.conversations.extras["exports_dir"] = str(tmp_path)
     chief = await supervisor(app)
-    await chief.send("/export")
-    sheet = load_workbook(only_file(chief.replies))["Оценки"]
+    sheet = load_workbook(only_file(await ask(app, chief, "/export")))["Оценки"]
     cells = [row[5] for row in sheet.iter_rows(min_row=2)]
     assert sorted(c.value for c in cells) == sorted(FORMULAS)
     assert all(c.data_type == "s" and c.quotePrefix for c in cells), "a formula in the supervisor's workbook"

@@ -116,7 +116,7 @@ def test_the_console_shows_the_report_before_the_next_prompt(tmp_path: Path) -> 
     code = re.search(r"code:\s+([A-Z0-9]{10})", admin(config, "staff", "invite", "--role", "supervisor").stdout)
     assert code is not None
     shown = admin(config, "console", "--user", "boss", stdin=f"/start {code.group(1)}\n/stats\n/help\n").stdout
-    assert shown.index("Готовлю отчёт") < shown.index("Всего: пост. 0") < shown.index("> /help")
+    assert shown.index("Готовлю отчёт") < shown.index("Поступило: 0") < shown.index("> /help")
     chart = re.search(r"📎 stats_\S+\.png — (\S+)", shown)
     assert chart is not None and Path(chart.group(1)).parent == tmp_path / "reports"
     assert mode(tmp_path / "reports") == 0o700

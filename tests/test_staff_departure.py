@@ -13,6 +13,7 @@ from bot.app import App
 from bot.events import Reply
 from bot.scheduler import build_scheduler
 from bot.services import meetings
+from bot.services.followups import JOIN_WINDOW
 from bot.services.meetings import Office as GroupOffice
 from bot.services.outbox import notify_user
 from storage.expert_repo import ExpertRepo
@@ -53,6 +54,7 @@ async def test_a_revoked_operator_gets_nothing_more_and_the_appeal_goes_back_to_
     await ivan.press_payload(press_on(ivan, office.last(ivan), "Взять"))
     await ivan.press_payload(press_on(ivan, office.last(ivan), "Уточнить"))
     await ivan.send("Уточните, пожалуйста, номер подъезда.")
+    await ivan.press("Отправить гражданину")
     await office.deliver()
     await citizen.press_payload(press_on(citizen, office.last(citizen), "Ответить"))
     await citizen.send("Второй подъезд, квартира 17, телефон 8 900 123-45-67.")
@@ -61,6 +63,7 @@ async def test_a_revoked_operator_gets_nothing_more_and_the_appeal_goes_back_to_
 
     assert await admin(office.app, "revoke", "console:ivan") == 0  # before the reply went out
     assert "handed back to the ministry: 1 (ЦУР-2026-000001)" in capsys.readouterr().out
+    office.clock.now += JOIN_WINDOW  # the joined reply would be due now
     await office.deliver()
 
     assert len(office.inbox(ivan)) == ivan_before, "the revoked operator received the citizen's reply"

@@ -13,7 +13,7 @@ from bot.services.reports import Figures, parse_period
 from storage.models import Appeal
 from tests.conftest import Clock
 from tests.test_ministry_work import Office, press_on, submit
-from tests.test_reports import NOW, at, supervisor, world  # noqa: F401  (the fixture of March 2026)
+from tests.test_reports import NOW, ask, at, supervisor, text_of, world  # noqa: F401  (the fixture of March 2026)
 from tests.utils.chat import Chat
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -38,12 +38,12 @@ def test_impossible_dates_are_refused(words: str, clock: Clock) -> None:
 
 
 async def test_every_command_takes_dd_mm_yyyy_and_echoes_the_period(
-        app: App, world: dict[str, int], tmp_path) -> None:  # noqa: F811
-    app.conversations.extras["exports_dir"] = str(tmp_path)
+        app: App, world: dict[str, int]) -> None:  # noqa: F811
     chief = await supervisor(app)
     for command in ("/stats", "/ranking", "/export"):
         await chief.send(f"{command} 01.03.2026-31.03.2026")
-        assert "01.03.2026–31.03.2026" in chief.text, command
+        assert "Готовлю отчёт за 01.03.2026–31.03.2026" in chief.text, command  # echoed at once
+    assert "01.03.2026–31.03.2026" in text_of(await ask(app, chief, "/stats 01.03.2026-31.03.2026"))
     await chief.send("/stats 31.02.2026")
     assert "Не понял период" in chief.text and "01.01.2026-31.03.2026" in chief.text
 
@@ -58,18 +58,17 @@ def test_equal_scores_share_a_place_and_ministries_without_answers_are_not_ranke
 
 
 async def test_the_ranking_says_no_data_for_ministries_without_answers(
-        app: App, world: dict[str, int], tmp_path) -> None:  # noqa: F811
+        app: App, world: dict[str, int]) -> None:  # noqa: F811
     async with app.sessionmaker() as session, session.begin():
         citizen_id = (await session.get(Appeal, world["a1"])).citizen_id  # type: ignore[union-attr]
         session.add(Appeal(number="ЦУР-2026-000099", year=2026, seq=99, citizen_id=citizen_id, sector_id="health",
                            category_id="other", ministry_id="health", text="…", status="in_work",
                            registered_at=at(20), deadline_at=at(20) + timedelta(days=30)))
-    app.conversations.extras["exports_dir"] = str(tmp_path)
     chief = await supervisor(app)
-    await chief.send("/ranking 01.03.2026-31.03.2026")
-    assert "Министерство здравоохранения — нет данных (поступило 1)" in chief.text
-    assert "Министерство труда и социального развития — нет данных (поступило 0)" in chief.text
-    ranked = [line for line in chief.text.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
+    text = text_of(await ask(app, chief, "/ranking 01.03.2026-31.03.2026"))
+    assert "Министерство здравоохранения — нет данных (поступило 1)" in text
+    assert "Министерство труда и социального развития — нет данных (поступило 0)" in text
+    ranked = [line for line in text.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
     assert len(ranked) == 3 and not any("здравоохранения" in line for line in ranked)
 
 
@@ -145,17 +144,16 @@ async def test_charts_count_in_whole_numbers_keep_the_legend_off_the_bars_and_wr
 
 
 async def test_the_workbook_has_the_rating_the_applicant_and_text_marked_personal_and_filters_everywhere(
-        app: App, world: dict[str, int], tmp_path) -> None:  # noqa: F811
+        app: App, world: dict[str, int]) -> None:  # noqa: F811
     from openpyxl import load_workbook
     from sqlalchemy import update
 
     async with app.sessionmaker() as session, session.begin():
         await session.execute(update(Appeal).where(Appeal.id == world["a1"]).values(
             citizen_name="Петрова Анна", text="=HYPERLINK(\"http://example.com\") фонари"))
-    app.conversations.extras["exports_dir"] = str(tmp_path)
     chief = await supervisor(app)
-    await chief.send("/export 01.03.2026-31.03.2026")
-    path = next(a for r in chief.replies for a in r.attachments).ref
+    replies = await ask(app, chief, "/export 01.03.2026-31.03.2026")
+    path = next(a for r in replies for a in r.attachments).ref
     book = load_workbook(path)
     sheet = book["Обращения"]
     header = [cell.value for cell in sheet[1]]
