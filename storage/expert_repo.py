@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -198,3 +199,14 @@ class ExpertRepo:
         result = await self.session.scalars(
             select(Protocol).where(Protocol.status.in_(list(statuses))).order_by(Protocol.id))
         return result.all()
+
+    async def participation(self, user_id: int) -> dict[str, list[Any]]:
+        """A person's part in meetings, for ``privacy export``: answers to notices, arrivals and departures,
+        ballots (the choice is theirs: the protocol names them under it)."""
+        answers = (await self.session.scalars(select(Attendance).where(Attendance.user_id == user_id)
+                                              .order_by(Attendance.id))).all()
+        marks = (await self.session.scalars(select(PresenceMark).where(PresenceMark.user_id == user_id)
+                                            .order_by(PresenceMark.id))).all()
+        ballots = (await self.session.scalars(select(Ballot).where(Ballot.user_id == user_id)
+                                              .order_by(Ballot.id))).all()
+        return {"attendance": list(answers), "presence": list(marks), "ballots": list(ballots)}

@@ -267,3 +267,22 @@ async def test_someone_elses_message_that_names_the_person_still_goes_with_the_n
         await privacy.erase(repo, user)
     await office.deliver()
     assert office.sender.last("2002").text == roster.replace(MARKERS["group name"], privacy.ERASED)
+
+
+async def test_the_export_shows_a_members_answers_arrivals_and_ballots(app: App) -> None:
+    from tests.test_meeting_rules import msk, open_item_vote, open_meeting, press, schedule, seed
+
+    people = await seed(app)
+    meeting_id = await schedule(app, people[2], msk(2026, 11, 23), msk(2026, 12, 3, 15))
+    at = msk(2026, 12, 3, 15, 10)
+    await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
+    vote_id = await open_item_vote(app, people, meeting_id, at)
+    await press(app, people[3], vote_id, "a", at)
+    async with app.sessionmaker() as session:
+        repo = Repositories(session)
+        user = await repo.users.get(people[3].id)
+        assert user is not None
+        part = (await privacy.export(repo, user))["meetings"]
+    assert [(b["vote"], b["choice"]) for b in part["ballots"]] == [(vote_id, "against")]
+    assert [(m["meeting"], m["arrived"]) for m in part["arrivals_and_departures"]] == [(meeting_id, True)]
+    assert [a["meeting"] for a in part["answers_to_notices"]] == [meeting_id]

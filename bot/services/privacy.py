@@ -79,6 +79,17 @@ async def export(repo: Repositories, user: User) -> dict[str, Any]:
         "messages_sent": messages,
         "conversations": conversations,
         "meeting_invitations": await meeting_agenda.guest_export(ExpertRepo(repo.session), user.id),
+        "meetings": _participation(await ExpertRepo(repo.session).participation(user.id)),
+    }
+
+
+def _participation(found: dict[str, list[Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "answers_to_notices": [{"meeting": a.meeting_id, "answer": a.answer, "at": _when(a.answered_at),
+                                "present": a.present} for a in found["attendance"]],
+        "arrivals_and_departures": [{"meeting": m.meeting_id, "arrived": m.present, "at": _when(m.at)}
+                                    for m in found["presence"]],
+        "ballots": [{"vote": b.vote_id, "choice": b.choice, "at": _when(b.cast_at)} for b in found["ballots"]],
     }
 
 
