@@ -58,3 +58,12 @@ def test_russian_plural_forms(count: int, word: str) -> None:
 def test_english_plural_forms() -> None:
     assert translator("en").plural("my.header", 1).endswith("(1 appeal):")
     assert translator("en").plural("my.header", 3).endswith("(3 appeals):")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_key_is_written_twice(language: str) -> None:
+    """Branches add keys at the end of the catalogues, merged as a union: the same key twice would let the
+    later text win silently."""
+    text = catalogue_path(language).read_text(encoding="utf-8")
+    ids = [line for line in text.splitlines() if line.startswith('msgid "') and line != 'msgid ""']
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
