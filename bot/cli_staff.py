@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.app import App
 from bot.channels import registry
+from bot.domain.roles import GRANTABLE, capabilities
 from bot.services import staff, validation
 from handlers import cards
 from storage.models import User
@@ -19,7 +20,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser("staff", help="invite, list and revoke ministry staff")
     sub = parser.add_subparsers(dest="staff_command", required=True)
     invite = sub.add_parser("invite", help="print a one-time invite code")
-    invite.add_argument("--role", choices=("operator", "supervisor"), required=True)
+    invite.add_argument("--role", choices=[role.value for role in GRANTABLE], required=True)
     invite.add_argument("--ministry", help="the ministry id from config.toml (operators)")
     invite.set_defaults(handler=invite_command)
     listing = sub.add_parser("list", help="everyone with a staff role")
@@ -34,7 +35,7 @@ def register(commands: Any) -> None:
 
 
 async def invite_command(args: argparse.Namespace, app: App) -> int:
-    if args.role == "operator" and not args.ministry:
+    if capabilities(args.role).has_ministry and not args.ministry:
         print("an operator belongs to a ministry: add --ministry "
               f"({', '.join(app.settings.ministries)})", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.domain.appeals import OPEN, AppealStatus
 from bot.events import Attachment, Location
 from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
@@ -16,7 +17,7 @@ from bot.services.reminders import Rules, next_reminder
 from storage.models import Appeal, AppealAttachment, AppealEvent, User
 from storage.repositories import Repositories
 
-OPEN_STATUSES = ("registered", "in_work", "clarification_requested", "reopened")
+OPEN_STATUSES = OPEN  # the old name, kept for importers
 
 
 @dataclass
@@ -81,7 +82,7 @@ async def register(repo: Repositories, settings: Settings, calendar: ProductionC
         citizen_id=citizen.id, citizen_name=draft.name, phone=draft.phone,
         sector_id=draft.sector_id, category_id=draft.category_id, ministry_id=sector.ministry,
         text=draft.text, address=draft.address, latitude=draft.latitude, longitude=draft.longitude,
-        status="registered", registered_at=now, deadline_at=deadline,
+        status=AppealStatus.REGISTERED.value, registered_at=now, deadline_at=deadline,
         suggested_sector_id=draft.suggested_sector_id, suggested_category_id=draft.suggested_category_id,
         next_reminder_at=next_reminder(Rules.from_settings(settings, calendar), deadline, now),
     ))
@@ -89,10 +90,10 @@ async def register(repo: Repositories, settings: Settings, calendar: ProductionC
         await repo.appeals.add_attachment(AppealAttachment(appeal_id=appeal.id, source="appeal", **item))
     await routing_learning.record(repo, appeal, now)
     await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=citizen.id, kind="registered",
-                                             status="registered", at=now,
+                                             status=AppealStatus.REGISTERED.value, at=now,
                                              details={"deadline": deadline.isoformat()}))
     await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=None, kind="routed",
-                                             status="registered", at=now,
+                                             status=AppealStatus.REGISTERED.value, at=now,
                                              details={"ministry": sector.ministry}))
     return appeal
 

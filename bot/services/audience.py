@@ -18,12 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Settings
+from bot.domain.roles import SUPERVISING, Role, capabilities
 from storage.expert_repo import ExpertRepo
 from storage.models import OutboxMessage, User
 from storage.repositories import Repositories
 
-SUPERVISOR_ROLES = ("supervisor", "admin")
-SUPERVISORS: dict[str, Any] = {"role": "supervisor"}
+SUPERVISOR_ROLES = SUPERVISING  # the old name, kept for importers
+SUPERVISORS: dict[str, Any] = {"role": Role.SUPERVISOR.value}
 
 
 def about_appeal(appeal_id: int, ministry_id: str) -> dict[str, Any]:
@@ -39,7 +40,8 @@ def _user_refusal(user: User, audience: dict[str, Any]) -> str | None:
         return None if user.role in SUPERVISOR_ROLES else f"role {user.role}, not supervisor"
     ministry = audience.get("ministry")
     if ministry is not None:
-        if user.role in SUPERVISOR_ROLES or (user.role == "operator" and user.ministry_id == ministry):
+        may = capabilities(user.role)
+        if may.may_see_all_ministries or (may.has_ministry and user.ministry_id == ministry):
             return None
         return f"role {user.role} of {user.ministry_id or '-'}, not of {ministry}"
     return None

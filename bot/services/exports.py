@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.domain.appeals import ANSWERED
 from bot.i18n import translator
 from bot.services.reports import Figures, Report, Standing, group_name, number_text
 from storage.report_repo import AppealRow, RatingRow, ReportRepo
@@ -252,7 +253,7 @@ def _write_workbook(path: Path, language: str, sheets: Sequence[tuple[str, Seque
 
 def _appeal_row(row: AppealRow, settings: Settings, language: str) -> list[Any]:
     t, zone = translator(language), settings.region.zone
-    answered = row.answered_at is not None and row.status in ("answered", "rated")
+    answered = row.answered_at is not None and row.status in ANSWERED
     days = (row.answered_at - row.registered_at).total_seconds() / 86400 if answered and row.answered_at else None
     sector = settings.sectors.get(row.sector_id)
     category = sector.category(row.category_id) if sector else None

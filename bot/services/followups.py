@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from bot.domain.appeals import ANSWERED, OPEN, AppealStatus, move
 from bot.events import Attachment
-from bot.services.ratings import ANSWERED
 from storage.models import Appeal, AppealAttachment, AppealEvent, OutboxMessage, User
 from storage.repositories import Repositories
 
@@ -26,7 +26,7 @@ RECENT_ANSWERS = 5
 async def awaiting_clarification(repo: Repositories, citizen: User) -> Sequence[Appeal]:
     """The citizen's appeals whose ministry waits for a clarification, oldest question first."""
     return (await repo.session.scalars(
-        select(Appeal).where(Appeal.citizen_id == citizen.id, Appeal.status == "clarification_requested")
+        select(Appeal).where(Appeal.citizen_id == citizen.id, Appeal.status == AppealStatus.CLARIFICATION_REQUESTED)
         .order_by(Appeal.registered_at, Appeal.id))).all()
 
 
@@ -81,7 +81,7 @@ async def clarification_files(repo: Repositories, appeal_id: int, count: int) ->
             for a in reversed(rows)]
 
 
-WITHDRAWABLE = frozenset({"registered", "in_work", "clarification_requested", "reopened"})
+WITHDRAWABLE = OPEN
 
 
 async def withdraw(repo: Repositories, citizen: User, appeal_id: int, now: datetime) -> Appeal | None:
@@ -89,9 +89,11 @@ async def withdraw(repo: Repositories, citizen: User, appeal_id: int, now: datet
     appeal = await repo.appeals.get_for_update(appeal_id)
     if appeal is None or appeal.citizen_id != citizen.id or appeal.status not in WITHDRAWABLE:
         return None
-    previous, appeal.status, appeal.next_reminder_at = appeal.status, "withdrawn", None
+    previous = appeal.status
+    move(appeal, AppealStatus.WITHDRAWN)
+    appeal.next_reminder_at = None
     await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=citizen.id, kind="withdrawn",
-                                             status="withdrawn", at=now, details={"previous": previous}))
+                                             status=appeal.status, at=now, details={"previous": previous}))
     return appeal
 
 

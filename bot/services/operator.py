@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Duration, Settings
+from bot.domain.appeals import OPEN, AppealStatus, move
+from bot.domain.roles import Role
 from bot.events import Attachment
 from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
@@ -22,7 +24,6 @@ from bot.services.staff import is_supervisor, may_handle
 from storage.models import Appeal, AppealAttachment, AppealEvent, User
 from storage.repositories import Repositories
 
-OPEN = frozenset({"registered", "in_work", "clarification_requested", "reopened"})
 # 59-ФЗ art. 8 p. 3: an appeal outside the body's competence is redirected within 7 days.
 REDIRECT_WITHIN = timedelta(days=7)
 
@@ -69,8 +70,8 @@ async def take(repo: Repositories, appeal_id: int, actor: User, now: datetime) -
     if appeal.assignee_id is not None:
         return Outcome(appeal, "operator.already_taken" if appeal.assignee_id != actor.id else "operator.yours_already")
     appeal.assignee_id = actor.id
-    if appeal.status in ("registered", "reopened"):
-        appeal.status = "in_work"
+    if appeal.status in (AppealStatus.REGISTERED, AppealStatus.REOPENED):
+        move(appeal, AppealStatus.IN_WORK)
     await _event(repo, appeal, actor, "taken", now)
     return Outcome(appeal)
 
@@ -82,11 +83,11 @@ async def reassign(repo: Repositories, appeal_id: int, actor: User, operator: Us
     if not outcome.ok or outcome.appeal is None:
         return outcome
     appeal = outcome.appeal
-    if operator.role != "operator" or operator.ministry_id != appeal.ministry_id:
+    if operator.role != Role.OPERATOR or operator.ministry_id != appeal.ministry_id:
         return Outcome(appeal, "operator.not_of_ministry")
     appeal.assignee_id = operator.id
-    if appeal.status in ("registered", "reopened"):
-        appeal.status = "in_work"
+    if appeal.status in (AppealStatus.REGISTERED, AppealStatus.REOPENED):
+        move(appeal, AppealStatus.IN_WORK)
     await _event(repo, appeal, actor, "reassigned", now, operator=operator.id)
     return Outcome(appeal)
 
@@ -97,7 +98,7 @@ async def answer(repo: Repositories, appeal_id: int, actor: User, text: str, fil
     if not outcome.ok or outcome.appeal is None:
         return outcome
     appeal = outcome.appeal
-    appeal.status = "answered"
+    move(appeal, AppealStatus.ANSWERED)
     appeal.answered_at = now
     appeal.answer_text = text
     appeal.answered_by_id = actor.id
@@ -119,7 +120,7 @@ async def request_clarification(repo: Repositories, appeal_id: int, actor: User,
     if not outcome.ok or outcome.appeal is None:
         return outcome
     appeal = outcome.appeal
-    appeal.status = "clarification_requested"
+    move(appeal, AppealStatus.CLARIFICATION_REQUESTED)
     appeal.clarification_since = now
     if appeal.assignee_id is None:
         appeal.assignee_id = actor.id
@@ -133,12 +134,12 @@ async def receive_clarification(repo: Repositories, appeal_id: int, citizen: Use
     appeal = await repo.appeals.get_for_update(appeal_id)
     if appeal is None or appeal.citizen_id != citizen.id:
         return Outcome(None, "error.appeal_not_found")
-    if appeal.status != "clarification_requested":
+    if appeal.status != AppealStatus.CLARIFICATION_REQUESTED:
         return Outcome(appeal, "clarify.not_waiting")
     if pause_deadline and appeal.clarification_since is not None:
         appeal.deadline_at += now - appeal.clarification_since
         appeal.next_reminder_at = now  # the scan works out the next moment for the moved deadline
-    appeal.status = "in_work"
+    move(appeal, AppealStatus.IN_WORK)
     appeal.clarification_since = None
     for file in files:
         await repo.appeals.add_attachment(AppealAttachment(
@@ -165,7 +166,7 @@ async def redirect(repo: Repositories, settings: Settings, appeal_id: int, actor
     if moved is not None:
         # The appeal counts for its new ministry's sector in statistics, queues and reminders.
         appeal.sector_id, appeal.category_id = moved
-    appeal.status = "registered"
+    move(appeal, AppealStatus.REGISTERED)
     appeal.assignee_id = None
     appeal.redirect_count += 1
     # The new ministry's sector becomes the appeal's and the classifier's learned example.

@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
+from bot.domain.appeals import CLOSED, AppealStatus, move
+from bot.domain.appeals import OPEN as OPEN_STATUSES
 from bot.services import meeting_agenda, ratings, routing_learning
-from bot.services.appeals import OPEN_STATUSES
 from storage.expert_repo import ExpertRepo
 from storage.models import Appeal, AppealEvent, User
 from storage.repositories import Repositories
 
 ERASED = "[удалено]"
-CLOSED = ("answered", "rated", "withdrawn")
 # Shorter strings (a two-letter name) would match unrelated messages: the appeal number catches those.
 MIN_NEEDLE = 4
 RETENTION_BATCH = 500
@@ -197,7 +197,7 @@ async def apply_retention(repo: Repositories, settings: Settings, now: datetime,
     before = now - timedelta(days=settings.privacy.retention_days)
     # A draft untouched for the whole retention period was abandoned: it goes as well.
     await repo.privacy.drop_conversations(await repo.privacy.stale_conversations(before, batch))
-    expired = await repo.privacy.expired_closed(CLOSED, before, batch)
+    expired = await repo.privacy.expired_closed(tuple(CLOSED), before, batch)
     numbers = []
     for appeal in expired:
         numbers.append(appeal.number)
@@ -217,9 +217,9 @@ async def withdraw_appeals(repo: Repositories, user: User, now: datetime) -> lis
         appeal = await repo.appeals.get_for_update(listed.id) if listed.status in OPEN_STATUSES else None
         if appeal is None or appeal.status not in OPEN_STATUSES:
             continue
-        appeal.status = "withdrawn"
+        move(appeal, AppealStatus.WITHDRAWN)
         appeal.next_reminder_at = None
         await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=user.id, kind="withdrawn",
-                                                 status="withdrawn", at=now))
+                                                 status=appeal.status, at=now))
         withdrawn.append(appeal)
     return withdrawn

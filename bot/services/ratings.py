@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import Settings
+from bot.domain.appeals import ANSWERED, AppealStatus, move
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import compute_deadline, deadline_for, next_working_moment, parse_working_hours
 from bot.services.reminders import Rules, next_reminder
@@ -23,7 +24,6 @@ from storage.report_repo import RatingRepo, ReportRepo
 from storage.repositories import Repositories
 
 SCORES = (1, 2, 3, 4, 5)
-ANSWERED = ("answered", "rated")
 # A scan after downtime still reminds about answers this much older than the reminder moment;
 # older ones are left alone (a reminder weeks late is noise), and the scan stays an index range.
 REMINDER_LOOKBACK = timedelta(days=7)
@@ -71,7 +71,8 @@ async def _own_appeal(repo: Repositories, citizen: User, appeal_id: int) -> Appe
 
 
 def _unanswered_problem(appeal: Appeal) -> str:
-    return "rating.redirected" if appeal.status == "redirected" or appeal.redirect_count else "rating.not_answered"
+    redirected = appeal.status == AppealStatus.REDIRECTED or appeal.redirect_count
+    return "rating.redirected" if redirected else "rating.not_answered"
 
 
 async def _event(repo: Repositories, appeal: Appeal, citizen: User, kind: str, now: datetime,
@@ -96,7 +97,7 @@ async def rate(repo: Repositories, settings: Settings, citizen: User, appeal_id:
         rating = await ratings.add(AppealRating(
             appeal_id=appeal.id, answer_no=answer_no(appeal), score=score, at=now, ministry_id=appeal.ministry_id,
             sector_id=appeal.sector_id, registered_at=appeal.registered_at))
-        appeal.status = "rated"
+        move(appeal, AppealStatus.RATED)
         await _event(repo, appeal, citizen, "rated", now, score=score, answer_no=rating.answer_no)
         return Rated(appeal, rating, may_reopen=reopen_problem(settings, appeal, rating, now) is None)
     if rating.score == score:
@@ -144,7 +145,7 @@ async def reopen(repo: Repositories, settings: Settings, calendar: ProductionCal
     # be overdue the moment it is reopened. The previous deadline stays in the event.
     appeal.deadline_at = compute_deadline(now, deadline_for(settings, appeal.sector_id, appeal.category_id), calendar,
                                           zone, hours)
-    appeal.status = "reopened"
+    move(appeal, AppealStatus.REOPENED)
     appeal.reopen_count += 1
     appeal.assignee_id = None  # the card offers "Take" again: whoever reviews the repeat takes it anew
     appeal.next_reminder_at = next_reminder(Rules.from_settings(settings, calendar), appeal.deadline_at, now)

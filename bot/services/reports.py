@@ -22,6 +22,7 @@ from babel.numbers import format_decimal, format_percent
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Duration, Ranking, Settings
+from bot.domain.appeals import ANSWERED, OPEN, AppealStatus
 from bot.events import Reply
 from bot.i18n import translator
 from bot.services.audience import SUPERVISORS
@@ -225,8 +226,6 @@ def combine(key: str, parts: Iterable[Figures]) -> Figures:
     return Figures(key, hours=hours, **sums)
 
 
-OPEN = frozenset({"registered", "in_work", "clarification_requested", "reopened"})
-ANSWERED = frozenset({"answered", "rated"})
 
 
 def _empty(keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -245,7 +244,7 @@ def _add_cell(into: dict[str, dict[str, Any]], key: str, cell: Cell) -> None:
     entry = _add(into, key, received=cell.appeals, extensions=cell.extended, ever_answered=cell.ever_answered,
                  reopened=cell.reopened, answered=cell.appeals if answered else 0,
                  on_time=cell.on_time if answered else 0, overdue=cell.past_deadline if cell.status in OPEN else 0,
-                 unrated=cell.appeals if cell.status == "answered" else 0)
+                 unrated=cell.appeals if cell.status == AppealStatus.ANSWERED else 0)
     if answered and cell.hours is not None:
         entry["hours"][cell.hours] = entry["hours"].get(cell.hours, 0) + cell.appeals
 

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.config import Settings
+from bot.domain.appeals import OPEN, AppealStatus
+from bot.domain.appeals import move as move_appeal
+from bot.domain.roles import GRANTABLE, STAFF, Role, capabilities
 from bot.services.audience import cancel_queued
 from storage.models import Appeal, AppealEvent, Invite, OutboxMessage, User
 from storage.repositories import Repositories
 
-STAFF_ROLES = ("operator", "supervisor", "admin")
+STAFF_ROLES = STAFF  # the old name, kept for importers
 # No look-alikes (0/O, 1/I/L): codes are read aloud and typed from paper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
@@ -42,9 +45,9 @@ def looks_like_code(text: str) -> bool:
 async def create_invite(repo: Repositories, settings: Settings, role: str, ministry_id: str | None,
                         now: datetime, group_id: str | None = None) -> Invite:
     if group_id is None:
-        if role not in ("operator", "supervisor"):
-            raise InviteError(f"role must be operator or supervisor, not {role!r}")
-        if role == "operator" and ministry_id not in settings.ministries:
+        if role not in GRANTABLE:
+            raise InviteError(f"role must be one of {', '.join(GRANTABLE)}, not {role!r}")
+        if capabilities(role).has_ministry and ministry_id not in settings.ministries:
             known = ", ".join(settings.ministries)
             raise InviteError(f"unknown ministry {ministry_id!r}; known: {known}")
     ttl = timedelta(hours=settings.staff.invite_ttl_hours)
@@ -64,7 +67,7 @@ async def redeem(repo: Repositories, user: User, code: str, now: datetime) -> Re
     invite.used_by_id, invite.used_at = user.id, now
     if invite.group_id is None:
         user.role = invite.role
-        user.ministry_id = invite.ministry_id if invite.role == "operator" else None
+        user.ministry_id = invite.ministry_id if capabilities(invite.role).has_ministry else None
     return Redeemed(invite)
 
 
@@ -87,13 +90,11 @@ class MoveError(Exception):
 async def hand_back(repo: Repositories, user: User, now: datetime, why: str,
                     ministry_id: str | None = None) -> list[Appeal]:
     """The person's open appeals go back to their ministry, nobody assigned: an event in each history."""
-    from bot.services.operator import OPEN  # operator builds on this module
-
     returned = []
     for appeal in await repo.staff.assigned_open(user.id, OPEN, ministry_id):
         appeal.assignee_id = None
-        if appeal.status == "in_work":
-            appeal.status = "registered"
+        if appeal.status == AppealStatus.IN_WORK:
+            move_appeal(appeal, AppealStatus.REGISTERED)
         await repo.appeals.add_event(AppealEvent(appeal_id=appeal.id, actor_id=None, kind="handed_back",
                                                  status=appeal.status, details={"from": user.id, "why": why}, at=now))
         returned.append(appeal)
@@ -105,14 +106,14 @@ async def revoke(repo: Repositories, user: User, now: datetime | None = None,
     """No staff role any more: their appeals go back to the ministry; nothing queued reaches them."""
     now = now or datetime.now(UTC)
     returned = await hand_back(repo, user, now, "revoked")
-    user.role = "citizen"
+    user.role = Role.CITIZEN.value
     user.ministry_id = None
     return Departure(returned, await cancel_queued(repo, user, now, settings))
 
 
 async def move(repo: Repositories, settings: Settings, user: User, ministry_id: str, now: datetime) -> Departure:
     """An operator now works for another ministry: the old ministry's appeals they held go back to it."""
-    if user.role != "operator":
+    if not capabilities(user.role).has_ministry:
         raise MoveError(f"only an operator belongs to a ministry; this person is {user.role}")
     if ministry_id not in settings.ministries:
         raise MoveError(f"unknown ministry {ministry_id!r}; known: {', '.join(settings.ministries)}")
@@ -124,15 +125,16 @@ async def move(repo: Repositories, settings: Settings, user: User, ministry_id: 
 
 
 def is_staff(user: User) -> bool:
-    return user.role in STAFF_ROLES
+    return capabilities(user.role).is_staff
 
 
 def is_supervisor(user: User) -> bool:
-    return user.role in ("supervisor", "admin")
+    return capabilities(user.role).may_see_all_ministries
 
 
 def may_handle(user: User, appeal: Appeal) -> bool:
     """Operators act on their own ministry's appeals; supervisors on any."""
-    if is_supervisor(user):
+    may = capabilities(user.role)
+    if may.may_see_all_ministries:
         return True
-    return user.role == "operator" and user.ministry_id == appeal.ministry_id
+    return may.may_answer and may.has_ministry and user.ministry_id == appeal.ministry_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.roles import Role
 from storage.models import Consent, User
 from storage.repositories import Repositories
 
@@ -14,7 +15,7 @@ async def identify(repo: Repositories, channel: str, platform_id: str, chat_id: 
     user = await repo.users.find(channel, platform_id)
     if user is None:
         user = await repo.users.add(User(channel=channel, platform_id=platform_id, chat_id=chat_id,
-                                         language=language, role="citizen"))
+                                         language=language, role=Role.CITIZEN.value))
     elif user.chat_id != chat_id and chat_id == platform_id:
         user.chat_id = chat_id
     if user.unreachable_reason is not None:
