@@ -87,11 +87,19 @@ async def enter_phone(ctx: Context) -> None:
     await store(ctx, "phone", phone=phone)
 
 
-async def skip_step(ctx: Context) -> None:
+async def _pressed_step(ctx: Context) -> str | None:
+    """The step a Skip / Done button names; None, with the stale-button answer, when it is not the current one."""
     assert ctx.payload is not None
     step = ctx.payload.arg(0)
     if step != ctx.state:
         await stale_button(ctx)
+        return None
+    return step
+
+
+async def skip_step(ctx: Context) -> None:
+    step = await _pressed_step(ctx)
+    if step is None:
         return
     if step == "address" and not _location_optional(ctx):
         await complain(ctx, "error.address_required")
@@ -238,10 +246,8 @@ async def enter_text(ctx: Context) -> None:
 
 
 async def finish_step(ctx: Context) -> None:
-    assert ctx.payload is not None
-    step = ctx.payload.arg(0)
-    if step != ctx.state:
-        await stale_button(ctx)
+    step = await _pressed_step(ctx)
+    if step is None:
         return
     if step == "text":
         problem = validation.check_text_complete(ctx.draft.text, ctx.settings.limits)
