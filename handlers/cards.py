@@ -10,6 +10,7 @@ from bot.events import Attachment, Button, Reply
 from bot.services.audience import about_appeal
 from bot.services.operator import OPEN
 from bot.services.outbox import notify
+from bot.services.staff import may_handle
 from handlers.payloads import make
 from handlers.texts import Names
 from storage.models import Appeal, User
@@ -42,6 +43,22 @@ async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -
         operators = [s for s in await repo.staff.supervisors() if s.unreachable_reason is None]
     found += [Recipient(person.channel, person.chat_id, person.language) for person in operators]
     return found
+
+
+async def responsible(repo: Repositories, settings: Settings, appeal: Appeal,
+                      cache: dict[str, list[Recipient]] | None = None) -> list[Recipient]:
+    """Whoever handles the appeal: its assignee while they may, else the ministry's recipients.
+
+    ``cache`` keeps each ministry's recipients for a scan that goes through many appeals."""
+    if appeal.assignee_id is not None:
+        assignee = await repo.users.get(appeal.assignee_id)
+        if assignee is not None and may_handle(assignee, appeal):
+            return [Recipient(assignee.channel, assignee.chat_id, assignee.language)]
+    if cache is None:
+        return await recipients(repo, settings, appeal.ministry_id)
+    if appeal.ministry_id not in cache:
+        cache[appeal.ministry_id] = await recipients(repo, settings, appeal.ministry_id)
+    return cache[appeal.ministry_id]
 
 
 def short_name(user: User | None) -> str | None:

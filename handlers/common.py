@@ -5,14 +5,13 @@ from __future__ import annotations
 from bot.events import Button
 from bot.i18n import LANGUAGES
 from bot.services import staff
-from handlers import texts, workplace
+from handlers import citizen, texts, workplace
+from handlers.citizen import MIN_FREE_TEXT
 from handlers.context import Context
 from handlers.payloads import make
 from handlers.router import Router
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
-# A message this long outside a dialog is a problem described in the citizen's own words.
-MIN_FREE_TEXT = 15
 
 
 def setup(router: Router) -> None:
@@ -129,8 +128,6 @@ async def idle(ctx: Context) -> None:
         return
     text = ctx.event.text.strip()
     if len(text) >= MIN_FREE_TEXT and not text.startswith("/") and not ctx.event.is_group:
-        from handlers import citizen
-
         await citizen.begin(ctx, text)
         return
     ctx.say("menu.hint", buttons=menu_buttons(ctx))

@@ -11,13 +11,12 @@ from datetime import datetime
 from bot.config import Settings
 from bot.events import Button, Reply
 from bot.services import operator as operator_service
-from bot.services import staff
 from bot.services.audience import SUPERVISORS, about_appeal
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import next_working_moment, parse_working_hours
 from bot.services.outbox import notify
 from bot.services.reminders import Rules, describe, next_reminder
-from handlers.cards import Recipient, recipients
+from handlers.cards import Recipient, responsible
 from handlers.payloads import make
 from handlers.texts import Names
 from storage.models import Appeal, AppealEvent
@@ -34,17 +33,6 @@ def staff_moment(settings: Settings, calendar: ProductionCalendar, now: datetime
     return next_working_moment(now, calendar, settings.region.zone, parse_working_hours(settings.region.working_hours))
 
 
-async def _responsible(repo: Repositories, settings: Settings, appeal: Appeal,
-                       cache: dict[str, list[Recipient]]) -> list[Recipient]:
-    if appeal.assignee_id is not None:
-        assignee = await repo.users.get(appeal.assignee_id)
-        if assignee is not None and staff.may_handle(assignee, appeal):
-            return [Recipient(assignee.channel, assignee.chat_id, assignee.language)]
-    if appeal.ministry_id not in cache:
-        cache[appeal.ministry_id] = await recipients(repo, settings, appeal.ministry_id)
-    return cache[appeal.ministry_id]
-
-
 async def remind(repo: Repositories, settings: Settings, calendar: ProductionCalendar, appeal: Appeal,
                  moment: datetime, now: datetime, cache: dict[str, list[Recipient]] | None = None) -> int:
     """One reminder about one appeal to whoever is responsible; records the first overdue day."""
@@ -56,7 +44,7 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
                                                  details={"deadline": appeal.deadline_at.isoformat()}))
         await tell_citizen_overdue(repo, settings, calendar, appeal, now)
     queued = 0
-    for target in await _responsible(repo, settings, appeal, {} if cache is None else cache):
+    for target in await responsible(repo, settings, appeal, cache):
         names = Names(settings, target.language)
         params = {"number": appeal.number, "deadline": names.date(appeal.deadline_at),
                   "sector": names.sector(appeal.sector_id)}

@@ -1,0 +1,57 @@
+"""Extending the deadline once, by a duration a person reads, with a reason the citizen is told."""
+
+from __future__ import annotations
+
+from bot.config import Duration
+from bot.events import Button, Reply
+from bot.services import operator as service
+from handlers import cards, texts
+from handlers.context import Context
+from handlers.operator.base import acted, appeal_id_of, cancel_row, refuse, required_text, tell_citizen
+from handlers.payloads import make
+
+
+def duration_words(ctx: Context, days: Duration) -> str:
+    """"30 календарных дней", "10 рабочих дней": what a person reads, never a setting's "30d"."""
+    return ctx.t.plural("duration.working" if days.working else "duration.calendar", days.amount)
+
+
+async def extend_prompt(ctx: Context) -> None:
+    options = service.extension_options(ctx.settings)
+    row = [Button(duration_words(ctx, o), make("xdays", str(o))) for o in options]
+    ctx.say("extend.choose", number=ctx.data.get("number", ""),
+            max=duration_words(ctx, Duration.parse(ctx.settings.deadlines.extension_max)),
+            buttons=[row[i:i + 2] for i in range(0, len(row), 2)] + [cancel_row(ctx)])
+
+
+async def extend_choose(ctx: Context) -> None:
+    assert ctx.payload is not None
+    try:
+        days = Duration.parse(ctx.payload.arg(0) or "")
+    except ValueError:
+        await refuse(ctx, "error.stale_button")
+        return
+    ctx.set_state("op_extend_reason", days=str(days))
+    await extend_reason_prompt(ctx)
+
+
+async def extend_reason_prompt(ctx: Context) -> None:
+    ctx.say("extend.reason", days=duration_words(ctx, Duration.parse(ctx.data.get("days") or "0d")),
+            buttons=[cancel_row(ctx)])
+
+
+async def extend_reason_input(ctx: Context) -> None:
+    reason = await required_text(ctx, extend_reason_prompt)
+    if reason is None:
+        return
+    days = Duration.parse(ctx.data.get("days", "0d"))
+    outcome = await service.extend(ctx.repo, ctx.settings, ctx.calendar, appeal_id_of(ctx) or 0, ctx.user, days,
+                                   reason, ctx.now)
+    ctx.reset()
+    appeal = await acted(ctx, outcome)
+    if appeal is None:
+        return
+    await tell_citizen(ctx, appeal, "extend", lambda names: Reply(text=names.t(
+        "extend.to_citizen", number=appeal.number, deadline=names.date(appeal.deadline_at), reason=reason)))
+    await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
+    ctx.say("extend.done", number=appeal.number, deadline=texts.local_date(ctx, appeal.deadline_at))
