@@ -8,10 +8,13 @@ imports nothing of the project, so every layer may use it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 AttachmentKind = Literal["photo", "document"]
+# How many first bytes of a document tell what it is (bot.services.validation.document_content).
+FILE_HEAD_BYTES = 64
 RequestKind = Literal["phone", "location"]
 
 
@@ -54,6 +57,10 @@ class Incoming:
     # The messages merged into this event (a Telegram album), one key each, in the order of the
     # attachments: each is remembered, so an album delivered again in another grouping is taken once.
     part_keys: tuple[str, ...] = ()
+    # The first bytes of documents the user sent, by attachment ref, as the channel read them before the
+    # conversations (``bot.channels.kit.read_heads``): a document is judged by its content, not its name.
+    # A document missing here could not be read; the guard then goes by its name (handlers/guards.py).
+    file_heads: Mapping[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_button(self) -> bool:

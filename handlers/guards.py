@@ -2,14 +2,14 @@
 
 NUL bytes go and names are cut to their columns (validation.sanitized); a message longer than any text
 field may hold, a location off the globe, or a document whose content is not a document we take is refused
-with the reason, and the current step is asked again: nothing of it is stored.
+with the reason, and the current step is asked again: nothing of it is stored. A document is judged by its
+first bytes, which the messenger channels read before the conversations (``Incoming.file_heads``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bot.events import Attachment
@@ -20,7 +20,6 @@ from handlers.router import Router
 
 # Channels whose attachment refs are paths on this machine (the console): their content can be read here.
 LOCAL_CHANNELS = frozenset({"console", "local"})
-Peek = Callable[[Attachment], Awaitable[bytes | None]]
 
 
 def setup(router: Router) -> None:
@@ -37,11 +36,14 @@ async def take_input(ctx: Context) -> bool:
         return await _refuse(ctx, "error.location_invalid")
     kept = []
     for attachment in ctx.event.attachments:
-        if attachment.kind == "document" and not await _document_is_acceptable(ctx, attachment):
+        head = await _head(ctx, attachment) if attachment.kind == "document" else None
+        if head is not None and validation.document_content(head) is None:
             ctx.say("error.attachment_content", name=attachment.name or attachment.kind)
             continue
+        if head is not None:  # its content is known and taken: a name that says otherwise is not held against it
+            attachment = dataclasses.replace(attachment, name=validation.named_by_content(attachment.name, head))
         kept.append(attachment)
-    if len(kept) < len(ctx.event.attachments):
+    if kept != list(ctx.event.attachments):
         ctx.event = dataclasses.replace(ctx.event, attachments=tuple(kept))
         if not kept and not ctx.event.text.strip():
             return await _refuse(ctx, None)
@@ -56,19 +58,13 @@ async def _refuse(ctx: Context, key: str | None, **params: object) -> bool:
     return False
 
 
-async def _document_is_acceptable(ctx: Context, attachment: Attachment) -> bool:
-    """By its first bytes where they can be read (a local file, or a channel's ``peek``); otherwise the
-    extension check of the dialog stands alone."""
-    head = await _head(ctx, attachment)
-    return head is None or validation.document_content(head) is not None
-
-
 async def _head(ctx: Context, attachment: Attachment) -> bytes | None:
-    peek: Peek | None = ctx.extras.get("peek")
-    if peek is not None and attachment.channel not in LOCAL_CHANNELS:
-        return await peek(attachment)
-    if attachment.channel not in LOCAL_CHANNELS:
-        return None
+    """The document's first bytes: as its channel read them (``Incoming.file_heads``), or from the file itself
+    for the console. None: they could not be read (a download failed or timed out); the document is then
+    judged by its name alone, as before, and passed on rather than lost."""
+    head = ctx.event.file_heads.get(attachment.ref)
+    if head is not None or attachment.channel not in LOCAL_CHANNELS:
+        return head
     return await asyncio.to_thread(_read_head, Path(attachment.ref))
 
 

@@ -9,6 +9,9 @@ So a new messenger needs its package and its section in config.toml, nothing els
 
 A running channel turns platform updates into ``Incoming`` events for the ``ConversationHandler``
 and each ``Reply`` into platform calls; platform errors become ``RetryLater`` / ``Unreachable``.
+Before the conversations see a user's documents, the channel reads their first bytes from the platform's
+file server (``kit.read_heads`` with its own way of fetching them) and hands them in ``Incoming.file_heads``:
+the documents are judged by their content while the handlers stay messenger-neutral.
 When the handler says ``HandlingDeferred`` (the database is away for a moment), the update is not
 acknowledged: the platform or the channel's own loop gives it again later (``bot.channels.kit``).
 """

@@ -1,6 +1,6 @@
 """What every channel needs and should not write again: long texts cut into messages, files of another
 messenger named, one chat's updates in order, backoff with jitter, handling an update patiently while the
-database is away, and the neutral apology when a handler fails."""
+database is away, the neutral apology when a handler fails, and the first bytes of the documents users send."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from bot.events import Attachment, ConversationHandler, HandlingDeferred, Incoming, Reply
+import aiohttp
+
+from bot.events import FILE_HEAD_BYTES, Attachment, ConversationHandler, HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
 
 log = logging.getLogger(__name__)
@@ -181,3 +184,54 @@ async def wait_or_stop(stopping: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+# --- documents by their content -----------------------------------------------------------------
+
+# How long reading the first bytes of a user's documents may hold up their message (all read side by side).
+PEEK_TIMEOUT_S = 5.0
+Peek = Callable[[Attachment], Awaitable[bytes | None]]
+
+
+async def read_heads(incoming: Incoming, peek: Peek, within: float = PEEK_TIMEOUT_S) -> Incoming:
+    """The event with the first bytes of each document the user sent (``Incoming.file_heads``), so the
+    conversations judge a document by its content, not its name, without knowing the messenger.
+
+    Read here, before the conversations open their transaction: no download holds the database. A document
+    whose bytes cannot be read in time (the platform's file server away, a file too big for Telegram's
+    getFile) is left out and judged by its name, as before: a citizen's scan is better passed on to the
+    ministry, which receives it through the messenger anyway, than lost to a network blip of ours.
+    """
+    documents = [a for a in incoming.attachments if a.kind == "document"]
+    if not documents:
+        return incoming
+    heads = await asyncio.gather(*(_peek_within(peek, a, within, incoming.update_key) for a in documents))
+    found = {a.ref: head for a, head in zip(documents, heads, strict=True) if head is not None}
+    return replace(incoming, file_heads=found) if found else incoming
+
+
+async def _peek_within(peek: Peek, attachment: Attachment, within: float, update_key: str) -> bytes | None:
+    try:
+        async with asyncio.timeout(within):
+            head = await peek(attachment)
+    except Exception as exc:  # a timeout, the network, the platform's refusal: all mean "not read"
+        log.warning("first bytes of a document in %s not read (%s): judged by its name", update_key,
+                    type(exc).__name__)
+        return None
+    return head[:FILE_HEAD_BYTES] if head is not None else None
+
+
+async def first_bytes(session: aiohttp.ClientSession, url: str, limit: int = FILE_HEAD_BYTES) -> bytes:
+    """The first ``limit`` bytes at ``url``: asked as a range, and no more read where the server ignores
+    the range (the connection is then dropped, not drained)."""
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("not an HTTP URL")
+    async with session.get(url, headers={"Range": f"bytes=0-{limit - 1}"}) as response:
+        response.raise_for_status()
+        head = b""
+        while len(head) < limit:
+            chunk = await response.content.read(limit - len(head))
+            if not chunk:
+                break
+            head += chunk
+        return head

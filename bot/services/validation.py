@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import PurePath
 
 from bot.config import Limits
-from bot.events import Attachment, Incoming
+from bot.events import FILE_HEAD_BYTES, Attachment, Incoming
 
 PHONE_DIGITS_MIN = 10
 PHONE_DIGITS_MAX = 15
@@ -163,29 +163,50 @@ def sanitized(event: Incoming) -> Incoming:
 
 # --- documents by their content ------------------------------------------------------------------
 
-SNIFF_BYTES = 64
+SNIFF_BYTES = FILE_HEAD_BYTES
 _MAGIC = (
     (b"%PDF-", "pdf"),
-    (b"PK\x03\x04", "office"),  # DOCX, XLSX, ODT, ODS: ZIP containers
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "office"),  # DOC, XLS: OLE2
+    (b"PK\x03\x04", "zip"),  # DOCX, XLSX, ODT, ODS: ZIP containers
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),  # DOC, XLS: OLE2
     (b"{\\rtf", "rtf"),
-    (b"\xff\xd8\xff", "image"),
-    (b"\x89PNG\r\n\x1a\n", "image"),
-    (b"II*\x00", "image"),
-    (b"MM\x00*", "image"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
 )
+_KIND = {"pdf": "pdf", "zip": "office", "ole": "office", "rtf": "rtf", "jpeg": "image", "png": "image",
+         "tiff": "image", "webp": "image", "heic": "image", "text": "text"}
+# The names each format goes by; the first is added to a name that says otherwise. ZIP and OLE2 are not
+# here: their first 64 bytes do not tell a DOCX from an XLSX, so such a file keeps its name.
+_SUFFIXES = {"pdf": (".pdf",), "rtf": (".rtf",), "text": (".txt",), "jpeg": (".jpg", ".jpeg"), "png": (".png",),
+             "tiff": (".tif", ".tiff"), "webp": (".webp",), "heic": (".heic",)}
 
 
 def document_content(head: bytes) -> str | None:
     """What the first bytes of a file say it is (pdf, office, rtf, image, text); None: not a document we take,
     whatever its name says (an executable named "акт.pdf")."""
-    for magic, kind in _MAGIC:
+    found = _format(head)
+    return _KIND[found] if found is not None else None
+
+
+def named_by_content(name: str, head: bytes) -> str:
+    """The name a document whose content we know is kept under: its own when its extension fits the content,
+    else with the content's extension added ("скан" or "скан.bin" holding a PDF: "скан.pdf", "скан.bin.pdf").
+    The content decides what we take, not the name; the ministry then opens the file by the right program."""
+    suffixes = _SUFFIXES.get(_format(head) or "")
+    if not suffixes or PurePath(name).suffix.lower() in suffixes:
+        return name
+    return _file_name((name or "document") + suffixes[0])
+
+
+def _format(head: bytes) -> str | None:
+    for magic, found in _MAGIC:
         if head.startswith(magic):
-            return kind
-    riff_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    heif = head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1")
-    if riff_webp or heif:
-        return "image"
+            return found
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1"):
+        return "heic"
     text = _as_text(head)
     if text and all(ch.isprintable() or ch in "\r\n\t" for ch in text) and not text.lstrip().startswith("<"):
         return "text"  # a plain-text letter; markup (HTML, SVG) could run in a browser

@@ -33,6 +33,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.files import PDF_START, ranged
+
 TEXT_LIMIT = 4000
 ROWS_LIMIT = 30
 ROW_LIMIT = 7
@@ -111,6 +113,8 @@ class FakeMax:
         self.sent: list[SentMessage] = []
         self.answers: list[dict[str, Any]] = []
         self.uploads: list[Upload] = []
+        self.files: dict[str, bytes] = {}  # the id of a file a user sent -> what its URL serves
+        self.downloads: list[str] = []  # the Range header of each download of such a file ("" for all of it)
         self.subscriptions: list[dict[str, Any]] = []
         self.webhook_answers: list[int] = []  # HTTP statuses our webhook answered push_webhook with
         self.polls: list[dict[str, str]] = []  # the query of every GET /updates
@@ -137,6 +141,7 @@ class FakeMax:
         app.router.add_post("/answers", self._api("answers"))
         app.router.add_post("/uploads", self._api("uploads"))
         app.router.add_post("/upload/{kind}", self._upload)
+        app.router.add_get("/f/{file_id}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -252,8 +257,12 @@ class FakeMax:
         self.uploads.append(Upload("image", f"{photo_id}.jpg", 0, payload["token"], used=True))
         return self.message_created(chat_id, caption, attachments=[{"type": "image", "payload": payload}])
 
-    def file(self, chat_id: int, filename: str = "Заявление.pdf", size: int = 48_213) -> dict[str, Any]:
-        payload = {"fileId": 7_001, "token": f"file-{secrets.token_hex(6)}", "url": "https://fd.oneme.ru/f/7001"}
+    def file(self, chat_id: int, filename: str = "Заявление.pdf", size: int = 48_213,
+             content: bytes = PDF_START) -> dict[str, Any]:
+        file_id = f"{7_001 + len(self.files)}"
+        self.files[file_id] = content
+        payload = {"fileId": int(file_id), "token": f"file-{secrets.token_hex(6)}",
+                   "url": f"{self.base_url}/f/{file_id}?sig=fake"}
         self.uploads.append(Upload("file", filename, size, payload["token"], used=True))
         return self.message_created(chat_id, attachments=[{"type": "file", "payload": payload,
                                                           "filename": filename, "size": size}])
@@ -468,6 +477,13 @@ class FakeMax:
         if kind not in ("image", "video", "audio", "file"):
             raise MaxFailure(400, "proto.payload", "type: image, video, audio or file")
         return {"url": f"{self.base_url}/upload/{kind}?sig={secrets.token_hex(6)}"}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["file_id"])
+        if content is None:
+            return web.Response(status=404)
+        self.downloads.append(request.headers.get("Range", ""))
+        return ranged(request, content)
 
     async def _upload(self, request: web.Request) -> web.Response:
         """The upload server: the URL is the permission; the file comes as multipart field "data"."""

@@ -30,6 +30,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.files import PDF_START, ranged
+
 TOKEN = "123456:TEST-fake-bot-token"
 BOT_ID = 123456
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Обращения", "username": "appeals_test_bot"}
@@ -243,6 +245,10 @@ class FakeTelegramServer:
         self.sent: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.commands: dict[str | None, list[dict[str, Any]]] = {}
         self.uploads: list[Upload] = []
+        # file_id -> the content served at the file's URL (getFile's file_path); ``downloads``: the Range
+        # header of each download, as asked ("" for the whole file).
+        self.files: dict[str, bytes] = {}
+        self.downloads: list[str] = []
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self.confirmed_offset = 0
@@ -335,6 +341,12 @@ class FakeTelegramServer:
             raise AssertionError(f"no message {message_id or ''} of the bot in chat {chat_id}")
         return self.make.callback(chat_id, data, self._public(shown[-1]), user=user)
 
+    def document(self, chat_id: int, content: bytes, **kw: Any) -> dict[str, Any]:
+        """A message with a document (``UpdateFactory.document``) whose file holds ``content``."""
+        update = self.make.document(chat_id, **kw)
+        self.files[update["message"]["document"]["file_id"]] = content
+        return update
+
     def fail_next(self, method: str, status: int = 429, *, retry_after: int | None = None,
                   description: str | None = None, skip: int = 0) -> None:
         """The next call of ``method`` (after ``skip`` calls that pass) fails; call again to fail several."""
@@ -425,7 +437,9 @@ class FakeTelegramServer:
     async def _download(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
-        return web.Response(body=f"fake content of {request.match_info['path']}".encode())
+        self.downloads.append(request.headers.get("Range", ""))
+        content = self.files.get(request.match_info["path"].removeprefix("files/"), PDF_START)
+        return ranged(request, content)
 
     def _check_failures(self, name: str, params: dict[str, Any]) -> None:
         queued = self._failures.get(name)

@@ -30,6 +30,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.files import PDF_START, ranged
+
 ERROR_MESSAGES = {
     5: "User authorization failed: invalid access_token",
     6: "Too many requests per second",
@@ -123,6 +125,8 @@ class FakeVk:
         self.users: dict[int, tuple[str, str]] = {}
         self.uploads: list[Upload] = []
         self.saved: dict[str, Upload] = {}  # "photo-77_1_key" / "doc-77_2" -> what was uploaded for it
+        self.files: dict[str, bytes] = {}  # "<owner>_<id>" of a doc a user sent -> what its URL serves
+        self.downloads: list[str] = []  # the Range header of each download of such a doc ("" for all of it)
         self.longpoll_key = secrets.token_hex(8)
         self.longpoll_checks = 0
         self._failures: dict[str, list[int]] = defaultdict(list)
@@ -148,6 +152,7 @@ class FakeVk:
         app.router.add_route("*", "/method/{name}", self._method)
         app.router.add_get("/longpoll", self._longpoll)
         app.router.add_post("/upload/{kind}", self._upload)
+        app.router.add_get("/doc{doc}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -283,9 +288,10 @@ class FakeVk:
         return self.message_new(peer_id, caption, attachments=[{"type": "photo", "photo": photo}])
 
     def doc(self, peer_id: int, title: str = "Заявление", ext: str = "pdf", size: int = 48_213,
-            doc_id: int = 654321) -> dict[str, Any]:
+            doc_id: int = 654321, content: bytes = PDF_START) -> dict[str, Any]:
+        self.files[f"{peer_id}_{doc_id}"] = content
         doc = {"id": doc_id, "owner_id": peer_id, "title": title, "size": size, "ext": ext, "type": 1,
-               "date": int(time.time()), "url": f"https://vk.com/doc{peer_id}_{doc_id}"}
+               "date": int(time.time()), "url": f"{self.base_url}/doc{peer_id}_{doc_id}?hash=fake"}
         return self.message_new(peer_id, attachments=[{"type": "doc", "doc": doc}])
 
     def geo(self, peer_id: int, latitude: float, longitude: float) -> dict[str, Any]:
@@ -362,6 +368,13 @@ class FakeVk:
         return web.json_response({"ts": str(len(self.events)), "updates": self.events[ts:]})
 
     # HTTP: uploads ----------------------------------------------------------------------
+
+    async def _download(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["doc"])
+        if content is None:
+            return web.Response(status=404)
+        self.downloads.append(request.headers.get("Range", ""))
+        return ranged(request, content)
 
     async def _upload(self, request: web.Request) -> web.Response:
         """The upload server: no access token here, the URL itself is the permission (as in VK)."""

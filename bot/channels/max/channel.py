@@ -16,10 +16,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.channels.base import Runtime
-from bot.channels.kit import ChatOrder, apology, handle_patiently
+from bot.channels.kit import ChatOrder, apology, handle_patiently, read_heads
 from bot.channels.max.client import MaxClient
 from bot.channels.max.errors import MaxApiError, classify
-from bot.channels.max.intake import CHANNEL, callback_id, incoming_from_update, language, stopped_chat
+from bot.channels.max.intake import (
+    CHANNEL,
+    callback_id,
+    document_urls,
+    incoming_from_update,
+    language,
+    stopped_chat,
+)
 from bot.channels.max.rendering import OutgoingMessage, render_reply
 from bot.channels.max.settings import MaxSettings
 from bot.events import (
@@ -132,6 +139,7 @@ class MaxChannel:
                 if (chat := stopped_chat(update)) is not None:
                     await self._mark_unreachable(chat, "bot stopped by the user")
                 return
+            incoming = await read_heads(incoming, partial(self.peek, document_urls(update)))
             replies = await self._ask(incoming, budget)
             if press is not None:
                 # Always, even after a failure: MAX refuses an empty answer, so a notice goes with it.
@@ -139,6 +147,11 @@ class MaxChannel:
             await self._reply_now(incoming, replies)
         finally:
             self.processed += 1
+
+    async def peek(self, urls: Mapping[str, str], attachment: Attachment) -> bytes | None:
+        """The first bytes of a file a user sent, from the URL its message carried."""
+        url = urls.get(attachment.ref)
+        return await self.client.first_bytes(url) if url is not None else None
 
     async def _ask(self, incoming: Incoming, budget: float | None) -> list[Reply]:
         try:

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.channels.kit import first_bytes
 from bot.channels.max.errors import MaxApiError
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ class MaxClient:
                                         headers={"Authorization": self._token}) as response:
             text = await response.text()
         return _answer(response.status, text)
+
+    async def first_bytes(self, url: str) -> bytes:
+        """The first bytes of a file a user sent, from its URL (signed by MAX: the token is not sent there)."""
+        return await first_bytes(self._http(), url)
 
     async def upload(self, kind: str, path: str, name: str) -> str:
         """POST /uploads, then the file to the URL it gives; the token to put in a message's attachment."""

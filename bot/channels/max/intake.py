@@ -57,6 +57,18 @@ def _name(user: Mapping[str, Any]) -> str:
     return " ".join(str(part) for part in parts if part) or str(user.get("name") or "")
 
 
+def document_urls(update: Mapping[str, Any]) -> dict[str, str]:
+    """Where each file of a new message can be downloaded, by its ref (the attachment's token): its "url"."""
+    message = update.get("message") if update.get("update_type") == "message_created" else None
+    body = message.get("body") if isinstance(message, Mapping) else None
+    urls: dict[str, str] = {}
+    for item in (body.get("attachments") or []) if isinstance(body, Mapping) else []:
+        payload = item.get("payload") if isinstance(item, Mapping) and item.get("type") == "file" else None
+        if isinstance(payload, Mapping) and payload.get("token") and isinstance(payload.get("url"), str):
+            urls[str(payload["token"])] = payload["url"]
+    return urls
+
+
 def _from_message(update: Mapping[str, Any], token: str) -> Incoming | None:
     message = update.get("message") or {}
     sender, recipient, body = message.get("sender") or {}, message.get("recipient") or {}, message.get("body") or {}

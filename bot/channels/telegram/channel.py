@@ -29,7 +29,7 @@ from aiogram.types import (
 )
 
 from bot.channels.base import Runtime
-from bot.channels.kit import ChatOrder, apology, handle_patiently
+from bot.channels.kit import PEEK_TIMEOUT_S, ChatOrder, apology, handle_patiently, read_heads
 from bot.channels.telegram.common import (
     CHANNEL,
     IMMEDIATE_ATTEMPTS,
@@ -54,6 +54,8 @@ from bot.channels.telegram.sending import SendingMixin
 from bot.channels.telegram.webhook import WebhookMixin
 from bot.config import Settings
 from bot.events import (
+    FILE_HEAD_BYTES,
+    Attachment,
     ConversationHandler,
     HandlingDeferred,
     Incoming,
@@ -213,7 +215,7 @@ class TelegramChannel(SendingMixin, PollingMixin, WebhookMixin):
     async def _converse(self, incoming: Incoming, update: Update) -> None:
         if incoming.phone is not None or incoming.location is not None:
             self._keyboards[incoming.chat_id] = "folded"  # a one_time keyboard hides itself once used
-        replies = await self._ask(incoming, update)
+        replies = await self._ask(await read_heads(incoming, self.peek), update)
         if update.callback_query is not None:
             # Always, even after a failure: otherwise the button spins for the user for seconds.
             await self._answer(update.callback_query.id, first_toast(replies))
@@ -231,6 +233,25 @@ class TelegramChannel(SendingMixin, PollingMixin, WebhookMixin):
             # The full update holds personal data (names, phones): only at debug level.
             logger.debug("failed update: %s", update.model_dump_json(exclude_none=True))
             return [apology(incoming.language)]
+
+    async def peek(self, attachment: Attachment) -> bytes | None:
+        """The first bytes of a file a user sent: getFile, then a range of the file's URL
+        (https://core.telegram.org/bots/api#getfile; files over 20 MB are refused there: not read)."""
+        found = await self.bot.get_file(attachment.ref)
+        api = self.bot.session.api
+        if found.file_path is None or api.is_local:
+            return None  # a local Bot API server gives a path on its own disk, not a URL
+        head = b""
+        # The URL holds the token: it goes in no log line (kit.read_heads logs the error's kind only).
+        chunks = self.bot.session.stream_content(api.file_url(self.bot.token, found.file_path),
+                                                 headers={"Range": f"bytes=0-{FILE_HEAD_BYTES - 1}"},
+                                                 timeout=int(PEEK_TIMEOUT_S), chunk_size=FILE_HEAD_BYTES)
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                head += chunk
+                if len(head) >= FILE_HEAD_BYTES:
+                    break
+        return head
 
     async def _on_membership(self, update: Update) -> None:
         change = update.my_chat_member

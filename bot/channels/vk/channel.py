@@ -10,17 +10,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 import requests
 from aiohttp import web
 from vk_api.exceptions import ApiError, ApiHttpError
 from vk_api.keyboard import VkKeyboard
 
 from bot.channels.base import Runtime
-from bot.channels.kit import ChatOrder, apology, handle_patiently
+from bot.channels.kit import PEEK_TIMEOUT_S, ChatOrder, apology, first_bytes, handle_patiently, read_heads
 from bot.channels.vk.client import build_api, build_uploader
 from bot.channels.vk.common import CHANNEL, LOCAL, T
 from bot.channels.vk.errors import classify
-from bot.channels.vk.intake import ButtonPress, _media_ref, button_press, incoming_from_event
+from bot.channels.vk.intake import ButtonPress, _media_ref, button_press, document_urls, incoming_from_event
 from bot.channels.vk.plugin import Vk
 from bot.channels.vk.polling import LongPollMixin
 from bot.channels.vk.rendering import (
@@ -176,7 +177,16 @@ class VkChannel(LongPollMixin, CallbackMixin):
         if incoming.location is not None or (incoming.payload is not None and press is None):
             self._standard_keyboard.discard(int(incoming.chat_id))  # VK hid the one-time keyboard
         incoming = await self._named(incoming)
+        incoming = await read_heads(incoming, functools.partial(self.peek, document_urls(event)))
         await self._converse(incoming, press)
+
+    async def peek(self, urls: Mapping[str, str], attachment: Attachment) -> bytes | None:
+        """The first bytes of a document a user sent, from the URL its message carried."""
+        url = urls.get(attachment.ref)
+        if url is None:
+            return None
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=PEEK_TIMEOUT_S)) as session:
+            return await first_bytes(session, url)
 
     async def _converse(self, incoming: Incoming, press: ButtonPress | None) -> None:
         try:

@@ -146,6 +146,19 @@ def _attachments(items: Sequence[Mapping[str, Any]]) -> tuple[list[Attachment], 
     return taken, refused
 
 
+def document_urls(event: Mapping[str, Any]) -> dict[str, str]:
+    """Where each document of a new message can be downloaded, by its ref: the doc's own "url" (VK offers
+    no way to look it up later with a community token: docs.getById is for user tokens)."""
+    obj = event.get("object")
+    message = obj.get("message") if isinstance(obj, Mapping) else None
+    urls: dict[str, str] = {}
+    for item in (message.get("attachments") or []) if isinstance(message, Mapping) else []:
+        doc = item.get("doc") if isinstance(item, Mapping) and item.get("type") == "doc" else None
+        if isinstance(doc, Mapping) and isinstance(doc.get("url"), str):
+            urls[_media_ref("doc", doc)] = doc["url"]
+    return urls
+
+
 def _media_ref(prefix: str, body: Mapping[str, Any]) -> str:
     # The form messages.send accepts in "attachment": {type}{owner_id}_{id}[_{access_key}];
     # the access key is what lets the community resend a user's private file.
