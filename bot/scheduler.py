@@ -8,6 +8,7 @@ instances one scans at a time.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from collections.abc import Awaitable, Callable
@@ -86,6 +87,11 @@ class Scheduler:
             if total:
                 log.info("%s: %d handled", name, total)
             return total
+        except asyncio.CancelledError:
+            # Shutdown cancels a pass in flight (APScheduler's shutdown(wait=False)): its transaction rolled
+            # back, it runs again at the next start. Not an error, and no traceback in the console.
+            log.info("scheduled job %s stopped by shutdown", name)
+            return 0
         except Exception:
             log.exception("scheduled job %s failed; it runs again at its next interval", name)
             return 0

@@ -272,7 +272,12 @@ async def train_in_child(settings: Settings, knowledge: list[LabelledText]) -> P
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.services.routing_train", name, str(target),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, errors = await process.communicate()
+        try:
+            _, errors = await process.communicate()
+        except asyncio.CancelledError:
+            process.kill()  # shutting down: no training child outlives the bot
+            await process.wait()
+            raise
         if process.returncode != 0:
             raise RuntimeError(f"training the routing model failed: {errors.decode(errors='replace')[-2000:]}")
     finally:

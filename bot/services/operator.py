@@ -162,32 +162,15 @@ async def redirect(repo: Repositories, settings: Settings, appeal_id: int, actor
     previous, previous_sector = appeal.ministry_id, appeal.sector_id
     late = now - appeal.registered_at > REDIRECT_WITHIN
     appeal.ministry_id = ministry_id
-    moved = _sector_of(settings, ministry_id, appeal.sector_id)
-    if moved is not None:
-        # The appeal counts for its new ministry's sector in statistics, queues and reminders.
-        appeal.sector_id, appeal.category_id = moved
     move(appeal, AppealStatus.REGISTERED)
     appeal.assignee_id = None
     appeal.redirect_count += 1
-    # The new ministry's sector becomes the appeal's and the classifier's learned example.
+    # The new ministry's sector becomes the appeal's (it counts there in statistics, queues and reminders)
+    # and the classifier's learned example.
     await routing_learning.correct_by_redirect(repo, settings, appeal, classifier, now)
     await _event(repo, appeal, actor, "redirected", now, reason=reason, late=late, to=ministry_id,
                  from_sector=previous_sector, to_sector=appeal.sector_id, **{"from": previous})
     return Outcome(appeal)
-
-
-def _sector_of(settings: Settings, ministry_id: str, sector_id: str) -> tuple[str, str] | None:
-    """(sector, category) of the new ministry when the appeal's sector is another ministry's; else None.
-
-    The new ministry's first sector, under its "other" category (the last one when none is called so)."""
-    current = settings.sectors.get(sector_id)
-    if current is not None and current.ministry == ministry_id:
-        return None
-    for new_id, sector in settings.sectors.items():
-        if sector.ministry == ministry_id and sector.categories:
-            category = next((c.id for c in sector.categories if c.id == "other"), sector.categories[-1].id)
-            return new_id, category
-    return None
 
 
 def extension_options(settings: Settings) -> list[Duration]:
