@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.domain import meeting_rules as rules
 from bot.events import Attachment, Button, Reply
 from bot.i18n import translator
-from bot.services import meeting_rules as rules
 from bot.services import meetings as m
 from bot.services import staff
 from storage.expert_models import AgendaItem, GroupMember, Meeting, MeetingGuest, MeetingMaterial

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime
 
+from bot.domain import meeting_rules as rules
 from bot.events import Button, Reply
 from bot.i18n import Translator, translator
-from bot.services import meeting_rules as rules
 from bot.services import meetings as m
 from bot.services import protocol as document
 from storage.expert_models import AgendaItem, Dissent, GroupMember, Meeting, MeetingGuest, PresenceMark, Protocol, Vote

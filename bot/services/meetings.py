@@ -10,7 +10,7 @@ The rules come from two regulations; every number is a per-group setting (`[grou
   open vote; a member who disagrees may state a dissenting opinion in writing, which goes into the
   protocol; protocol within 5 working days.
 
-The pure voting and attendance rules live in ``meeting_rules``; the agenda's approval and changes in
+The pure voting and attendance rules live in ``bot.domain.meeting_rules``; the agenda's approval and changes in
 ``meeting_agenda``; attendance marks, dissent offers and the protocol's record in ``meeting_minutes``.
 Here: the forecast and the calendar days, then the texts owed to
 members (built here because the scans send them and a service must not import handlers), then the
@@ -32,15 +32,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import ExpertGroup, Settings
+from bot.domain import meeting_rules as rules
+from bot.domain.meeting_rules import Tally, decide, has_quorum, presiding_of, quorum_needed
 from bot.events import Attachment, Button, Reply
 from bot.i18n import translator
 from bot.services import meeting_agenda as agenda
 from bot.services import meeting_minutes as proceedings
-from bot.services import meeting_rules as rules
 from bot.services.audience import cancel_queued, of_group
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import parse_working_hours
-from bot.services.meeting_rules import Tally, decide, has_quorum, presiding_of, quorum_needed
 from bot.services.outbox import notify_user
 from storage.expert_models import (
     MEMBER_ROLES,
