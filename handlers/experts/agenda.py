@@ -7,12 +7,12 @@ Registered by ``handlers.experts.setup``; the services check every press against
 from __future__ import annotations
 
 from bot.events import Button
-from bot.services import meeting_agenda as agenda
 from bot.services import meetings
-from bot.services.meetings import Refusal
+from bot.services.meetings import Refusal, agenda
 from handlers import texts
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
+from handlers.experts.base import draft_of, meeting_of, save_draft
 from handlers.payloads import make
 from handlers.router import Router
 from storage.models import Invite
@@ -74,8 +74,6 @@ async def ask_decision(ctx: Context) -> None:
 
 
 async def enter_decision(ctx: Context) -> None:
-    from handlers.experts import draft_of, save_draft
-
     try:
         decision = agenda.clean("decision", ctx.event.text)
     except Refusal as refusal:
@@ -112,8 +110,6 @@ async def edit_preview_field(ctx: Context) -> None:
 
 
 async def draft_item_menu(ctx: Context) -> None:
-    from handlers.experts import draft_of
-
     index = _arg(ctx, 0)
     items = draft_of(ctx).items
     if not 0 <= index < len(items):
@@ -140,8 +136,6 @@ async def ask_draft_field_text(ctx: Context) -> None:
 
 
 async def enter_draft_field(ctx: Context) -> None:
-    from handlers.experts import draft_of, save_draft
-
     field, index = str(ctx.data.get("edit_field")), int(ctx.data.get("edit_index") or 0)
     draft = draft_of(ctx)
     try:
@@ -156,8 +150,6 @@ async def enter_draft_field(ctx: Context) -> None:
 
 
 async def remove_draft_item(ctx: Context) -> None:
-    from handlers.experts import draft_of, save_draft
-
     draft, index = draft_of(ctx), _arg(ctx, 0)
     if len(draft.items) > 1 and 0 <= index < len(draft.items):
         draft.items.pop(index)
@@ -214,8 +206,6 @@ async def resubmit_agenda(ctx: Context) -> None:
 # --- changes after publishing --------------------------------------------------------------------
 
 async def _meeting(ctx: Context) -> meetings.Meeting | None:
-    from handlers.experts import meeting_of
-
     try:
         meeting = await meeting_of(ctx, _arg(ctx, 0) or int(ctx.data.get("meeting_id") or 0))
         await meetings.organizer_of(_office(ctx), ctx.user, meeting.group_id)

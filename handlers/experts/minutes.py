@@ -6,13 +6,13 @@ Registered by ``handlers.experts.setup``; the services check every press against
 
 from __future__ import annotations
 
-from bot.services import meeting_agenda as agenda
-from bot.services import meeting_minutes as proceedings
 from bot.services import meetings
-from bot.services.meetings import Refusal
+from bot.services.meetings import Refusal, agenda
+from bot.services.meetings import minutes as proceedings
 from handlers import texts
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
+from handlers.experts.base import meeting_of
 from handlers.payloads import make
 from handlers.router import Router
 
@@ -109,8 +109,6 @@ async def resubmit_protocol(ctx: Context) -> None:
 
 
 async def send_materials(ctx: Context) -> None:
-    from handlers.experts import meeting_of
-
     try:
         meeting = await meeting_of(ctx, _arg(ctx, 0))
         reply = await agenda.materials_for(_office(ctx), ctx.user, meeting)
@@ -121,8 +119,6 @@ async def send_materials(ctx: Context) -> None:
 
 
 async def public_summary(ctx: Context) -> None:
-    from handlers.experts import meeting_of
-
     try:
         meeting = await meeting_of(ctx, _arg(ctx, 0))
         await meetings.organizer_of(_office(ctx), ctx.user, meeting.group_id)
