@@ -3,6 +3,9 @@ pressed button's arguments, the meeting a member may see, the draft kept in the 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from bot.events import Button
 from bot.services import meetings
 from bot.services.meetings import MeetingDraft, Office, Refusal
@@ -14,6 +17,9 @@ from storage.expert_models import Meeting
 LIST_SIZE = 10
 PLACE_MAX = 500
 
+T = TypeVar("T")
+
+
 def office(ctx: Context) -> Office:
     return Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now)
 
@@ -24,6 +30,30 @@ def refuse(ctx: Context, refusal: Refusal, buttons: list[list[Button]] | None = 
     ctx.say(refusal.key, buttons=buttons, **refusal.params)
     if ctx.event.is_button:
         ctx.toast(refusal.key, **refusal.params)
+
+
+async def attempt(ctx: Context, work: Awaitable[T], buttons: list[list[Button]] | None = None, *,
+                  reset: bool = False) -> T | None:
+    """Await a service call: its result, or None once its refusal is shown (``refuse``; ``reset`` leaves
+    the dialog first). For calls whose result is never None; ``refused`` is for those that return nothing."""
+    try:
+        return await work
+    except Refusal as refusal:
+        if reset:
+            ctx.reset()
+        refuse(ctx, refusal, buttons)
+        return None
+
+
+async def refused(ctx: Context, work: Awaitable[object], buttons: list[list[Button]] | None = None, *,
+                  reset: bool = False) -> bool:
+    """Await a service call that returns nothing: True when it was refused (and the refusal shown)."""
+    return await attempt(ctx, _done(work), buttons, reset=reset) is None
+
+
+async def _done(work: Awaitable[object]) -> bool:
+    await work
+    return True
 
 
 def group_label(ctx: Context, group_id: str) -> str:
@@ -46,6 +76,7 @@ async def meeting_of(ctx: Context, meeting_id: int | None) -> Meeting:
     await meetings.member_of(office(ctx), ctx.user, meeting.group_id)
     return meeting
 
+
 def draft_of(ctx: Context) -> MeetingDraft:
     return MeetingDraft.from_dict(ctx.data.get("mtdraft"))
 
@@ -58,15 +89,14 @@ async def go(ctx: Context, state: str) -> None:
     ctx.set_state(state)
     await texts.router(ctx).prompt(ctx)
 
+
 async def _organized(ctx: Context) -> Meeting | None:
     """The meeting of the pressed button, if the presser organizes its group; else a refusal is shown."""
-    try:
-        meeting = await meeting_of(ctx, arg(ctx, 0))
-        await meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, arg(ctx, 0)))
+    if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)) is None:
         return None
     return meeting
+
 
 def _meeting_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
     return [[ctx.button("meeting.attendance_button", make("mt_att", meeting.id)),

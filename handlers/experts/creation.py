@@ -15,12 +15,14 @@ from handlers.experts import agenda as expert_agenda
 from handlers.experts.base import (
     PLACE_MAX,
     arg,
+    attempt,
     draft_of,
     go,
     group_label,
     meeting_of,
     office,
     refuse,
+    refused,
     save_draft,
     text_arg,
 )
@@ -47,10 +49,7 @@ async def ask_group(ctx: Context) -> None:
 
 async def choose_group(ctx: Context) -> None:
     group_id = text_arg(ctx, 0)
-    try:
-        await meetings.organizer_of(office(ctx), ctx.user, group_id)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    if await refused(ctx, meetings.organizer_of(office(ctx), ctx.user, group_id)):
         return
     await begin_draft(ctx, group_id)
 
@@ -116,13 +115,11 @@ async def accept_when(ctx: Context) -> None:
         await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_format")
         return
     when = draft_of(ctx).when
-    try:
-        meeting = await meeting_of(ctx, meeting_id)
-        assert when is not None
-        await meetings.reschedule(office(ctx), ctx.user, meeting, when)
-    except Refusal as refusal:
-        ctx.reset()
-        refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, meeting_id), reset=True)
+    if meeting is None:
+        return
+    assert when is not None
+    if await refused(ctx, meetings.reschedule(office(ctx), ctx.user, meeting, when), reset=True):
         return
     ctx.reset()
     ctx.say("meeting.moved", id=meeting.id, when=texts.local_datetime(ctx, when), replace=ctx.event.is_button)
@@ -209,11 +206,8 @@ async def _material_items(ctx: Context) -> list[tuple[int | None, str]]:
 
 
 async def ask_materials(ctx: Context) -> None:
-    try:
-        items = await _material_items(ctx)
-    except Refusal as refusal:
-        ctx.reset()
-        refuse(ctx, refusal)
+    items = await attempt(ctx, _material_items(ctx), reset=True)
+    if items is None:
         return
     index = int(ctx.data.get("material_index", 0))
     if index >= len(items):

@@ -8,7 +8,7 @@ from bot.services.meetings import Refusal
 from handlers.citizen import complain
 from handlers.context import Context
 from handlers.experts import agenda as expert_agenda
-from handlers.experts.base import group_label, office, refuse
+from handlers.experts.base import attempt, group_label, office
 from handlers.payloads import make
 from storage.models import Invite
 
@@ -17,11 +17,9 @@ async def join_group(ctx: Context, invite: Invite) -> None:
     if invite.role == "guest":
         await expert_agenda.join_as_guest(ctx, invite)
         return
-    try:
-        member = await meetings.join(office(ctx), ctx.user, invite.group_id or "", invite.role,
-                                     ctx.user.display_name or "")
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    member = await attempt(ctx, meetings.join(office(ctx), ctx.user, invite.group_id or "", invite.role,
+                                              ctx.user.display_name or ""))
+    if member is None:
         return
     ctx.say("experts.joined", group=group_label(ctx, member.group_id), role=ctx.t(f"experts.role_{member.role}"))
     ctx.set_state("expert_name")

@@ -12,9 +12,11 @@ from handlers.experts.base import (
     _organized,
     _roll_line,
     arg,
+    attempt,
     group_label,
     office,
     refuse,
+    refused,
     save_draft,
     text_arg,
 )
@@ -24,11 +26,10 @@ from storage.expert_models import Meeting
 
 
 async def answer_notice(ctx: Context) -> None:
-    try:
-        meeting, answer = await meetings.answer_notice(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1))
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    done = await attempt(ctx, meetings.answer_notice(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1)))
+    if done is None:
         return
+    meeting, answer = done
     ctx.replies.append(meetings.notice_reply(ctx.settings, ctx.user.language, meeting, "meeting.notice_new",
                                              answer=answer))
     ctx.replies[-1].replace = True
@@ -55,10 +56,7 @@ async def cancel_meeting(ctx: Context) -> None:
     meeting = await _organized(ctx)
     if meeting is None:
         return
-    try:
-        await meetings.cancel(office(ctx), ctx.user, meeting)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    if await refused(ctx, meetings.cancel(office(ctx), ctx.user, meeting)):
         return
     ctx.say("meeting.cancelled", id=meeting.id, replace=True)
 
@@ -80,10 +78,7 @@ async def start_meeting(ctx: Context) -> None:
     meeting = await _organized(ctx)
     if meeting is None:
         return
-    try:
-        await meetings.start(office(ctx), ctx.user, meeting)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    if await refused(ctx, meetings.start(office(ctx), ctx.user, meeting)):
         return
     ctx.say("meeting.started_ok", id=meeting.id)
     await _attendance(ctx, meeting)
@@ -110,19 +105,14 @@ async def toggle_presence(ctx: Context) -> None:
     meeting = await _organized(ctx)
     if meeting is None:
         return
-    try:
-        await meetings.toggle_presence(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    if await refused(ctx, meetings.toggle_presence(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0)):
         return
     await _attendance(ctx, meeting, replace=True)
 
 
 async def check_in(ctx: Context) -> None:
-    try:
-        meeting = await meetings.check_in(office(ctx), ctx.user, arg(ctx, 0) or 0)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    meeting = await attempt(ctx, meetings.check_in(office(ctx), ctx.user, arg(ctx, 0) or 0))
+    if meeting is None:
         return
     ctx.say("meeting.checked_in", group=group_label(ctx, meeting.group_id), replace=True,
             buttons=[[ctx.button("meeting.leave_button", make("mt_leave", meeting.id))]])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.services import meetings, validation
-from bot.services.meetings import Refusal
 from handlers import texts
 from handlers.context import Context
-from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, group_label, meeting_of, office, refuse
+from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, attempt, group_label, meeting_of, office
 from handlers.payloads import make
 from storage.expert_models import Meeting
 
@@ -37,11 +36,9 @@ async def show_meeting(ctx: Context) -> None:
     if raw is None:
         await list_meetings(ctx)
         return
-    try:
-        meeting = await meeting_of(ctx, raw)
-        member = await meetings.member_of(office(ctx), ctx.user, meeting.group_id)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, raw))
+    member = await attempt(ctx, meetings.member_of(office(ctx), ctx.user, meeting.group_id)) if meeting else None
+    if meeting is None or member is None:
         return
     parts = [meetings.meeting_card(ctx.settings, ctx.user.language, meeting),
              ctx.t("meeting.status_line", status=ctx.t(f"meeting.status_{meeting.status}"))]

@@ -7,15 +7,23 @@ from bot.services import meetings
 from bot.services.meetings import Refusal
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
-from handlers.experts.base import _meeting_buttons, _organized, arg, meeting_of, office, refuse, text_arg
+from handlers.experts.base import (
+    _meeting_buttons,
+    _organized,
+    arg,
+    attempt,
+    meeting_of,
+    office,
+    refuse,
+    refused,
+    text_arg,
+)
 from handlers.payloads import make
 
 
 async def choose_vote_item(ctx: Context) -> None:
-    try:
-        meeting = await meeting_of(ctx, arg(ctx, 0))
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, arg(ctx, 0)))
+    if meeting is None:
         return
     held = {v.item_id for v in await office(ctx).db.votes(meeting.id)}
     rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
@@ -28,10 +36,7 @@ async def choose_vote_item(ctx: Context) -> None:
 
 async def choose_vote_duration(ctx: Context) -> None:
     meeting_id, item_id = arg(ctx, 0), arg(ctx, 1)
-    try:
-        await meeting_of(ctx, meeting_id)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    if await refused(ctx, meeting_of(ctx, meeting_id)):
         return
     rows = [[ctx.button("vote.duration_manual" if minutes == 0 else "vote.duration_minutes",
                         make("vote_go", meeting_id, item_id, minutes), minutes=minutes)]
@@ -40,15 +45,12 @@ async def choose_vote_duration(ctx: Context) -> None:
 
 
 async def open_vote(ctx: Context) -> None:
-    try:
-        meeting = await meeting_of(ctx, arg(ctx, 0))
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, arg(ctx, 0)))
+    if meeting is None:
         return
-    try:
-        vote = await meetings.open_vote(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0, arg(ctx, 2) or 0)
-    except Refusal as refusal:
-        refuse(ctx, refusal, _meeting_buttons(ctx, meeting))
+    vote = await attempt(ctx, meetings.open_vote(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0, arg(ctx, 2) or 0),
+                         _meeting_buttons(ctx, meeting))
+    if vote is None:
         return
     item = next(i for i in meeting.items if i.id == vote.item_id)
     count = len(await office(ctx).db.ballots(vote.id))
@@ -57,10 +59,8 @@ async def open_vote(ctx: Context) -> None:
 
 
 async def cast_ballot(ctx: Context) -> None:
-    try:
-        cast = await meetings.cast(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1))
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    cast = await attempt(ctx, meetings.cast(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1)))
+    if cast is None:
         return
     reply = meetings.ballot_reply(ctx.settings, ctx.user.language, cast.meeting, cast.item, cast.vote, cast.choice)
     reply.replace = True
@@ -69,10 +69,8 @@ async def cast_ballot(ctx: Context) -> None:
 
 
 async def close_vote(ctx: Context) -> None:
-    try:
-        vote = await meetings.close_by_presiding(office(ctx), ctx.user, arg(ctx, 0) or 0)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    vote = await attempt(ctx, meetings.close_by_presiding(office(ctx), ctx.user, arg(ctx, 0) or 0))
+    if vote is None:
         return
     ctx.say("vote.closed_summary", decision=ctx.t(f"vote.decision_{vote.result}"), votes_for=vote.votes_for,
             against=vote.votes_against, abstain=vote.votes_abstain, replace=True,
@@ -84,10 +82,8 @@ async def finish_meeting(ctx: Context) -> None:
     meeting = await _organized(ctx)
     if meeting is None:
         return
-    try:
-        protocol = await meetings.finish(office(ctx), ctx.user, meeting)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    protocol = await attempt(ctx, meetings.finish(office(ctx), ctx.user, meeting))
+    if protocol is None:
         return
     key = "meeting.finished_drafted" if protocol.status == "drafted" else "meeting.finished_waiting"
     ctx.say(key, id=meeting.id, hours=office(ctx).group(meeting.group_id).dissent_hours, replace=True)
@@ -96,10 +92,8 @@ async def finish_meeting(ctx: Context) -> None:
 # --- dissenting opinion and the protocol ---------------------------------------------------------
 
 async def ask_dissent(ctx: Context) -> None:
-    try:
-        vote = await meetings.may_dissent(office(ctx), ctx.user, arg(ctx, 0) or 0)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    vote = await attempt(ctx, meetings.may_dissent(office(ctx), ctx.user, arg(ctx, 0) or 0))
+    if vote is None:
         return
     ctx.set_state("mt_dissent", vote_id=vote.id)
     await ask_dissent_text(ctx)
@@ -127,10 +121,9 @@ async def enter_dissent(ctx: Context) -> None:
 
 
 async def approve_protocol(ctx: Context) -> None:
-    try:
-        protocol, sent = await meetings.approve(office(ctx), ctx.user, arg(ctx, 0) or 0)
-    except Refusal as refusal:
-        refuse(ctx, refusal)
+    done = await attempt(ctx, meetings.approve(office(ctx), ctx.user, arg(ctx, 0) or 0))
+    if done is None:
         return
+    protocol, sent = done
     ctx.say("protocol.approved_sent" if sent else "protocol.approved_wait", number=protocol.number)
     ctx.toast("protocol.approved_toast")
