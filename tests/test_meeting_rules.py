@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.config import ExpertGroup
+from bot.domain import meeting_rules
+from bot.domain.meeting_rules import Mark, Tally
 from bot.events import Attachment, Reply
-from bot.services import meeting_agenda, meeting_minutes, meeting_rules, meetings, privacy
+from bot.services import meeting_agenda, meeting_minutes, meetings, privacy
 from bot.services.calendar import ProductionCalendar
-from bot.services.meeting_rules import Mark, Tally
 from bot.services.meetings import MeetingDraft, Office, Refusal
 from bot.services.protocol import Change, ItemRecord, ProtocolRecord, render
 from handlers.payloads import make

@@ -7,12 +7,12 @@ Registered by ``handlers.experts.setup``; the services check every press against
 from __future__ import annotations
 
 from bot.events import Button
-from bot.services import meeting_agenda as agenda
 from bot.services import meetings
-from bot.services.meetings import Refusal
+from bot.services.meetings import Refusal, agenda
 from handlers import texts
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
+from handlers.experts.base import attempt, draft_of, meeting_of, office, refuse, refused, save_draft
 from handlers.payloads import make
 from handlers.router import Router
 from storage.models import Invite
@@ -43,18 +43,8 @@ def setup(router: Router) -> None:
     router.state("guest_name", enter_guest, ask_guest_text)
 
 
-def _office(ctx: Context) -> meetings.Office:
-    return meetings.Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now)
-
-
 def _arg(ctx: Context, index: int) -> int:
     return (ctx.payload.int_arg(index) if ctx.payload is not None else None) or 0
-
-
-def _refuse(ctx: Context, refusal: Refusal) -> None:
-    ctx.say(refusal.key, **refusal.params)
-    if ctx.event.is_button:
-        ctx.toast(refusal.key, **refusal.params)
 
 
 async def _go(ctx: Context, state: str, **data: object) -> None:
@@ -74,8 +64,6 @@ async def ask_decision(ctx: Context) -> None:
 
 
 async def enter_decision(ctx: Context) -> None:
-    from handlers.experts import draft_of, save_draft
-
     try:
         decision = agenda.clean("decision", ctx.event.text)
     except Refusal as refusal:
@@ -112,8 +100,6 @@ async def edit_preview_field(ctx: Context) -> None:
 
 
 async def draft_item_menu(ctx: Context) -> None:
-    from handlers.experts import draft_of
-
     index = _arg(ctx, 0)
     items = draft_of(ctx).items
     if not 0 <= index < len(items):
@@ -140,8 +126,6 @@ async def ask_draft_field_text(ctx: Context) -> None:
 
 
 async def enter_draft_field(ctx: Context) -> None:
-    from handlers.experts import draft_of, save_draft
-
     field, index = str(ctx.data.get("edit_field")), int(ctx.data.get("edit_index") or 0)
     draft = draft_of(ctx)
     try:
@@ -156,8 +140,6 @@ async def enter_draft_field(ctx: Context) -> None:
 
 
 async def remove_draft_item(ctx: Context) -> None:
-    from handlers.experts import draft_of, save_draft
-
     draft, index = draft_of(ctx), _arg(ctx, 0)
     if len(draft.items) > 1 and 0 <= index < len(draft.items):
         draft.items.pop(index)
@@ -169,12 +151,10 @@ async def remove_draft_item(ctx: Context) -> None:
 # --- the chair's approval ------------------------------------------------------------------------
 
 async def approve_agenda(ctx: Context) -> None:
-    try:
-        meeting = await agenda.approve(_office(ctx), ctx.user, _arg(ctx, 0))
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    meeting = await attempt(ctx, agenda.approve(office(ctx), ctx.user, _arg(ctx, 0)))
+    if meeting is None:
         return
-    members = await _office(ctx).db.members(meeting.group_id)
+    members = await office(ctx).db.members(meeting.group_id)
     ctx.say("agenda.approved_ok", count=len(members), replace=True,
             buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
@@ -189,39 +169,32 @@ async def ask_agenda_comment_text(ctx: Context) -> None:
 
 async def enter_agenda_comment(ctx: Context) -> None:
     try:
-        await agenda.send_back(_office(ctx), ctx.user, int(ctx.data.get("meeting_id") or 0), ctx.event.text)
+        await agenda.send_back(office(ctx), ctx.user, int(ctx.data.get("meeting_id") or 0), ctx.event.text)
     except Refusal as refusal:
         if refusal.key == "protocol.comment_invalid":
             await complain(ctx, refusal.key, **refusal.params)
             return
         ctx.reset()
-        _refuse(ctx, refusal)
+        refuse(ctx, refusal)
         return
     ctx.reset()
     ctx.say("agenda.returned_ok")
 
 
 async def resubmit_agenda(ctx: Context) -> None:
-    try:
-        meeting = await agenda.resubmit(_office(ctx), ctx.user, _arg(ctx, 0))
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    meeting = await attempt(ctx, agenda.resubmit(office(ctx), ctx.user, _arg(ctx, 0)))
+    if meeting is None:
         return
     ctx.say("agenda.resubmitted" if meeting.status == "proposed" else "agenda.approved_ok",
-            count=len(await _office(ctx).db.members(meeting.group_id)))
+            count=len(await office(ctx).db.members(meeting.group_id)))
 
 
 # --- changes after publishing --------------------------------------------------------------------
 
 async def _meeting(ctx: Context) -> meetings.Meeting | None:
-    from handlers.experts import meeting_of
-
-    try:
-        meeting = await meeting_of(ctx, _arg(ctx, 0) or int(ctx.data.get("meeting_id") or 0))
-        await meetings.organizer_of(_office(ctx), ctx.user, meeting.group_id)
-    except Refusal as refusal:
-        ctx.reset()
-        _refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0) or int(ctx.data.get("meeting_id") or 0)), reset=True)
+    if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id),
+                                        reset=True) is None:
         return None
     return meeting
 
@@ -263,14 +236,14 @@ async def enter_field(ctx: Context) -> None:
     if meeting is None:
         return
     try:
-        await agenda.change_item(_office(ctx), ctx.user, meeting, int(ctx.data.get("item_id") or 0),
+        await agenda.change_item(office(ctx), ctx.user, meeting, int(ctx.data.get("item_id") or 0),
                                  str(ctx.data.get("edit_field")), ctx.event.text)
     except Refusal as refusal:
         if refusal.key == "agenda.field_invalid":
             await complain(ctx, refusal.key, **refusal.params)
             return
         ctx.reset()
-        _refuse(ctx, refusal)
+        refuse(ctx, refusal)
         return
     ctx.reset()
     ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
@@ -280,10 +253,7 @@ async def remove_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
     if meeting is None:
         return
-    try:
-        await agenda.remove_item(_office(ctx), ctx.user, meeting, _arg(ctx, 1))
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    if await refused(ctx, agenda.remove_item(office(ctx), ctx.user, meeting, _arg(ctx, 1))):
         return
     ctx.say("agenda.item_removed", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
@@ -314,13 +284,13 @@ async def enter_new_decision(ctx: Context) -> None:
     if meeting is None:
         return
     try:
-        await agenda.add_item(_office(ctx), ctx.user, meeting, str(ctx.data.get("ag_title")), ctx.event.text)
+        await agenda.add_item(office(ctx), ctx.user, meeting, str(ctx.data.get("ag_title")), ctx.event.text)
     except Refusal as refusal:
         if refusal.key == "agenda.field_invalid":
             await complain(ctx, refusal.key, **refusal.params)
             return
         ctx.reset()
-        _refuse(ctx, refusal)
+        refuse(ctx, refusal)
         return
     ctx.reset()
     ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
@@ -343,22 +313,20 @@ async def enter_guest(ctx: Context) -> None:
     if meeting is None:
         return
     try:
-        guest, code = await agenda.invite_guest(_office(ctx), ctx.user, meeting, ctx.event.text)
+        guest, code = await agenda.invite_guest(office(ctx), ctx.user, meeting, ctx.event.text)
     except Refusal as refusal:
         if refusal.key == "guest.invalid":
             await complain(ctx, refusal.key, **refusal.params)
             return
         ctx.reset()
-        _refuse(ctx, refusal)
+        refuse(ctx, refusal)
         return
     ctx.reset()
     ctx.say("guest.added", name=guest.full_name, code=code)
 
 
 async def join_as_guest(ctx: Context, invite: Invite) -> None:
-    try:
-        meeting = await agenda.accept_guest(_office(ctx), ctx.user, invite)
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    meeting = await attempt(ctx, agenda.accept_guest(office(ctx), ctx.user, invite))
+    if meeting is None:
         return
     ctx.say("guest.joined", id=meeting.id)

@@ -6,13 +6,13 @@ Registered by ``handlers.experts.setup``; the services check every press against
 
 from __future__ import annotations
 
-from bot.services import meeting_agenda as agenda
-from bot.services import meeting_minutes as proceedings
 from bot.services import meetings
-from bot.services.meetings import Refusal
+from bot.services.meetings import Refusal, agenda
+from bot.services.meetings import minutes as proceedings
 from handlers import texts
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
+from handlers.experts.base import attempt, meeting_of, office, refuse, refused
 from handlers.payloads import make
 from handlers.router import Router
 
@@ -28,34 +28,18 @@ def setup(router: Router) -> None:
     router.button("mt_sum", public_summary)
 
 
-def _office(ctx: Context) -> meetings.Office:
-    return meetings.Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now)
-
-
 def _arg(ctx: Context, index: int) -> int:
     return (ctx.payload.int_arg(index) if ctx.payload is not None else None) or 0
 
 
-def _refuse(ctx: Context, refusal: Refusal) -> None:
-    ctx.say(refusal.key, **refusal.params)
-    if ctx.event.is_button:
-        ctx.toast(refusal.key, **refusal.params)
-
-
 async def leave_meeting(ctx: Context) -> None:
-    try:
-        await proceedings.leave(_office(ctx), ctx.user, _arg(ctx, 0))
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    if await refused(ctx, proceedings.leave(office(ctx), ctx.user, _arg(ctx, 0))):
         return
     ctx.say("meeting.left", time=texts.local_datetime(ctx, ctx.now)[-5:], replace=True)
 
 
 async def decline_dissent(ctx: Context) -> None:
-    try:
-        await proceedings.decline(_office(ctx), ctx.user, _arg(ctx, 0))
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    if await refused(ctx, proceedings.decline(office(ctx), ctx.user, _arg(ctx, 0))):
         return
     ctx.say("vote.dissent_declined")
     ctx.toast("vote.dissent_declined")
@@ -72,13 +56,13 @@ async def ask_protocol_comment_text(ctx: Context) -> None:
 
 async def enter_protocol_comment(ctx: Context) -> None:
     try:
-        await proceedings.send_back(_office(ctx), ctx.user, int(ctx.data.get("protocol_id") or 0), ctx.event.text)
+        await proceedings.send_back(office(ctx), ctx.user, int(ctx.data.get("protocol_id") or 0), ctx.event.text)
     except Refusal as refusal:
         if refusal.key == "protocol.comment_invalid":
             await complain(ctx, refusal.key, **refusal.params)
             return
         ctx.reset()
-        _refuse(ctx, refusal)
+        refuse(ctx, refusal)
         return
     ctx.reset()
     ctx.say("protocol.returned_ok")
@@ -86,11 +70,11 @@ async def enter_protocol_comment(ctx: Context) -> None:
 
 async def correct_protocol(ctx: Context) -> None:
     """The secretary sees the comment, the items' speakers to correct, and the button to send it again."""
-    work = _office(ctx)
+    work = office(ctx)
     protocol = await work.db.protocol(_arg(ctx, 0))
     meeting = await work.db.meeting(protocol.meeting_id) if protocol else None
     if protocol is None or meeting is None or protocol.status != "returned" or meeting.secretary_id != ctx.user.id:
-        _refuse(ctx, Refusal("protocol.not_returned" if protocol and meeting else "protocol.not_secretary"))
+        refuse(ctx, Refusal("protocol.not_returned" if protocol and meeting else "protocol.not_secretary"))
         return
     rows = [[ctx.button("agenda.field_speaker", make("ag_f", meeting.id, item.id, "speaker")),
              ctx.button("agenda.edit_item_button", make("ag_item", meeting.id, item.id), n=item.position)]
@@ -100,34 +84,23 @@ async def correct_protocol(ctx: Context) -> None:
 
 
 async def resubmit_protocol(ctx: Context) -> None:
-    try:
-        protocol = await proceedings.resubmit(_office(ctx), ctx.user, _arg(ctx, 0))
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    protocol = await attempt(ctx, proceedings.resubmit(office(ctx), ctx.user, _arg(ctx, 0)))
+    if protocol is None:
         return
     ctx.say("protocol.resubmitted", number=protocol.number)
 
 
 async def send_materials(ctx: Context) -> None:
-    from handlers.experts import meeting_of
-
-    try:
-        meeting = await meeting_of(ctx, _arg(ctx, 0))
-        reply = await agenda.materials_for(_office(ctx), ctx.user, meeting)
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0)))
+    reply = await attempt(ctx, agenda.materials_for(office(ctx), ctx.user, meeting)) if meeting else None
+    if reply is None:
         return
     ctx.replies.append(reply)
 
 
 async def public_summary(ctx: Context) -> None:
-    from handlers.experts import meeting_of
-
-    try:
-        meeting = await meeting_of(ctx, _arg(ctx, 0))
-        await meetings.organizer_of(_office(ctx), ctx.user, meeting.group_id)
-    except Refusal as refusal:
-        _refuse(ctx, refusal)
+    meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0)))
+    if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)) is None:
         return
-    summary = await proceedings.public_summary(_office(ctx), meeting, ctx.user.language)
+    summary = await proceedings.public_summary(office(ctx), meeting, ctx.user.language)
     ctx.say_text("\n\n".join([ctx.t("summary.header"), summary]))

@@ -1,0 +1,125 @@
+"""The list of meetings and the meeting's card, as a member and as an organizer sees it."""
+
+from __future__ import annotations
+
+from bot.events import Button
+from bot.services import meetings, validation
+from handlers import texts
+from handlers.context import Context
+from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, attempt, group_label, meeting_of, office
+from handlers.payloads import make
+from storage.expert_models import Meeting
+
+
+async def list_meetings(ctx: Context) -> None:
+    groups = await meetings.memberships(office(ctx), ctx.user)
+    if not groups:
+        ctx.say("experts.not_member")
+        return
+    found = await office(ctx).db.meetings_of([g.group_id for g in groups],
+                                             ("proposed", "scheduled", "in_progress", "finished"), LIST_SIZE)
+    names = texts.names(ctx)
+    lines = [ctx.t("meeting.list_header")] if found else [ctx.t("meeting.list_empty")]
+    rows = []
+    for meeting in found:
+        lines.append(ctx.t("meeting.list_line", id=meeting.id, group=group_label(ctx, meeting.group_id),
+                           date=names.datetime(meeting.starts_at), status=ctx.t(f"meeting.status_{meeting.status}")))
+        rows.append([Button(ctx.t("meeting.list_button", id=meeting.id, date=names.date(meeting.starts_at)),
+                            make("mt_view", meeting.id))])
+    if any(g.role in meetings.ORGANIZERS for g in groups):
+        rows.append([ctx.button("meeting.new_button", make("mt_new"))])
+    ctx.say_text("\n".join(lines), buttons=rows)
+
+
+async def show_meeting(ctx: Context) -> None:
+    raw = arg(ctx, 0) if ctx.payload is not None else _number(ctx.extras.get("argument"))
+    if raw is None:
+        await list_meetings(ctx)
+        return
+    meeting = await attempt(ctx, meeting_of(ctx, raw))
+    member = await attempt(ctx, meetings.member_of(office(ctx), ctx.user, meeting.group_id)) if meeting else None
+    if meeting is None or member is None:
+        return
+    parts = [meetings.meeting_card(ctx.settings, ctx.user.language, meeting),
+             ctx.t("meeting.status_line", status=ctx.t(f"meeting.status_{meeting.status}"))]
+    if member.role in meetings.ORGANIZERS:
+        parts.extend(await _organizer_view(ctx, meeting))
+        buttons = await _organizer_buttons(ctx, meeting)
+    else:
+        parts.extend(await _member_view(ctx, meeting))
+        buttons = meetings.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
+        if meeting.status != "proposed" and await office(ctx).db.materials(meeting.id):
+            buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("mt_files", meeting.id))]]
+    ctx.say_text("\n\n".join(parts), buttons=buttons)
+
+
+def _number(value: object) -> int | None:
+    return validation.parse_id(str(value or "").strip().lstrip("#"))
+
+
+def _answerable(meeting: Meeting) -> bool:
+    return meeting.status == "scheduled" and meeting.format != "absentee"
+
+
+async def _member_view(ctx: Context, meeting: Meeting) -> list[str]:
+    if not _answerable(meeting):
+        return []
+    row = await office(ctx).db.attendance_of(meeting.id, ctx.user.id)
+    key = f"meeting.answer_{row.answer}" if row.answer else "meeting.answer_none"
+    return [ctx.t("meeting.your_answer", answer=ctx.t(key))]
+
+
+async def _organizer_view(ctx: Context, meeting: Meeting) -> list[str]:
+    work = office(ctx)
+    if meeting.status == "scheduled" and meeting.format != "absentee":
+        outlook, names = await meetings.quorum_forecast(work, meeting)
+        dash = "—"
+        return [ctx.t("meeting.forecast", members=outlook.members, needed=outlook.needed, yes=outlook.yes,
+                      maybe=outlook.maybe, no=outlook.no, silent=outlook.silent,
+                      level=ctx.t(f"meeting.forecast_{outlook.level}"), yes_names=", ".join(names["yes"]) or dash,
+                      maybe_names=", ".join(names["maybe"]) or dash, no_names=", ".join(names["no"]) or dash,
+                      none_names=", ".join(names["none"]) or dash)]
+    if meeting.status == "in_progress" and meeting.format != "absentee":
+        return [_roll_line(ctx, await meetings.roll(work, meeting))]
+    lines = []
+    for vote in await work.db.votes(meeting.id):
+        cast = sum(1 for b in await work.db.ballots(vote.id) if b.choice is not None)
+        item = await work.db.item(vote.item_id)
+        lines.append(ctx.t("meeting.vote_line", n=item.position if item else 0, cast=cast, members=vote.members,
+                           status=ctx.t(f"vote.status_{vote.status}")))
+    protocol = await work.db.protocol_of(meeting.id)
+    if protocol is not None:
+        lines.append(ctx.t("meeting.protocol_line", status=ctx.t(f"protocol.status_{protocol.status}")))
+    return ["\n".join(lines)] if lines else []
+
+
+async def _organizer_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
+    edit = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id)),
+            ctx.button("guest.button", make("guest_add", meeting.id))]
+    if meeting.status == "proposed":
+        return [[ctx.button("agenda.resubmit_button", make("ag_resend", meeting.id))], edit,
+                [ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+    if meeting.status == "scheduled":
+        return [[ctx.button("meeting.start_button", make("mt_start", meeting.id)),
+                 ctx.button("meeting.materials_button", make("mt_mat", meeting.id))], edit,
+                [ctx.button("meeting.move_button", make("mt_move", meeting.id)),
+                 ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+    if meeting.status == "finished":
+        return await _finished_buttons(ctx, meeting)
+    if meeting.status == "in_progress" and meeting.format == "absentee":
+        return [[ctx.button("meeting.move_deadline_button", make("mt_move", meeting.id)),
+                 ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+    if meeting.status == "in_progress":
+        votes = await office(ctx).db.votes(meeting.id)
+        closing = [[ctx.button("vote.close_button", make("vote_close", v.id))] for v in votes if v.status == "open"]
+        edit_agenda = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id))]
+        return [*closing, *_meeting_buttons(ctx, meeting), edit_agenda]
+    return []
+
+
+async def _finished_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
+    rows = [[ctx.button("summary.button", make("mt_sum", meeting.id))]]
+    protocol = await office(ctx).db.protocol_of(meeting.id)
+    if protocol is not None and protocol.status == "returned" and meeting.secretary_id == ctx.user.id:
+        rows.insert(0, [ctx.button("protocol.correct_button", make("pfix", protocol.id))])
+    return rows
