@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, UTCDateTime, utcnow
+from storage.base import Base, UTCDateTime, utcnow
 
 
 class ChannelCursor(Base):

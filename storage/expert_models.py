@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models import Base, User, utcnow
+from storage.base import Base, utcnow
+from storage.core_models import User
 
 MEMBER_ROLES = ("chair", "deputy", "secretary", "member")
 

@@ -13,7 +13,8 @@ from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, U
 from sqlalchemy import literal_column as sql_literal
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Appeal, AppealEvent, Base, utcnow
+from storage.base import Base, utcnow
+from storage.core_models import Appeal, AppealEvent
 
 
 class AppealRating(Base):

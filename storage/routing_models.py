@@ -15,7 +15,8 @@ from sqlalchemy import ForeignKey, String, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Appeal, Base, utcnow
+from storage.base import Base, utcnow
+from storage.core_models import Appeal
 
 
 class RoutingExample(Base):

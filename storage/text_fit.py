@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, event
+from sqlalchemy import String
 from sqlalchemy.orm import Mapper
-
-from storage.models import Base
 
 _COLUMNS: dict[Mapper[Any], list[tuple[str, int | None]]] = {}
 
@@ -27,8 +25,6 @@ def _string_columns(mapper: Mapper[Any]) -> list[tuple[str, int | None]]:
     return columns
 
 
-@event.listens_for(Base, "before_insert", propagate=True)
-@event.listens_for(Base, "before_update", propagate=True)
 def fit_texts(mapper: Mapper[Any], _connection: Any, target: Any) -> None:
     state = target.__dict__
     for key, length in _string_columns(mapper):
