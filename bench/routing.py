@@ -2,7 +2,8 @@
 
 Run from the repository root:
     python bench/routing.py [--config config.toml] [--eval tests/data/routing_eval.csv]
-        [--eval-real tests/data/routing_eval_real.csv] [--dev ../shared/data/routing_dev_cheboksary.csv] [--errors] [--learning-curve FILE.csv]
+        [--eval-real tests/data/routing_eval_real.csv]
+        [--dev ../shared/data/routing_dev_cheboksary.csv] [--errors] [--learning-curve FILE.csv]
 
 For the project's own evaluation sets (short written appeals; long letters written the way citizens
 write, several topics, no keywords, a tenth that fits no sector) and, when present, the real appeals of another region

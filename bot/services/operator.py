@@ -169,7 +169,7 @@ async def redirect(repo: Repositories, settings: Settings, appeal_id: int, actor
     appeal.assignee_id = None
     appeal.redirect_count += 1
     # The new ministry's sector becomes the appeal's and the classifier's learned example.
-    await routing_learning.correct_by_redirect(repo, settings, appeal, classifier, now)
+    await routing_learning.correct_by_redirect(repo, settings, appeal, classifier, now, previous_sector)
     await _event(repo, appeal, actor, "redirected", now, reason=reason, late=late, to=ministry_id,
                  from_sector=previous_sector, to_sector=appeal.sector_id, **{"from": previous})
     return Outcome(appeal)
