@@ -2,9 +2,11 @@
 
 Run from the repository root:
     python bench/routing.py [--config config.toml] [--eval tests/data/routing_eval.csv]
+        [--eval-real tests/data/routing_eval_real.csv]
         [--dev ../shared/data/routing_dev_cheboksary.csv] [--errors] [--learning-curve FILE.csv]
 
-For the project's own evaluation set and, when present, the real appeals of another region
+For the project's own evaluation sets (short written appeals; long letters written the way citizens
+write, several topics, no keywords, a tenth that fits no sector) and, when present, the real appeals of another region
 (`../shared/data/`, a measuring stick: never trained on), it prints top-1 accuracy, macro-F1 over
 every label (the eight sectors and `other`), per-label recall, the share of confident suggestions
 and their precision, and the time per text. The model is the one the bot would use (config.toml,
@@ -129,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.toml")
     parser.add_argument("--eval", type=Path, default=ROOT / "tests" / "data" / "routing_eval.csv")
+    parser.add_argument("--eval-real", type=Path, default=ROOT / "tests" / "data" / "routing_eval_real.csv")
     parser.add_argument("--dev", type=Path, default=DEV)
     parser.add_argument("--errors", action="store_true", help="list the misrouted appeals of the project's own set")
     parser.add_argument("--learning-curve", type=Path, help="a labelled CSV: learn from half, score the other half")
@@ -148,6 +151,9 @@ def main() -> None:
           "calibrated by cross-validation on the project's own examples")
 
     score(classifier, settings, read_labelled(settings, args.eval), f"project's set {args.eval.name}", args.errors)
+    if args.eval_real.is_file():
+        score(classifier, settings, read_labelled(settings, args.eval_real), f"project's set {args.eval_real.name}",
+              args.errors)
     if args.dev.is_file():
         figures = score(classifier, settings, read_labelled(settings, args.dev), f"real appeals {args.dev.name}")
         print("  targets: " + ", ".join(f"{k} >= {v:.2f}: {'met' if figures[k] >= v else 'MISSED'}"

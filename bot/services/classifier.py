@@ -1,19 +1,12 @@
 """Suggests the sector and category of an appeal from the citizen's own words.
 
-Citizens often write "нет горячей воды неделю на Ленина 5" instead of pressing buttons. The
-classifier proposes the likely sectors (the catch-all `other` among them), each with its best
-category, and says how sure it is, so the conversation asks "Похоже, это: X → Y. Верно?" only
-when it should and otherwise lists the sectors with the likely ones first.
-
-- Knowledge: the category names in `config.toml`, `routing.toml` (keywords and example phrases),
-  and the region's learned examples in the database (storage/routing_models.py): every
-  registered appeal's final sector and category, and archives imported from CSV.
-- Model: scikit-learn's logistic regression over word and character n-grams and the mean navec
-  word vector (routing_train.py), run as plain numpy arrays (routing_model.py).
-- Cache: the trained model is a file named by the hash of everything it learns from, in
-  `routing.model_dir`; a change of config, routing.toml or the examples trains a new one (in a
-  child process, ~20-60 s on 2 cores), an unchanged one loads in milliseconds.
-- Confidence is calibrated by cross-validation over the project's own examples (routing_train.py).
+It proposes the likely sectors (the catch-all `other` among them), each with its best category, and
+says how sure it is: the conversation asks "Похоже, это: X → Y. Верно?" only when it should, and
+otherwise lists the sectors with the likely ones first. Knowledge: `config.toml`'s names,
+`routing.toml` and the region's learned examples (storage/routing_models.py). Model: logistic
+regression over word and character n-grams and the mean navec vector (routing_train.py), run as numpy
+arrays (routing_model.py), cached in `routing.model_dir` under the hash of everything it learns from
+(a change trains a new one in a child process). Confidence is calibrated by cross-validation.
 """
 
 from __future__ import annotations
@@ -274,10 +267,9 @@ async def train_in_child(settings: Settings, knowledge: list[LabelledText]) -> P
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             _, errors = await process.communicate()
-        except asyncio.CancelledError:
-            process.kill()  # shutting down: no training child outlives the bot
-            await process.wait()
-            raise
+        finally:
+            if process.returncode is None:  # cancelled (shutting down): no training child outlives the bot
+                process.kill()
         if process.returncode != 0:
             raise RuntimeError(f"training the routing model failed: {errors.decode(errors='replace')[-2000:]}")
     finally:

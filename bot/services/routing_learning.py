@@ -70,8 +70,10 @@ def sector_of_ministry(settings: Settings, appeal: Appeal, ministry_id: str,
 
 async def correct_by_redirect(repo: Repositories, settings: Settings, appeal: Appeal, classifier: Classifier | None,
                               now: datetime) -> None:
-    """A redirect says the first sector was wrong: the appeal and its example move to the new ministry's."""
-    came_from_triage = settings.sectors.get(appeal.sector_id) is not None and settings.sectors[appeal.sector_id].triage
+    """A redirect says the first sector was wrong: the appeal and its example move to the new ministry's
+    (called before anything else moves the appeal's sector: a catch-all's appeal is learned as a triage)."""
+    before = settings.sectors.get(appeal.sector_id)
+    came_from_triage = before is not None and before.triage
     appeal.sector_id, appeal.category_id = sector_of_ministry(settings, appeal, appeal.ministry_id, classifier)
     await record(repo, appeal, now, "triage" if came_from_triage else "redirect")
 
