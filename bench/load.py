@@ -396,11 +396,14 @@ class Citizen:
         if name == "consent":
             return self._press("Согласен")
         if name == "name":
-            return make.text(chat, f"Житель Номер {self.index}")
+            # A full name, as the name step wants (no digits): the index spelt in letters.
+            syllables = ("ан", "бор", "вел", "гин", "дым", "ерш", "жук", "зол", "иль", "кур")
+            return make.text(chat, f"Житель {''.join(syllables[int(d)] for d in str(self.index)).title()}")
         if name == "phone":
             return make.contact(chat, f"+7900{self.index:07d}")
         if name == "sector":
-            return self._press_index(self.index)  # spread over the sectors, hence over the ministries
+            # Spread over the sectors, hence over the ministries; the catch-all (the ЦУР's triage) is left out.
+            return self._press_index(self.index, skip=("Другое",))
         if name == "category":
             return self._press_index(0)
         if name == "text":
@@ -425,8 +428,8 @@ class Citizen:
     def _press(self, label: str) -> dict[str, Any]:
         return self.fake.button_update(self.chat_id, label=label)
 
-    def _press_index(self, index: int) -> dict[str, Any]:
-        choices = [b for b in self._buttons() if not b.get("text", "").startswith(("✖", "◀", "⬅"))]
+    def _press_index(self, index: int, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+        choices = [b for b in self._buttons() if not b.get("text", "").startswith(("✖", "◀", "⬅", *skip))]
         if not choices:
             raise LookupError("no buttons to choose from")
         button = choices[index % len(choices)]

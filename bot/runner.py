@@ -160,9 +160,11 @@ async def run_channels(settings: Settings, config_name: str = "config.toml") -> 
         log.info("stopping: no new updates; finishing those in flight")
     finally:
         stop.set()
-        await _stop_channels(channels, tasks)
+        # The outbox first: a pass still sending after a channel closed its connection would open a new one
+        # that nobody closes. Updates in flight answer through their channel, still open until it stops.
         if outbox_task is not None:
             await _finish(outbox_task, OUTBOX_GRACE_S)
+        await _stop_channels(channels, tasks)
         for close in reversed(closers):
             try:
                 await close()
