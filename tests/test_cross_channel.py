@@ -375,7 +375,7 @@ async def max_region(app: App, clock: Clock) -> AsyncIterator[tuple[Region, Fake
             telegram_webhook(telegram, app.conversations) as telegram_channel, \
             vk_long_poll(vk, app) as vk_channel:
         settings = MaxSettings(enabled=True, api_base=fake_max.base_url, token=SecretStr(fake_max.token))
-        channel = MaxChannel(settings, app.conversations, retry_delays=(0.01,), poll_timeout=1)
+        channel = MaxChannel(settings, app.conversations, retry_delays=(0.01,), poll_timeout=1, poll_interval=0.02)
         task = asyncio.create_task(channel.run())
         try:
             await fake_max.wait_polling()

@@ -192,7 +192,7 @@ async def in_vk(app: App) -> AsyncIterator[Person]:
 async def in_max(app: App) -> AsyncIterator[Person]:
     async with FakeMax() as fake:
         settings = MaxSettings(enabled=True, api_base=fake.base_url, token=SecretStr(fake.token))
-        channel = MaxChannel(settings, app.conversations, retry_delays=(0.01,), poll_timeout=1)
+        channel = MaxChannel(settings, app.conversations, retry_delays=(0.01,), poll_timeout=1, poll_interval=0.02)
         task = asyncio.create_task(channel.run())
         try:
             await fake.wait_polling()

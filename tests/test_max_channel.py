@@ -77,9 +77,11 @@ def max_settings(fake: FakeMax, **changes: Any) -> MaxSettings:
     return MaxSettings(enabled=True, api_base=fake.base_url, token=SecretStr(fake.token), **changes)
 
 
-def make_channel(fake: FakeMax, handler: Any, runtime: Runtime | None = None, **changes: Any) -> MaxChannel:
+def make_channel(fake: FakeMax, handler: Any, runtime: Runtime | None = None, poll_interval: float = 0.02,
+                 **changes: Any) -> MaxChannel:
+    """The fake does not hold the bot to MAX's 2 long-poll requests a second: tests poll faster unless asked."""
     return MaxChannel(max_settings(fake, **changes), handler, runtime, retry_delays=(0.01, 0.02),
-                      ready_delays=(0.01, 0.02), reconnect_delays=(0.02,), poll_timeout=1)
+                      ready_delays=(0.01, 0.02), reconnect_delays=(0.02,), poll_timeout=1, poll_interval=poll_interval)
 
 
 @asynccontextmanager
@@ -596,3 +598,16 @@ async def test_an_expert_group_ballot_reaches_a_member_in_max_and_the_vote_is_ta
     async with app.sessionmaker() as session:
         cast = (await session.scalars(select(Ballot.choice).where(Ballot.choice.is_not(None)))).all()
         assert cast == ["abstain"]
+
+
+async def test_the_long_poll_keeps_to_two_requests_a_second(fake: FakeMax, app: Any) -> None:
+    """MAX allows 2 long-poll requests a second: with the production interval, answered polls are 0.5 s apart."""
+    import time
+
+    channel = make_channel(fake, app.conversations, poll_interval=0.5)
+    async with running(channel, fake):
+        started, before = time.monotonic(), len(fake.polls)
+        for n in range(3):
+            fake.text(CHAT, f"сообщение {n}")  # each answers the poll at once, so only the pacing waits
+            await fake.wait_polling(after=before + n)
+        assert time.monotonic() - started >= 0.9  # three polls, at least two intervals between them

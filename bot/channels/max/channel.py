@@ -67,7 +67,8 @@ class MaxChannel:
                  retry_delays: Sequence[float] = (0.5, 1.0, 2.0),
                  ready_delays: Sequence[float] = (0.3, 0.6, 1.2, 2.4, 4.8),
                  reconnect_delays: Sequence[float] = (1.0, 2.0, 5.0, 10.0, 30.0),
-                 poll_timeout: int = 30, request_timeout: float = 30.0, webhook_budget: float = 25.0) -> None:
+                 poll_timeout: int = 30, request_timeout: float = 30.0, webhook_budget: float = 25.0,
+                 poll_interval: float = 0.5) -> None:
         problem = settings.problem()
         if problem is not None:
             raise ValueError(f"[max] {problem}")
@@ -82,6 +83,7 @@ class MaxChannel:
         self.ready_delays = tuple(ready_delays)
         self.reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self.poll_timeout = poll_timeout
+        self.poll_interval = poll_interval  # MAX allows 2 long-poll requests a second
         self.webhook_budget = webhook_budget  # MAX waits 30 s for the answer, then sends the update again
         self.order = ChatOrder()
         self.stopping = asyncio.Event()

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CURSOR = "marker"
-MIN_INTERVAL = 0.5  # 2 requests/s
 BATCH = 100
 
 
@@ -36,7 +35,7 @@ async def poll(channel: MaxChannel) -> None:
     backoff = Backoff(channel.reconnect_delays[0], channel.reconnect_delays[-1])
     started = 0.0
     while not channel.stopping.is_set():
-        pause = MIN_INTERVAL - (time.monotonic() - started)
+        pause = channel.poll_interval - (time.monotonic() - started)
         if pause > 0 and await wait_or_stop(channel.stopping, pause):
             break
         started = time.monotonic()
