@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import observability
+from bot import observability, payloads
 from bot.config import Settings
 from bot.events import HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
@@ -31,7 +31,6 @@ from handlers import (
     followups,
     guards,
     operator,
-    payloads,
     privacy,
     rate_limit,
     ratings,

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from bot.config import TRIAGE, Settings
 from bot.events import Attachment, Button, Reply
+from bot.payloads import make
 from bot.services.audience import about_appeal
 from bot.services.operator import OPEN
 from bot.services.outbox import notify
 from bot.services.staff import may_handle
-from handlers.payloads import make
 from handlers.texts import Names
 from storage.models import Appeal, User
 from storage.repositories import Repositories

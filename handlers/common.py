@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.i18n import LANGUAGES
+from bot.payloads import make
 from bot.services import staff
 from handlers import citizen, texts, workplace
 from handlers.citizen import MIN_FREE_TEXT
 from handlers.context import Context
-from handlers.payloads import make
 from handlers.router import Router
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}

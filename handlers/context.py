@@ -11,9 +11,9 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot.config import Settings
 from bot.events import Button, Incoming, Reply
 from bot.i18n import Translator, translator
+from bot.payloads import Payload
 from bot.services.appeals import Draft
 from bot.services.calendar import ProductionCalendar
-from handlers.payloads import Payload
 from storage.models import Conversation, User
 from storage.repositories import Repositories
 

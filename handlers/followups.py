@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.events import Attachment, Button
+from bot.payloads import make
 from bot.services import appeals, followups, ratings, staff
 from bot.services import operator as operator_service
 from bot.services.followups import JOIN_WINDOW, WITHDRAWABLE
 from handlers import cards, citizen, common, operator, texts
 from handlers.context import Context
-from handlers.payloads import make
 from handlers.router import Router
 from storage.models import Appeal
 

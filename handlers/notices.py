@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.config import Settings
 from bot.events import Button, Reply
+from bot.payloads import make
 from bot.services import operator as operator_service
 from bot.services.audience import SUPERVISORS, about_appeal
 from bot.services.calendar import ProductionCalendar
@@ -17,7 +18,6 @@ from bot.services.deadlines import next_working_moment, parse_working_hours
 from bot.services.outbox import notify
 from bot.services.reminders import Rules, describe, next_reminder
 from handlers.cards import Recipient, responsible
-from handlers.payloads import make
 from handlers.texts import Names
 from storage.models import Appeal, AppealEvent
 from storage.repositories import Repositories

@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 from bot.events import Attachment, Reply
+from bot.payloads import make
 from bot.services import exports, privacy, staff, users
 from handlers import cards, operator
 from handlers.context import Context
-from handlers.payloads import make
 from handlers.router import Router
 
 

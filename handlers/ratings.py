@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot.config import Settings
 from bot.events import Button, Reply
 from bot.i18n import translator
+from bot.payloads import make
 from bot.services import ratings
 from bot.services.calendar import ProductionCalendar
 from bot.services.outbox import notify_user
@@ -24,7 +25,6 @@ from handlers import texts
 from handlers.cards import publish_card
 from handlers.citizen import complain
 from handlers.context import Context
-from handlers.payloads import make
 from handlers.router import Router
 from storage.repositories import Repositories
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import exc as sa_exc
 
+from bot.payloads import describe, parse
 from handlers.context import Context
-from handlers.payloads import describe, parse
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ Latin keyboard, ``CUR-2026-000123``.
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import staff, validation
 from handlers import texts
 from handlers.cards import short_name
 from handlers.context import Context
 from handlers.operator import parse_number, show_appeal_command
-from handlers.payloads import make
 from handlers.router import Router
 
 NAME_STATE = "staff_name"

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.events import Attachment, Reply
+from bot.payloads import make
 from bot.services import staff
-from handlers.payloads import make
 from storage.expert_models import Vote
 from storage.models import OutboxMessage
 from storage.repositories import Repositories

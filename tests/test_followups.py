@@ -146,7 +146,7 @@ async def test_after_the_last_allowed_low_rating_the_citizen_is_told_what_remain
         app: App, citizen: Chat, clock: Clock) -> None:
     from datetime import timedelta
 
-    from handlers.payloads import make
+    from bot.payloads import make
     from tests.test_ratings import answered_appeal, person
 
     user = await person(app, citizen)

@@ -19,8 +19,8 @@ from bot import cli_privacy
 from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.events import Attachment, Button, Reply
+from bot.payloads import make
 from bot.services import exports, validation
-from handlers.payloads import make
 from storage.models import Appeal, AppealAttachment, Conversation, User
 from storage.repositories import Repositories
 from tests.conftest import Clock

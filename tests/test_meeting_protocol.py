@@ -19,7 +19,7 @@ from bot import cli_groups
 from bot.app import App
 from bot.config import Settings
 from bot.events import Attachment, Reply
-from handlers.payloads import make
+from bot.payloads import make
 from tests.conftest import Clock
 from tests.test_experts_dialog import inbox, invite, latest, press_in_inbox
 from tests.utils.chat import Chat

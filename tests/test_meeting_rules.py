@@ -18,11 +18,11 @@ from bot.config import ExpertGroup
 from bot.domain import meeting_rules
 from bot.domain.meeting_rules import Mark, Tally
 from bot.events import Attachment, Reply
+from bot.payloads import make
 from bot.services import meeting_agenda, meeting_minutes, meetings, privacy
 from bot.services.calendar import ProductionCalendar
 from bot.services.meetings import MeetingDraft, Office, Refusal
 from bot.services.protocol import Change, ItemRecord, ProtocolRecord, render
-from handlers.payloads import make
 from storage.expert_models import Meeting, MeetingGuest, Protocol, Vote
 from storage.models import OutboxMessage, User
 from storage.repositories import Repositories

@@ -18,11 +18,11 @@ from sqlalchemy import JSON, String, Text, select
 
 from bot.app import App
 from bot.events import Attachment, Reply
+from bot.payloads import make
 from bot.scheduler import build_scheduler
 from bot.services import privacy, staff
 from bot.services.followups import JOIN_WINDOW
 from bot.services.outbox import notify
-from handlers.payloads import make
 from storage.models import Appeal, Base, Consent, User
 from storage.repositories import Repositories
 from tests.conftest import Clock

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.app import App
-from handlers.payloads import make
+from bot.payloads import make
 from handlers.ratings import scan_rating_reminders
 from storage.models import Appeal, AppealEvent, Conversation, OutboxMessage, User
 from storage.rating_models import AppealRating

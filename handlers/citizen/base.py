@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services.appeals import Draft
 from handlers import texts
 from handlers.context import Context
-from handlers.payloads import make
 
 STEPS = ("name", "phone", "sector", "category", "text", "attachments", "address")
 NEXT = {step: following for step, following in zip(STEPS, (*STEPS[1:], "confirm"), strict=True)}

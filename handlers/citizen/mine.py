@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import appeals, staff
 from handlers import texts
 from handlers.context import Context
-from handlers.payloads import make
 
 PAGE_SIZE = 5
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from bot.payloads import make
 from bot.services import staff, users
 from bot.services.appeals import Draft
 from handlers import texts
 from handlers.citizen.base import DIALOG_STATES, MIN_FREE_TEXT, hint_buttons
 from handlers.citizen.steps import ask_name, suggest
 from handlers.context import Context
-from handlers.payloads import make
 
 
 async def ask_consent(ctx: Context) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import appeals, validation
 from bot.services.appeals import Draft
 from handlers import texts
@@ -16,7 +17,6 @@ from handlers.citizen.base import (
     store,
 )
 from handlers.context import Context
-from handlers.payloads import make
 
 
 def suggest(ctx: Context, draft: Draft, text: str) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from bot.payloads import make
 from bot.services import appeals
 from handlers import cards, texts
 from handlers.citizen.base import EDITABLE, cancel_row, complain, show_summary, stale_button
 from handlers.context import Context
-from handlers.payloads import make
 
 
 async def ask_field(ctx: Context) -> None:

@@ -7,13 +7,13 @@ Registered by ``handlers.experts.setup``; the services check every press against
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import Refusal, agenda
 from handlers import texts
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
 from handlers.experts.base import attempt, draft_of, meeting_of, office, refuse, refused, save_draft
-from handlers.payloads import make
 from handlers.router import Router
 from storage.models import Invite
 

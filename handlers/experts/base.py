@@ -7,11 +7,11 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import MeetingDraft, Office, Refusal
 from handlers import texts
 from handlers.context import Context
-from handlers.payloads import make
 from storage.expert_models import Meeting
 
 LIST_SIZE = 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import meetings, validation
 from bot.services.meetings import MeetingDraft, Refusal
 from bot.services.meetings import agenda as meeting_agenda
@@ -26,7 +27,6 @@ from handlers.experts.base import (
     save_draft,
     text_arg,
 )
-from handlers.payloads import make
 from storage.expert_models import AgendaItem, Meeting
 
 

@@ -3,13 +3,13 @@ name written in protocols."""
 
 from __future__ import annotations
 
+from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import Refusal
 from handlers.citizen import complain
 from handlers.context import Context
 from handlers.experts import agenda as expert_agenda
 from handlers.experts.base import attempt, group_label, office
-from handlers.payloads import make
 from storage.models import Invite
 
 

@@ -6,6 +6,7 @@ Registered by ``handlers.experts.setup``; the services check every press against
 
 from __future__ import annotations
 
+from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import Refusal, agenda
 from bot.services.meetings import minutes as proceedings
@@ -13,7 +14,6 @@ from handlers import texts
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
 from handlers.experts.base import attempt, meeting_of, office, refuse, refused
-from handlers.payloads import make
 from handlers.router import Router
 
 

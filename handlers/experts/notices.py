@@ -3,6 +3,7 @@ meeting, attendance and check-in."""
 
 from __future__ import annotations
 
+from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import MeetingDraft, Refusal
 from handlers import texts
@@ -21,7 +22,6 @@ from handlers.experts.base import (
     text_arg,
 )
 from handlers.experts.creation import ask_materials, ask_when
-from handlers.payloads import make
 from storage.expert_models import Meeting
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import meetings, validation
 from handlers import texts
 from handlers.context import Context
 from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, attempt, group_label, meeting_of, office
-from handlers.payloads import make
 from storage.expert_models import Meeting
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.events import Button
+from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import Refusal
 from handlers.citizen import cancel_row, complain
@@ -18,7 +19,6 @@ from handlers.experts.base import (
     refused,
     text_arg,
 )
-from handlers.payloads import make
 
 
 async def choose_vote_item(ctx: Context) -> None:

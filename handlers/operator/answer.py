@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from bot.events import Attachment, Button, Reply
+from bot.payloads import make
 from bot.services import operator as service
 from handlers import cards
 from handlers.context import Context
 from handlers.operator.base import RATING_SCORES, acted, cancel_row, tell_citizen
-from handlers.payloads import make
 
 
 async def answer_prompt(ctx: Context) -> None:

@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.events import Attachment, Button, Reply
+from bot.payloads import make
 from bot.services import operator as service
 from bot.services.audience import about_appeal
 from bot.services.operator import Outcome
 from bot.services.outbox import notify, notify_user
 from handlers import cards, texts
 from handlers.context import Context
-from handlers.payloads import make
 from handlers.texts import Names
 from storage.models import Appeal
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.events import Button, Reply
+from bot.payloads import make
 from bot.services import operator as service
 from handlers import cards
 from handlers.context import Context
 from handlers.operator.base import acted, appeal_id_of, cancel_row, current, required_text, tell_citizen
-from handlers.payloads import make
 
 
 async def clarify_prompt(ctx: Context) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.config import Duration
 from bot.events import Button, Reply
+from bot.payloads import make
 from bot.services import operator as service
 from handlers import cards, texts
 from handlers.context import Context
 from handlers.operator.base import acted, appeal_id_of, cancel_row, refuse, required_text, tell_citizen
-from handlers.payloads import make
 
 
 def duration_words(ctx: Context, days: Duration) -> str:

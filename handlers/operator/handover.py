@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.events import Button, Reply
+from bot.payloads import make
 from bot.services import operator as service
 from bot.services.audience import about_appeal
 from bot.services.outbox import notify_user
 from handlers import cards, texts
 from handlers.context import Context
 from handlers.operator.base import acted, appeal_id_of, cancel_row, refuse, required_text, tell_citizen
-from handlers.payloads import make
 from handlers.texts import Names
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot.events import Button, Reply
+from bot.payloads import make
 from bot.services import operator as service
 from bot.services import staff
 from handlers import cards, texts
 from handlers.context import Context
 from handlers.operator.base import refuse
 from handlers.operator.lookup import find_appeal, find_scope
-from handlers.payloads import make
 from storage.models import Appeal
 
 

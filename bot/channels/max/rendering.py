@@ -79,7 +79,7 @@ def button_of(button: Button) -> dict[str, Any]:
     if button.request is not None:
         return {"type": REQUESTS[button.request], "text": text}
     if len(button.payload) > PAYLOAD_LIMIT:
-        # Payloads are short by design (handlers/payloads.py); a longer one is a bug to see at once.
+        # Payloads are short by design (bot/payloads.py); a longer one is a bug to see at once.
         raise ValueError(f"a button payload of {len(button.payload)} characters; MAX takes {PAYLOAD_LIMIT}")
     return {"type": "callback", "text": text, "payload": button.payload}
 

@@ -9,21 +9,12 @@ from datetime import datetime
 from bot.config import Settings
 from bot.events import Attachment, Button, Reply
 from bot.i18n import translator
+from bot.payloads import make
 from bot.services.meetings.common import CHOICES
 from storage.expert_models import AgendaItem, GroupMember, Meeting, Protocol, Vote
 from storage.models import User
 
-
-def payload(verb: str, *args: object) -> str:
-    """A button payload in the wire format of ``handlers.payloads`` ("1:verb:args", ≤ 64 bytes).
-
-    Built here because the scans send buttons and a service must not import handlers;
-    tests/test_meeting_rules.py checks both agree.
-    """
-    raw = ":".join(("1", verb, *(str(a) for a in args)))
-    if len(raw.encode()) > 64:
-        raise ValueError(f"payload {raw!r} is longer than 64 bytes")
-    return raw
+payload = make  # the one codec (bot/payloads.py), under the name the meeting modules use
 
 
 def group_name(settings: Settings, group_id: str, language: str) -> str:
