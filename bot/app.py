@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -17,6 +16,7 @@ from bot.services.classifier import Classifier, RoutingDataError, obtain
 from bot.services.operator import OPEN
 from bot.services.report_jobs import ReportWorker
 from handlers import Clock, Conversations, utc_now
+from handlers.context import Deps
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
 from storage.repositories import Repositories
@@ -35,7 +35,7 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     calendar: ProductionCalendar
     conversations: Conversations
-    extras: dict[str, Any] = field(default_factory=dict)
+    deps: Deps = field(default_factory=Deps)
     metrics: Metrics = field(default_factory=Metrics)
     reports: ReportWorker | None = None
 
@@ -68,11 +68,11 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
         await _check_schema(engine)
     sessionmaker = create_sessionmaker(engine)
     calendar = ProductionCalendar.from_settings(settings)
-    extras: dict[str, Any] = {"classifier": await _classifier(settings, sessionmaker) if with_classifier else None}
+    deps = Deps(classifier=await _classifier(settings, sessionmaker) if with_classifier else None)
     metrics = Metrics()
-    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras,
+    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, deps=deps,
                                   metrics=metrics)
-    return App(settings, engine, sessionmaker, calendar, conversations, extras, metrics,
+    return App(settings, engine, sessionmaker, calendar, conversations, deps, metrics,
                ReportWorker(sessionmaker, settings, clock))
 
 

@@ -129,10 +129,13 @@ def _retrain_job(app: App) -> list[Job]:
     retrains (the training itself is cached on disk by content: the second one only loads the file).
     """
     every = app.settings.routing.retrain_every
-    if not every or app.extras.get("classifier") is None:
+    if not every or app.deps.classifier is None:
         return []
 
     async def retrain(sessionmaker: object, settings: Settings, calendar: ProductionCalendar, now: datetime) -> int:
-        return int(await routing_learning.retrain(app.extras, app.sessionmaker, settings))
+        fresh = await routing_learning.retrain(app.deps.classifier, app.sessionmaker, settings)
+        if fresh is not None:
+            app.deps.classifier = fresh  # the next update uses it: the conversations share app.deps
+        return int(fresh is not None)
 
     return [Job("routing-retrain", Duration.parse(every).amount * 86400, session_scan=retrain)]

@@ -75,7 +75,7 @@ def action_buttons(names: Names, appeal: Appeal, supervisor: bool = False) -> li
     rows = _open_actions(names, appeal, supervisor) if appeal.status in OPEN else []
     if len(appeal.text or "") > CARD_TEXT_PREVIEW:
         # The card shows the beginning; this leads to the rest (never back to another cut view).
-        rows.append([Button(names.t("card.full_text"), make("op", "text", appeal.id))])
+        rows.append([Button(names.t("card.full_text"), make("operator.card", "text", appeal.id))])
     return rows
 
 
@@ -83,15 +83,15 @@ def _open_actions(names: Names, appeal: Appeal, supervisor: bool) -> list[list[B
     t = names.t
     rows = []
     if appeal.assignee_id is None:
-        rows.append([Button(t("card.take"), make("op", "take", appeal.id))])
-    rows.append([Button(t("card.answer"), make("op", "ans", appeal.id)),
-                 Button(t("card.clarify"), make("op", "clar", appeal.id))])
-    second = [Button(t("card.redirect"), make("op", "redir", appeal.id))]
+        rows.append([Button(t("card.take"), make("operator.card", "take", appeal.id))])
+    rows.append([Button(t("card.answer"), make("operator.card", "ans", appeal.id)),
+                 Button(t("card.clarify"), make("operator.card", "clar", appeal.id))])
+    second = [Button(t("card.redirect"), make("operator.card", "redir", appeal.id))]
     if not appeal.extended:
-        second.append(Button(t("card.extend"), make("op", "ext", appeal.id)))
+        second.append(Button(t("card.extend"), make("operator.card", "ext", appeal.id)))
     rows.append(second)
     if supervisor:
-        rows.append([Button(t("card.reassign"), make("op", "reas", appeal.id))])
+        rows.append([Button(t("card.reassign"), make("operator.card", "reas", appeal.id))])
     return rows
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -14,8 +15,22 @@ from bot.i18n import Translator, translator
 from bot.payloads import Payload
 from bot.services.appeals import Draft
 from bot.services.calendar import ProductionCalendar
+from bot.services.classifier import Classifier
 from storage.models import Conversation, User
 from storage.repositories import Repositories
+
+if TYPE_CHECKING:
+    from handlers.router import Router
+
+
+@dataclass
+class Deps:
+    """What the conversations use beyond the database, built once by the composition root (bot/app.py).
+
+    Shared, not copied: the scheduled retrain swaps ``classifier`` and the next update uses the new one."""
+
+    classifier: Classifier | None = None
+    exports_dir: Path | None = None  # where /mydata writes its file; None: the default (exports.exports_dir)
 
 
 @dataclass
@@ -27,8 +42,10 @@ class Context:
     conversation: Conversation
     now: datetime
     calendar: ProductionCalendar
-    extras: dict[str, Any]
+    deps: Deps
+    router: Router
     payload: Payload | None = None
+    argument: str = ""  # what followed the command ("/start CODE"); empty for anything else
     replies: list[Reply] = field(default_factory=list)
 
     @property
@@ -64,6 +81,16 @@ class Context:
         self._touch()
         self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k.startswith("_")}
         flag_modified(self.conversation, "data")
+
+    async def reprompt(self) -> None:
+        """Ask again what the current step needs (the idle answer outside a dialog): after a restart, a stale
+        button, a hint, or on coming back to a dialog."""
+        await self.router.prompt(self)
+
+    async def go(self, state: str, **updates: Any) -> None:
+        """On to a step of a dialog, and ask for it."""
+        self.set_state(state, **updates)
+        await self.reprompt()
 
     @property
     def draft(self) -> Draft:

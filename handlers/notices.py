@@ -51,7 +51,7 @@ async def remind(repo: Repositories, settings: Settings, calendar: ProductionCal
         # "осталось 3 рабочих дня", "1 рабочий день": the count decides the form.
         text = (names.t.plural(f"remind.{due.kind}_days", due.days, **params) if due.kind in ("before", "overdue")
                 else names.t(f"remind.{due.kind}", days=due.days, **params))
-        reply = Reply(text=text, buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
+        reply = Reply(text=text, buttons=[[Button(names.t("card.open"), make("operator.card", "open", appeal.id))]])
         await notify(repo, target.channel, target.chat_id, reply, now=now,
                      due_at=staff_moment(settings, calendar, now), audience=about_appeal(appeal.id, appeal.ministry_id),
                      dedup_key=f"remind:{appeal.id}:{moment.isoformat()}:{target.channel}:{target.chat_id}")

@@ -11,7 +11,6 @@ from bot.i18n import Translator, translator
 
 if TYPE_CHECKING:
     from handlers.context import Context
-    from handlers.router import Router
 
 
 @dataclass(frozen=True)
@@ -61,10 +60,6 @@ class Names:
 
 def names(ctx: Context) -> Names:
     return Names(ctx.settings, ctx.user.language)
-
-
-def router(ctx: Context) -> Router:
-    return ctx.extras["router"]
 
 
 def region_name(ctx: Context) -> str:

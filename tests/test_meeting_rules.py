@@ -261,8 +261,8 @@ def test_every_state_and_choice_has_a_text(language: str) -> None:
 
 
 def test_service_payloads_are_the_handlers_wire_format() -> None:
-    assert meetings.payload("ballot", 12, "f") == make("ballot", 12, "f")
-    assert meetings.payload("mt_new") == make("mt_new")
+    assert meetings.payload("ballot", 12, "f") == make("meeting.ballot", 12, "f")
+    assert meetings.payload("mt_new") == make("meeting.new")
 
 
 # --- the services on a database ------------------------------------------------------------------

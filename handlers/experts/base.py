@@ -10,7 +10,6 @@ from bot.events import Button
 from bot.payloads import make
 from bot.services import meetings
 from bot.services.meetings import MeetingDraft, Office, Refusal
-from handlers import texts
 from handlers.context import Context
 from storage.expert_models import Meeting
 
@@ -86,8 +85,7 @@ def save_draft(ctx: Context, draft: MeetingDraft, state: str | None = None, **up
 
 
 async def go(ctx: Context, state: str) -> None:
-    ctx.set_state(state)
-    await texts.router(ctx).prompt(ctx)
+    await ctx.go(state)
 
 
 async def _organized(ctx: Context) -> Meeting | None:
@@ -99,9 +97,9 @@ async def _organized(ctx: Context) -> Meeting | None:
 
 
 def _meeting_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
-    return [[ctx.button("meeting.attendance_button", make("mt_att", meeting.id)),
-             ctx.button("vote.open_button", make("vote_item", meeting.id))],
-            [ctx.button("meeting.finish_button", make("mt_finish", meeting.id))]]
+    return [[ctx.button("meeting.attendance_button", make("meeting.attendance", meeting.id)),
+             ctx.button("vote.open_button", make("meeting.vote_item", meeting.id))],
+            [ctx.button("meeting.finish_button", make("meeting.finish", meeting.id))]]
 
 
 def _roll_line(ctx: Context, roll: meetings.Roll) -> str:

@@ -41,7 +41,7 @@ async def ask_reschedule(ctx: Context) -> None:
     if meeting is None:
         return
     draft = MeetingDraft(group_id=meeting.group_id, format=meeting.format)
-    save_draft(ctx, draft, "mt_when", meeting_id=meeting.id)
+    save_draft(ctx, draft, "meeting.when", meeting_id=meeting.id)
     await ask_when(ctx)
 
 
@@ -49,7 +49,7 @@ async def ask_cancel(ctx: Context) -> None:
     meeting = await _organized(ctx)
     if meeting is not None:
         ctx.say("meeting.cancel_question", id=meeting.id, date=texts.local_datetime(ctx, meeting.starts_at),
-                buttons=[[ctx.button("meeting.cancel_confirm", make("mt_drop_ok", meeting.id))]])
+                buttons=[[ctx.button("meeting.cancel_confirm", make("meeting.cancel_ok", meeting.id))]])
 
 
 async def cancel_meeting(ctx: Context) -> None:
@@ -68,7 +68,7 @@ async def add_materials(ctx: Context) -> None:
     if meeting.status not in ("scheduled", "in_progress"):
         refuse(ctx, Refusal("meeting.not_editable"))
         return
-    ctx.set_state("mt_materials", meeting_id=meeting.id, material_index=0, mtdraft=None)
+    ctx.set_state("meeting.materials", meeting_id=meeting.id, material_index=0, mtdraft=None)
     await ask_materials(ctx)
 
 
@@ -95,7 +95,7 @@ async def _attendance(ctx: Context, meeting: Meeting, replace: bool = False) -> 
     rows = []
     for member in roll.members:
         key = "meeting.mark_present" if member.user_id in roll.present else "meeting.mark_absent"
-        rows.append([ctx.button(key, make("mt_mark", meeting.id, member.user_id),
+        rows.append([ctx.button(key, make("meeting.mark", meeting.id, member.user_id),
                                 name=meetings.member_name(member)[:40])])
     ctx.say_text("\n".join([ctx.t("meeting.attendance_header"), _roll_line(ctx, roll)]),
                  buttons=[*rows, *_meeting_buttons(ctx, meeting)], replace=replace)
@@ -115,5 +115,5 @@ async def check_in(ctx: Context) -> None:
     if meeting is None:
         return
     ctx.say("meeting.checked_in", group=group_label(ctx, meeting.group_id), replace=True,
-            buttons=[[ctx.button("meeting.leave_button", make("mt_leave", meeting.id))]])
+            buttons=[[ctx.button("meeting.leave_button", make("minutes.leave", meeting.id))]])
     ctx.toast("meeting.checked_in_toast")

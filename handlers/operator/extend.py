@@ -18,7 +18,7 @@ def duration_words(ctx: Context, days: Duration) -> str:
 
 async def extend_prompt(ctx: Context) -> None:
     options = service.extension_options(ctx.settings)
-    row = [Button(duration_words(ctx, o), make("xdays", str(o))) for o in options]
+    row = [Button(duration_words(ctx, o), make("operator.extend_by", str(o))) for o in options]
     ctx.say("extend.choose", number=ctx.data.get("number", ""),
             max=duration_words(ctx, Duration.parse(ctx.settings.deadlines.extension_max)),
             buttons=[row[i:i + 2] for i in range(0, len(row), 2)] + [cancel_row(ctx)])
@@ -31,7 +31,7 @@ async def extend_choose(ctx: Context) -> None:
     except ValueError:
         await refuse(ctx, "error.stale_button")
         return
-    ctx.set_state("op_extend_reason", days=str(days))
+    ctx.set_state("operator.extend_reason", days=str(days))
     await extend_reason_prompt(ctx)
 
 
