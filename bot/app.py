@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.deps import Deps
 from bot.observability import Metrics
 from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
@@ -16,7 +17,6 @@ from bot.services.classifier import Classifier, RoutingDataError, obtain
 from bot.services.operator import OPEN
 from bot.services.report_jobs import ReportWorker
 from handlers import Clock, Conversations, utc_now
-from handlers.context import Deps
 from storage.engine import create_engine, create_sessionmaker
 from storage.migrate import upgrade_async
 from storage.repositories import Repositories

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import observability, payloads
 from bot.config import Settings
+from bot.deps import Deps
 from bot.events import HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
 from bot.observability import Metrics
@@ -36,7 +37,7 @@ from handlers import (
     reports,
     workplace,
 )
-from handlers.context import Context, Deps
+from handlers.context import Context
 from handlers.legacy import LEGACY_STATES, upgrade
 from handlers.router import RouteError, Router, is_transient
 from storage.repositories import Repositories

@@ -4,33 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
+from bot.deps import Deps
 from bot.events import Button, Incoming, Reply
 from bot.i18n import Translator, translator
 from bot.payloads import Payload
 from bot.services.appeals import Draft
 from bot.services.calendar import ProductionCalendar
-from bot.services.classifier import Classifier
 from storage.models import Conversation, User
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:
     from handlers.router import Router
-
-
-@dataclass
-class Deps:
-    """What the conversations use beyond the database, built once by the composition root (bot/app.py).
-
-    Shared, not copied: the scheduled retrain swaps ``classifier`` and the next update uses the new one."""
-
-    classifier: Classifier | None = None
-    exports_dir: Path | None = None  # where /mydata writes its file; None: the default (exports.exports_dir)
 
 
 @dataclass
