@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.roles import SUPERVISING
 from storage.models import Appeal, Consent, Invite, User
 from storage.repositories._sql import _dialect
 
@@ -89,7 +90,9 @@ class StaffRepo:
         return result.all()
 
     async def supervisors(self) -> Sequence[User]:
-        result = await self.session.scalars(select(User).where(User.role == "supervisor").order_by(User.id))
+        """Everyone who sees every ministry (supervisors and admins): the ЦУР's cards, escalations, digests."""
+        result = await self.session.scalars(
+            select(User).where(User.role.in_(sorted(SUPERVISING))).order_by(User.id))
         return result.all()
 
     async def staffed_ministries(self) -> set[str]:
