@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from bot.domain.roles import Role
 from storage.base import Base, utcnow
 
 
@@ -41,7 +42,7 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     # Staff only: the full name given when joining (cards show "Иванов И. И."); personal data.
     full_name: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16), default="citizen")
+    role: Mapped[str] = mapped_column(String(16), default=Role.CITIZEN.value)
     ministry_id: Mapped[str | None] = mapped_column(String(64))
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     unreachable_reason: Mapped[str | None] = mapped_column(String(200))
