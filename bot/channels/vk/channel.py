@@ -25,6 +25,7 @@ from bot.channels.vk.intake import ButtonPress, _media_ref, button_press, docume
 from bot.channels.vk.plugin import Vk
 from bot.channels.vk.polling import LongPollMixin
 from bot.channels.vk.rendering import (
+    EditedBy,
     OutgoingMessage,
     first_toast,
     random_id_for,
@@ -97,19 +98,9 @@ class VkChannel(LongPollMixin, CallbackMixin):
         if any(file.channel == LOCAL for file in reply.attachments):
             return False  # a new file goes in a new message: uploaded once, by send
         messages = render_reply(reply)
-        if len(messages) != 1 or messages[0].standard_keyboard or not message_ref.isdigit():
+        if len(messages) != 1 or not message_ref.isdigit():
             return False
-        message = messages[0]
-        params = message._with_extras({"peer_id": int(chat_id), "message_id": int(message_ref),
-                                        "message": message.text})
-        try:
-            await self._call("messages.edit", params)
-        except Unreachable:
-            raise
-        except DeliveryError as exc:
-            log.info("VK edit of message %s in %s failed (%s); sending anew", message_ref, chat_id, exc)
-            return False
-        return True
+        return await self._edit(int(chat_id), "message_id", int(message_ref), messages[0])
 
     # running --------------------------------------------------------------------------------
 
@@ -252,7 +243,8 @@ class VkChannel(LongPollMixin, CallbackMixin):
         messages = self._with_keyboard_cleared(peer_id, render_reply(reply))
         last: str | None = None
         for index, message in enumerate(messages):
-            if index == 0 and edit_ref and await self._edit(peer_id, int(edit_ref), message):
+            if index == 0 and edit_ref and await self._edit(peer_id, "conversation_message_id", int(edit_ref),
+                                                            message):
                 continue
             # Each part has its own id, derived from the key: a retried send repeats none of them.
             key = dedup_key if index == 0 else f"{dedup_key}#{index}"
@@ -270,16 +262,17 @@ class VkChannel(LongPollMixin, CallbackMixin):
         self._standard_keyboard.discard(peer_id)
         return [*messages[:-1], replace(messages[-1], keyboard=VkKeyboard.get_empty_keyboard())]
 
-    async def _edit(self, peer_id: int, conversation_message_id: int, message: OutgoingMessage) -> bool:
+    async def _edit(self, peer_id: int, id_kind: EditedBy, message_id: int, message: OutgoingMessage) -> bool:
+        """messages.edit; False when it cannot be (the caller sends anew), Unreachable raised."""
         if message.standard_keyboard:
             return False  # messages.edit takes inline keyboards only
         try:
-            await self._call("messages.edit", message.edit_params(peer_id, conversation_message_id))
+            await self._call("messages.edit", message.edit_params(peer_id, id_kind, message_id))
         except Unreachable:
             raise
         except DeliveryError as exc:
             # Too old (909), deleted, not ours: a new message says the same.
-            log.info("VK edit of %s in %s failed (%s); sending anew", conversation_message_id, peer_id, exc)
+            log.info("VK edit of %s in %s failed (%s); sending anew", message_id, peer_id, exc)
             return False
         return True
 

@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 # --- Reply -> VK ------------------------------------------------------------------------------
 
+# How messages.edit names the message: the id messages.send returned (the outbox keeps it), or the
+# id within the conversation (what a button press carries).
+EditedBy = Literal["message_id", "conversation_message_id"]
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -53,9 +57,8 @@ class OutgoingMessage:
                                   "disable_mentions": 1}
         return self._with_extras(params)
 
-    def edit_params(self, peer_id: int, conversation_message_id: int) -> dict[str, Any]:
-        return self._with_extras({"peer_id": peer_id, "conversation_message_id": conversation_message_id,
-                                  "message": self.text})
+    def edit_params(self, peer_id: int, id_kind: EditedBy, message_id: int) -> dict[str, Any]:
+        return self._with_extras({"peer_id": peer_id, id_kind: message_id, "message": self.text})
 
     def _with_extras(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.keyboard is not None:
