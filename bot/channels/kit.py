@@ -67,6 +67,13 @@ def with_file_names(text: str, foreign: Sequence[Attachment]) -> str:
     return f"{text}\n\n{names}" if text else names
 
 
+def reply_texts(reply: Reply, channel: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """A reply's text cut into messages, the files of another messenger named at its end; one empty part
+    when there is no text (the files or the keyboard still need a message)."""
+    foreign = [file for file in reply.attachments if file.channel != channel]
+    return split_text(with_file_names(reply.text, foreign), limit, measure) or [""]
+
+
 def apology(language: str | None) -> Reply:
     """The last resort when handling failed in the channel itself: neutral, in the user's language."""
     say = translator(language or "ru")

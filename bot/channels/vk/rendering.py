@@ -80,7 +80,7 @@ def render_reply(reply: Reply) -> list[OutgoingMessage]:
         return []
     refs = [a.ref for a in reply.attachments if a.channel == CHANNEL]
     ref_chunks = [refs[i:i + ATTACHMENTS_PER_MESSAGE] for i in range(0, len(refs), ATTACHMENTS_PER_MESSAGE)]
-    messages = [OutgoingMessage(text) for text in split_text(_text_with_foreign_files(reply))]
+    messages = [OutgoingMessage(text) for text in kit.reply_texts(reply, CHANNEL, TEXT_LIMIT)]
     if ref_chunks:
         messages[0] = replace(messages[0], attachment=",".join(ref_chunks[0]))
         messages += [OutgoingMessage("", attachment=",".join(chunk)) for chunk in ref_chunks[1:]]
@@ -90,16 +90,6 @@ def render_reply(reply: Reply) -> list[OutgoingMessage]:
         messages[-1] = replace(messages[-1], keyboard=keyboards[0], standard_keyboard=standard)
         messages += [OutgoingMessage(CONTINUATION, keyboard=page) for page in keyboards[1:]]
     return [m if m.text or m.attachment else replace(m, text=CONTINUATION) for m in messages]
-
-
-def _text_with_foreign_files(reply: Reply) -> str:
-    # A Telegram file_id means nothing to VK: name the files instead.
-    return kit.with_file_names(reply.text, [a for a in reply.attachments if a.channel != CHANNEL])
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Parts of at most ``limit`` characters (VK counts characters); one empty part for an empty text."""
-    return kit.split_text(text, limit) or [""]
 
 
 def label(text: str) -> str:
