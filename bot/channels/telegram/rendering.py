@@ -28,7 +28,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.channels import kit
+from bot.channels import kit, replying
 from bot.channels.telegram.common import (
     CALLBACK_DATA_LIMIT,
     CHANNEL,
@@ -206,5 +206,5 @@ def render_edit(chat_id: int | str, message_id: int, reply: Reply) -> EditMessag
 
 
 def first_toast(replies: Sequence[Reply]) -> str | None:
-    toast = next((r.toast for r in replies if r.toast), None)
+    toast = replying.first_toast(replies)
     return toast[:TOAST_LIMIT] if toast else None

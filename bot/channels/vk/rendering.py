@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -158,10 +158,6 @@ def _add_rows(keyboard: VkKeyboard, rows: list[list[Button]], add: Callable[...,
 
 def _is_standard(keyboard: str) -> bool:
     return not json.loads(keyboard).get("inline", False)
-
-
-def first_toast(replies: Sequence[Reply]) -> str | None:
-    return next((reply.toast for reply in replies if reply.toast), None)
 
 
 def snackbar(toast: str | None) -> dict[str, Any]:
