@@ -20,7 +20,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Duration, Settings
-from bot.services import meetings, privacy, reports, routing_learning
+from bot.scans import meetings, reports
+from bot.services import privacy, routing_learning
 from bot.services.calendar import ProductionCalendar
 from handlers import notices, ratings
 from storage.repositories import Repositories
