@@ -262,6 +262,19 @@ def test_every_state_and_choice_has_a_text(language: str) -> None:
     assert not missing
 
 
+def test_a_refusal_names_the_choice_and_the_date_in_the_members_words() -> None:
+    """The services give a choice as a message key and a date as a date; whoever shows the refusal words them."""
+    from types import SimpleNamespace
+
+    from bot.i18n import translator
+    from handlers.experts.base import _worded
+
+    for language, choice in (("ru", "против"), ("en", "against")):
+        ctx = SimpleNamespace(t=translator(language))
+        worded = _worded(ctx, {"choice": meetings.Key("vote.choice_against"), "date": date(2026, 12, 5), "max": 3})
+        assert worded == {"choice": choice, "date": "05.12.2026", "max": 3}
+
+
 # --- the services on a database ------------------------------------------------------------------
 
 @asynccontextmanager
