@@ -16,14 +16,6 @@ from bot.services.validation import parse_id
 VERSION = "2"
 MAX_BYTES = 64
 SEPARATOR = ":"
-# Verbs still built under their version-1 names by the meeting services (bot/services/meetings) until those
-# buttons are built in bot/presenters: make() writes them under their dialog's name.
-RENAMED = {
-    "ag_ok": "agenda.approve", "ag_back": "agenda.return", "mt_view": "meeting.view", "mt_new": "meeting.new",
-    "mt_mat": "meeting.materials", "checkin": "meeting.checkin", "rsvp": "meeting.rsvp", "ballot": "meeting.ballot",
-    "dissent": "meeting.dissent", "papprove": "meeting.protocol_ok", "nodissent": "minutes.no_dissent",
-    "pback": "minutes.return", "pfix": "minutes.fix",
-}
 
 
 @dataclass(frozen=True)
@@ -41,7 +33,6 @@ class Payload:
 
 def make(verb: str, *args: str | int) -> str:
     """The payload of a button: "dialog.verb" and its arguments (ids, short codes)."""
-    verb = RENAMED.get(verb, verb)
     for arg in args:
         # A bool is an int to Python, and anything else would be written as its repr: both are mistakes.
         if isinstance(arg, bool) or not isinstance(arg, str | int):
