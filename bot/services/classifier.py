@@ -39,9 +39,8 @@ CSV_COLUMNS = ("text", "sector", "category")
 # Keywords and config names count this many times an example and always stay in training.
 KEYWORD_WEIGHT = 2.0
 # Bump when the features or the training change: every cached model is then retrained.
-MODEL_VERSION = "3"
-# Cached models of other inputs older than this are deleted when a new one is trained.
-STALE_DAYS = 30
+MODEL_VERSION = "4"
+STALE_DAYS = 30  # cached models of other inputs untouched this long go when a new one is trained
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class LabelledText:
     sector_id: str
     category_id: str
     weight: float = 1.0
+    letter: bool = False  # a whole letter as citizens write them: also calibrates confidence on long text
 
 
 class RoutingDataError(ValueError):
@@ -116,11 +116,11 @@ def _category_table(
 ) -> list[LabelledText]:
     found: list[LabelledText] = []
     for key, value in table.items():
-        weight = {"keywords": KEYWORD_WEIGHT, "examples": 1.0}.get(key)
+        weight = {"keywords": KEYWORD_WEIGHT, "examples": 1.0, "letters": 1.0}.get(key)
         if weight is None or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{where}: {key}: expected keywords = [...] or examples = [...] (strings)")
+            problems.append(f"{where}: {key}: expected keywords, examples or letters = [...] (strings)")
             continue
-        found.extend(LabelledText(v, sector_id, category_id, weight) for v in value if v.strip())
+        found.extend(LabelledText(v, sector_id, category_id, weight, key == "letters") for v in value if v.strip())
     return found
 
 
@@ -203,7 +203,7 @@ def _decode(raw: bytes) -> str:
 
 def items_for_training(knowledge: Iterable[LabelledText]) -> list[dict]:
     return [{"text": k.text, "sector": k.sector_id, "category": k.category_id, "weight": k.weight,
-             "fixed": k.weight != 1.0} for k in knowledge]
+             "fixed": k.weight != 1.0, "letter": k.letter} for k in knowledge]
 
 
 def _labels(settings: Settings) -> tuple[list[str], list[tuple[str, str]]]:
@@ -217,7 +217,7 @@ def model_key(settings: Settings, knowledge: list[LabelledText]) -> str:
     digest = hashlib.sha256(MODEL_VERSION.encode())
     digest.update(json.dumps([sectors, pairs], ensure_ascii=False).encode())
     for item in knowledge:
-        digest.update(json.dumps([item.text, item.sector_id, item.category_id, item.weight],
+        digest.update(json.dumps([item.text, item.sector_id, item.category_id, item.weight, item.letter],
                                  ensure_ascii=False).encode())
     return digest.hexdigest()[:24]
 
@@ -235,8 +235,8 @@ def model_path(settings: Settings, key: str) -> Path:
 
 
 def _training_input(settings: Settings, knowledge: list[LabelledText], key: str) -> dict:
-    sectors, pairs = _labels(settings)
-    return {"key": key, "sectors": sectors, "pairs": [list(p) for p in pairs], "items": items_for_training(knowledge)}
+    return {"key": key, "sectors": _labels(settings)[0], "pairs": [list(p) for p in _labels(settings)[1]],
+            "items": items_for_training(knowledge)}
 
 
 def train_here(settings: Settings, knowledge: list[LabelledText]) -> Path:
@@ -244,12 +244,7 @@ def train_here(settings: Settings, knowledge: list[LabelledText]) -> Path:
     from bot.services import routing_train
 
     key = model_key(settings, knowledge)
-    target = model_path(settings, key)
-    data = _training_input(settings, knowledge, key)
-    arrays, meta = routing_train.train(data["items"], data["sectors"], [tuple(p) for p in data["pairs"]],
-                                       routing_train.Meaning(routing_train.navec_path()))
-    meta["key"] = key
-    routing_train.write_model(arrays, meta, target)
+    routing_train.train_into(_training_input(settings, knowledge, key), target := model_path(settings, key))
     return target
 
 
@@ -346,6 +341,8 @@ class Suggestion:
     category_id: str
     confidence: float
     category_confidence: float = 0.0
+    long: bool = False  # a letter-length text: judged by the thresholds calibrated on letters
+    agreed: bool = True  # a letter's sentences lean the same way as the whole letter
 
 
 class Classifier:
@@ -364,16 +361,15 @@ class Classifier:
         if not prediction.known:
             return []
         best_category, best_p = prediction.categories[0] if prediction.categories else ("other", 0.0)
-        found = [Suggestion(prediction.sectors[0][0], best_category, prediction.sectors[0][1], best_p)]
-        for sector_id, p in prediction.sectors[1:top]:
-            sector = self.model.pairs
-            category = next((c for s, c in sector if s == sector_id), "other")
-            found.append(Suggestion(sector_id, category, p))
-        return found[:top]
+        (best, p), *others = prediction.sectors[:top]
+        return ([Suggestion(best, best_category, p, best_p, prediction.long, prediction.agreed)] + [
+            Suggestion(s, next((c for ps, c in self.model.pairs if ps == s), "other"), p, long=prediction.long)
+            for s, p in others])[:top]
 
     def is_confident(self, suggestions: list[Suggestion]) -> bool:
-        """Offer "probably this sector" only above the threshold calibrated to be right >= 9 in 10."""
-        return bool(suggestions) and suggestions[0].confidence >= self.model.sector_threshold
+        """Offer "probably this sector" only above the bar calibrated to be right >= 9 in 10 (a letter's own)."""
+        return bool(suggestions) and suggestions[0].agreed and (
+            suggestions[0].confidence >= self.model.sector_bar(suggestions[0].long))
 
     def category_within(self, text: str, sector_id: str) -> str:
         """The most likely category of the text inside a given sector ("" if the model has none)."""
@@ -382,7 +378,7 @@ class Classifier:
 
     def category_confident(self, suggestion: Suggestion) -> bool:
         """Name the category too only when it is as sure of it (its own calibrated threshold)."""
-        return suggestion.category_confidence >= self.model.category_threshold
+        return suggestion.category_confidence >= self.model.category_bar(suggestion.long)
 
 
 def classify_stream(classifier: Classifier, settings: Settings, lines: Iterable[str], out: TextIO) -> None:
