@@ -3,9 +3,11 @@
     python tools/check_layers.py [ROOT] [--baseline FILE] [--write-baseline]
 
 The arrows run one way: channels → handlers → services → storage. So storage never imports the
-services, the handlers or the channels; the services never import the handlers, the channels or the
-translations (bot/i18n.py: a service says what is owed, a presenter words it); the handlers never
-import the channels; the scheduler and the delivery never import the handlers. Imports are read with
+services, the handlers or the channels; the services never import the handlers, the channels, the
+translations (bot/i18n.py), the presenters or the scans (a service says what is owed, a presenter words
+it); the presenters never import the handlers, the channels, the scans or the scheduler; the scans
+(bot/scans/) never import the handlers or the channels; the handlers never import the channels; the
+scheduler and the delivery never import the handlers. Imports are read with
 ``ast`` from bot/, handlers/ and storage/ (not tests, benches or migrations), wherever they stand: at
 module level, in a function, under ``if TYPE_CHECKING``.
 
@@ -34,7 +36,9 @@ MAX_LINES = 400
 # (importing modules, modules they must not import), by dotted prefix.
 RULES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("storage",), ("bot.services", "handlers", "bot.channels")),
-    (("bot.services",), ("handlers", "bot.channels", "bot.i18n")),
+    (("bot.services",), ("handlers", "bot.channels", "bot.i18n", "bot.presenters", "bot.scans")),
+    (("bot.presenters",), ("handlers", "bot.channels", "bot.scans", "bot.scheduler")),
+    (("bot.scans",), ("handlers", "bot.channels")),
     (("handlers",), ("bot.channels",)),
     (("bot.scheduler", "bot.delivery"), ("handlers",)),
 )
