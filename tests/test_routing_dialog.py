@@ -142,7 +142,7 @@ async def test_an_unsure_long_letter_gets_the_list(citizen: Chat) -> None:
                        "водители грубят. Во-вторых, в поликлинике невозможно записаться к терапевту. В-третьих, "
                        "в школе сына кормят плохо. Прошу разобраться.")
     assert "Не уверен" in citizen.text and "Похоже" not in citizen.text
-    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":sector:" in b.payload]
+    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":appeal.sector:" in b.payload]
     assert len(sectors) == 9 and set(sectors[:3]) == {"Здравоохранение", "Образование", "Транспорт"}
 
 
