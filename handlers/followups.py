@@ -22,7 +22,7 @@ from bot.services import operator as operator_service
 from bot.services.followups import JOIN_WINDOW, WITHDRAWABLE
 from handlers import cards, citizen, common, operator, texts
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Router, refusals, said
 from storage.models import Appeal
 
 JOIN_KEY = "_clarification"  # the reply being joined: survives ctx.reset() (leading underscore)
@@ -177,6 +177,7 @@ async def enter_clarification(ctx: Context) -> None:
         await texts.router(ctx).prompt(ctx)
 
 
+@refusals(said)
 async def deliver_clarification(ctx: Context, appeal_id: int, text: str, files: list[Attachment]) -> None:
     """Record the message as (part of) the reply and queue it for the ministry when the window has passed."""
     join = ctx.data.get(JOIN_KEY) or {}
@@ -185,8 +186,7 @@ async def deliver_clarification(ctx: Context, appeal_id: int, text: str, files: 
         joined = await followups.join_clarification(ctx.repo, appeal_id, int(join["event_id"]), ctx.user, text, files)
         if joined is not None:
             prefix = f"clarified:{appeal_id}:{joined.event.id}:"
-            for row in await followups.pending_notices(ctx.repo, prefix):
-                await ctx.repo.session.delete(row)
+            await followups.drop_pending_notices(ctx.repo, prefix)
             parts = int(join.get("parts", 1)) + 1
             all_files = await followups.clarification_files(ctx.repo, appeal_id, joined.files)
             await operator.notify_ministry(ctx, joined.appeal, "clarify.received", f"{prefix}{parts}",
@@ -194,14 +194,10 @@ async def deliver_clarification(ctx: Context, appeal_id: int, text: str, files: 
             ctx.set_state(ctx.state, **{JOIN_KEY: {**join, "until": until.isoformat(), "parts": parts}})
             ctx.say("clarify.joined", number=joined.appeal.number)
             return
-    outcome = await operator_service.receive_clarification(
+    appeal = await operator_service.receive_clarification(
         ctx.repo, appeal_id, ctx.user, text, files, ctx.now,
         pause_deadline=ctx.settings.deadlines.pause_on_clarification)
-    if not outcome.ok or outcome.appeal is None:
-        ctx.say(outcome.problem or "error.appeal_not_found", number=outcome.appeal.number if outcome.appeal else "")
-        return
-    appeal = outcome.appeal
-    event = (await ctx.repo.appeals.events(appeal.id))[-1]
+    event = await appeals.latest_event(ctx.repo, appeal)
     await operator.notify_ministry(ctx, appeal, "clarify.received", f"clarified:{appeal.id}:{event.id}:1",
                                    files=files, due_at=until, text=text or "—")
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)

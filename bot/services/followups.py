@@ -102,3 +102,9 @@ async def pending_notices(repo: Repositories, key_prefix: str) -> Sequence[Outbo
     return (await repo.session.scalars(
         select(OutboxMessage).where(OutboxMessage.dedup_key.startswith(key_prefix, autoescape=True),
                                     OutboxMessage.status == "pending", OutboxMessage.attempts == 0))).all()
+
+
+async def drop_pending_notices(repo: Repositories, key_prefix: str) -> None:
+    """Unsend the notices of a reply still being joined: the joined reply replaces them."""
+    for row in await pending_notices(repo, key_prefix):
+        await repo.session.delete(row)
