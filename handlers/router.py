@@ -56,8 +56,9 @@ async def said(ctx: Context, refusal: Any) -> None:
 
 
 async def refused(ctx: Context, refusal: Any) -> None:
-    """The plain polite no: the reason as a message and, for a press, as the button's toast; nothing changed."""
-    ctx.say(refusal.key, **refusal.params)
+    """The plain polite no: the reason as a message and, for a press, as the button's toast; nothing changed.
+    Buttons a step attached to the refusal (``handlers.experts.base.way_on``) stay under it."""
+    ctx.say(refusal.key, buttons=getattr(refusal, "buttons", None), **refusal.params)
     if ctx.event.is_button:
         ctx.toast(refusal.key, **refusal.params)
 
@@ -135,7 +136,7 @@ class Router:
             log.info("stale or unknown button %s from %s:%s in state %r", describe(ctx.event.payload, self.buttons),
                      ctx.event.channel, ctx.event.user_id, ctx.state)
             if self.stale is not None:
-                await self.stale(ctx)
+                await self._run(ctx, self.stale)
             return
         ctx.payload = payload
         await self._run(ctx, route.step)

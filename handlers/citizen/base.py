@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.events import Button
 from bot.payloads import make
 from bot.services.appeals import Draft
@@ -51,6 +53,11 @@ async def complain(ctx: Context, key: str, **params: object) -> None:
     prompt = ctx.replies[start:]
     del ctx.replies[start:]
     ctx.say(key, buttons=prompt[-1].buttons if prompt else [], **params)
+
+
+async def complained(ctx: Context, refusal: Any) -> None:
+    """A refusal of what was typed, shown as ``complain`` shows it (for ``handlers.router.refusals``)."""
+    await complain(ctx, refusal.key, **refusal.params)
 
 
 async def hint_buttons(ctx: Context) -> None:

@@ -7,7 +7,7 @@ from bot.payloads import make
 from bot.services import meetings, validation
 from handlers import texts
 from handlers.context import Context
-from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, attempt, group_label, meeting_of, office
+from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, group_label, meeting_of, office
 from storage.expert_models import Meeting
 
 
@@ -36,10 +36,8 @@ async def show_meeting(ctx: Context) -> None:
     if raw is None:
         await list_meetings(ctx)
         return
-    meeting = await attempt(ctx, meeting_of(ctx, raw))
-    member = await attempt(ctx, meetings.member_of(office(ctx), ctx.user, meeting.group_id)) if meeting else None
-    if meeting is None or member is None:
-        return
+    meeting = await meeting_of(ctx, raw)
+    member = await meetings.member_of(office(ctx), ctx.user, meeting.group_id)
     parts = [meetings.meeting_card(ctx.settings, ctx.user.language, meeting),
              ctx.t("meeting.status_line", status=ctx.t(f"meeting.status_{meeting.status}"))]
     if member.role in meetings.ORGANIZERS:
