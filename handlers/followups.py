@@ -153,10 +153,9 @@ async def _new_appeal(ctx: Context, message: dict[str, Any]) -> None:
     await citizen.begin(ctx, message.get("text", ""))
     files = _files(message)
     if files and ctx.state:
-        draft = ctx.draft
-        for attachment in files[:ctx.settings.limits.attachments_max_count]:
-            draft.add_attachment(attachment)
-        ctx.save_draft(draft)
+        with citizen.drafting(ctx) as draft:
+            for attachment in files[:ctx.settings.limits.attachments_max_count]:
+                draft.add_attachment(attachment)
 
 
 # --- the clarification reply, joined over a short window ----------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bot.events import Button
@@ -37,12 +39,19 @@ async def advance(ctx: Context, finished: str) -> None:
     await go(ctx, NEXT[finished])
 
 
+@contextmanager
+def drafting(ctx: Context) -> Iterator[Draft]:
+    """The appeal's draft, to change within the block; kept in the dialog when the block ends."""
+    draft = ctx.draft
+    yield draft
+    ctx.save_draft(draft)
+
+
 async def store(ctx: Context, finished: str, **fields: object) -> None:
     """The step's answer written into the draft, then on to the next step (or back to the summary)."""
-    draft = ctx.draft
-    for field, value in fields.items():
-        setattr(draft, field, value)
-    ctx.save_draft(draft)
+    with drafting(ctx) as draft:
+        for field, value in fields.items():
+            setattr(draft, field, value)
     await advance(ctx, finished)
 
 
