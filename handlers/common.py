@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.roles import Role
 from bot.events import Button
 from bot.i18n import LANGUAGES
 from bot.payloads import make
@@ -62,19 +63,16 @@ async def start(ctx: Context) -> None:
 
 async def redeem_code(ctx: Context, code: str) -> None:
     """An invite from `appeals-bot staff invite` (deep link /start CODE, or the code typed, as in VK)."""
-    result = await staff.redeem(ctx.repo, ctx.user, code, ctx.now)
-    if result.problem is not None or result.invite is None:
-        ctx.say(result.problem or "invite.unknown")
-        return
+    invite = await staff.redeem(ctx.repo, ctx.user, code, ctx.now)
     ctx.user.display_name = (ctx.event.user_name or ctx.user.display_name or "")[:200] or None
     ctx.reset()
-    if result.invite.group_id is not None:
+    if invite.group_id is not None:
         from handlers import experts
 
-        await experts.join_group(ctx, result.invite)
+        await experts.join_group(ctx, invite)
         return
-    if result.invite.role == "operator":
-        ctx.say("invite.operator", ministry=texts.ministry_name(ctx, result.invite.ministry_id or ""))
+    if invite.role == Role.OPERATOR:
+        ctx.say("invite.operator", ministry=texts.ministry_name(ctx, invite.ministry_id or ""))
     else:
         ctx.say("invite.supervisor")
     ctx.say("help.staff")
@@ -149,7 +147,7 @@ async def refuse_unsupported(ctx: Context) -> bool:
 
 
 async def refuse_citizen_in_group(ctx: Context) -> bool:
-    if not ctx.event.is_group or ctx.user.role != "citizen":
+    if not ctx.event.is_group or ctx.user.role != Role.CITIZEN:
         return True
     if ctx.event.is_button or ctx.event.text.startswith("/"):
         # Only what was addressed to the bot gets an answer: group chatter is not for us.

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.appeals import AppealStatus
 from bot.events import Attachment, Button
 from bot.payloads import make
 from bot.services import appeals, followups, ratings, staff
@@ -243,7 +244,7 @@ async def show_appeal(ctx: Context, appeal: Appeal) -> None:
 
 def _actions(ctx: Context, appeal: Appeal, rating: Any) -> list[list[Button]]:
     rows: list[list[Button]] = []
-    if appeal.status == "clarification_requested":
+    if appeal.status == AppealStatus.CLARIFICATION_REQUESTED:
         rows.append([ctx.button("clarify.reply_button", make("clreply", appeal.id))])
     if appeal.status in ratings.ANSWERED:
         window = timedelta(hours=ctx.settings.ratings.change_window_hours)

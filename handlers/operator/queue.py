@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.errors import Refusal
+from bot.domain.roles import Role
 from bot.events import Button, Reply
 from bot.payloads import make
 from bot.services import operator as service
@@ -47,7 +48,7 @@ async def show_queue(ctx: Context) -> None:
                 return
             kind, key = found[0]
             ministry_id, sector_id = (key, None) if kind == "ministry" else (None, key)
-    elif ctx.user.role == "operator":
+    elif ctx.user.role == Role.OPERATOR:
         ministry_id = ctx.user.ministry_id
     else:
         ctx.say("operator.staff_command")
