@@ -9,7 +9,7 @@ from __future__ import annotations
 from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
-from bot.services import meetings
+from bot.services import meeting_facts, meetings
 from bot.services.meetings import agenda
 from handlers import texts
 from handlers.citizen import cancel_row, complain, complained
@@ -148,8 +148,7 @@ async def remove_draft_item(ctx: Context) -> None:
 
 async def approve_agenda(ctx: Context) -> None:
     meeting = await agenda.approve(office(ctx), ctx.user, _arg(ctx, 0))
-    members = await office(ctx).db.members(meeting.group_id)
-    ctx.say("agenda.approved_ok", count=len(members), replace=True,
+    ctx.say("agenda.approved_ok", count=await meeting_facts.member_count(office(ctx), meeting.group_id), replace=True,
             buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
 
@@ -171,7 +170,7 @@ async def enter_agenda_comment(ctx: Context) -> None:
 async def resubmit_agenda(ctx: Context) -> None:
     meeting = await agenda.resubmit(office(ctx), ctx.user, _arg(ctx, 0))
     ctx.say("agenda.resubmitted" if meeting.status == "proposed" else "agenda.approved_ok",
-            count=len(await office(ctx).db.members(meeting.group_id)))
+            count=await meeting_facts.member_count(office(ctx), meeting.group_id))
 
 
 # --- changes after publishing --------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.events import Button
 from bot.payloads import make
-from bot.services import meetings
+from bot.services import meeting_facts, meetings
 from bot.services.meetings import MeetingDraft, Office, Refusal
 from handlers import texts
 from handlers.citizen import complain
@@ -67,7 +67,7 @@ def text_arg(ctx: Context, index: int) -> str:
 
 async def meeting_of(ctx: Context, meeting_id: int | None) -> Meeting:
     """The meeting, if the person is a member of its group (members only ever see their groups' meetings)."""
-    meeting = await office(ctx).db.meeting(meeting_id) if meeting_id else None
+    meeting = await meeting_facts.meeting(office(ctx), meeting_id)
     if meeting is None or meeting.group_id not in ctx.settings.groups:
         raise Refusal("meeting.not_found")
     await meetings.member_of(office(ctx), ctx.user, meeting.group_id)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
-from bot.services import meetings, validation
+from bot.services import meeting_facts, meetings, validation
 from bot.services.meetings import MeetingDraft
 from bot.services.meetings import Refusal as MeetingRefusal
 from bot.services.meetings import agenda as meeting_agenda
@@ -289,5 +289,5 @@ async def publish(ctx: Context) -> None:
     key = "meeting.published_absentee" if meeting.format == "absentee" else "meeting.published"
     if meeting.status == "proposed":
         key = "agenda.sent_for_approval_absentee" if meeting.format == "absentee" else "agenda.sent_for_approval"
-    ctx.say(key, id=meeting.id, count=len(await work.db.members(meeting.group_id)), replace=True,
+    ctx.say(key, id=meeting.id, count=await meeting_facts.member_count(work, meeting.group_id), replace=True,
             buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])

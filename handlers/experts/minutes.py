@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.domain.errors import Refusal
 from bot.payloads import make
-from bot.services import meetings
+from bot.services import meeting_facts, meetings
 from bot.services.meetings import agenda
 from bot.services.meetings import minutes as proceedings
 from handlers import texts
@@ -62,9 +62,7 @@ async def enter_protocol_comment(ctx: Context) -> None:
 
 async def correct_protocol(ctx: Context) -> None:
     """The secretary sees the comment, the items' speakers to correct, and the button to send it again."""
-    work = office(ctx)
-    protocol = await work.db.protocol(_arg(ctx, 0))
-    meeting = await work.db.meeting(protocol.meeting_id) if protocol else None
+    protocol, meeting = await meeting_facts.protocol_and_meeting(office(ctx), _arg(ctx, 0))
     if protocol is None or meeting is None or protocol.status != "returned" or meeting.secretary_id != ctx.user.id:
         raise Refusal("protocol.not_returned" if protocol and meeting else "protocol.not_secretary")
     rows = [[ctx.button("agenda.field_speaker", make("ag_f", meeting.id, item.id, "speaker")),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.payloads import make
-from bot.services import meetings
+from bot.services import meeting_facts, meetings
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
 from handlers.experts.base import (
@@ -22,7 +22,7 @@ from handlers.router import refusals
 
 async def choose_vote_item(ctx: Context) -> None:
     meeting = await meeting_of(ctx, arg(ctx, 0))
-    held = {v.item_id for v in await office(ctx).db.votes(meeting.id)}
+    held = await meeting_facts.voted_items(office(ctx), meeting.id)
     rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
                     make("vote_open", meeting.id, item.id))] for item in meeting.items if item.id not in held]
     if not rows:
@@ -45,7 +45,7 @@ async def open_vote(ctx: Context) -> None:
     with way_on(_meeting_buttons(ctx, meeting)):
         vote = await meetings.open_vote(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0, arg(ctx, 2) or 0)
     item = next(i for i in meeting.items if i.id == vote.item_id)
-    count = len(await office(ctx).db.ballots(vote.id))
+    count = await meeting_facts.ballot_count(office(ctx), vote.id)
     ctx.say("vote.opened", n=item.position, title=item.title, count=count, replace=True,
             buttons=[[ctx.button("vote.close_button", make("vote_close", vote.id))]])
 
