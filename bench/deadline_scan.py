@@ -6,7 +6,7 @@ Seeds two SQLite files (10,000 and 1,000,000 appeals; with --small 10,000 and 10
 directory with one INSERT ... SELECT from a recursive CTE: most appeals answered (next_reminder_at NULL),
 one in twenty open with its next reminder spread over the coming months, the same handful due now, and
 a batch (500) due together at the next morning's opening, when reminders fall.
-Then runs handlers.notices.scan_deadlines, the scheduler's "deadline-reminders" job, the way the
+Then runs bot.scans.deadlines.scan_deadlines, the scheduler's "deadline-reminders" job, the way the
 scheduler does (one transaction; here rolled back, so every run finds the same work) at three moments:
 nothing due, the handful due, the morning batch due. Prints the times, the ratio between the tables and
 the query plan of the due-reminders query as the repository sends it.
@@ -35,8 +35,8 @@ from sqlalchemy import create_engine as create_sync_engine  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from bot.config import Settings, load  # noqa: E402
+from bot.scans.deadlines import scan_deadlines  # noqa: E402
 from bot.services.calendar import ProductionCalendar  # noqa: E402
-from handlers.notices import scan_deadlines  # noqa: E402
 from storage.engine import create_engine, create_sessionmaker  # noqa: E402
 from storage.models import Base  # noqa: E402
 from storage.repositories import Repositories  # noqa: E402
@@ -45,7 +45,7 @@ from storage.repositories import Repositories  # noqa: E402
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 IDLE_AT = NOW - timedelta(hours=2)  # nothing is due yet
 MORNING_AT = NOW + timedelta(days=1)  # Tuesday's opening: the morning batch is due
-MORNING_BATCH = 500  # handlers.notices.BATCH: what one scan takes on
+MORNING_BATCH = 500  # bot.scans.deadlines.BATCH: what one scan takes on
 TARGET_MS = 50.0
 OPEN_EVERY = 20  # one appeal in twenty is still open
 CITIZENS = 5_000

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.app import App
 from bot.channels import registry
+from bot.presenters import dates
 from bot.services import meeting_minutes, meetings, staff
 from storage.expert_repo import ExpertRepo
 from storage.repositories import Repositories
@@ -52,7 +53,7 @@ async def invite_command(args: argparse.Namespace, app: App) -> int:
     async with app.sessionmaker() as session, session.begin():
         invite = await staff.create_invite(Repositories(session), app.settings, args.role, None, datetime.now(UTC),
                                            group_id=args.group)
-    expires = invite.expires_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y %H:%M")
+    expires = dates.day_time(invite.expires_at, app.settings.region.zone)
     print(f"group:     {app.settings.groups[args.group].name} ({args.role})")
     print(f"code:      {invite.code}  (one use, valid until {expires})")
     for channel, hint in registry.invite_hints(app.settings, invite.code):
@@ -67,7 +68,7 @@ async def members_command(args: argparse.Namespace, app: App) -> int:
     async with app.sessionmaker() as session:
         people = await ExpertRepo(session).members(args.group)
         rows = [(m.user_id, m.role, f"{m.user.channel}:{m.user.platform_id}", meetings.member_name(m),
-                 m.joined_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y")) for m in people]
+                 dates.day(m.joined_at, app.settings.region.zone)) for m in people]
     print(f"{group.name}: {len(rows)} members, quorum {meetings.quorum_needed(len(rows), group.quorum)}")
     if not rows:
         print(f"no members yet: appeals-bot group invite --group {args.group} --role member")

@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.app import App
+from bot.presenters import dates
 from bot.scheduler import build_scheduler
 
 FORMATS = ("%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M", "%Y-%m-%d", "%d.%m.%Y")
@@ -45,7 +46,7 @@ async def scan_command(args: argparse.Namespace, app: App) -> int:
         print(exc)
         return 2
     scheduler = build_scheduler(app, lambda: at)
-    print(f"scan as of {at:%d.%m.%Y %H:%M} ({zone.key}):")
+    print(f"scan as of {dates.day_time(at)} ({zone.key}):")
     for job in scheduler.jobs:
         print(f"  {job.name}: {await scheduler.run(job.name)}")
     print("what the jobs owe people waits in the outbox: appeals-bot console --user NAME shows it")

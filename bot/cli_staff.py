@@ -10,6 +10,7 @@ from typing import Any
 from bot.app import App
 from bot.channels import registry
 from bot.domain.roles import GRANTABLE, capabilities
+from bot.presenters import dates
 from bot.services import staff, validation
 from handlers import cards
 from storage.models import User
@@ -46,7 +47,7 @@ async def invite_command(args: argparse.Namespace, app: App) -> int:
         except staff.InviteError as exc:
             print(exc, file=sys.stderr)
             return 2
-    expires = invite.expires_at.astimezone(app.settings.region.zone).strftime("%d.%m.%Y %H:%M")
+    expires = dates.day_time(invite.expires_at, app.settings.region.zone)
     print(f"code:      {invite.code}  (one use, valid until {expires})")
     for channel, hint in registry.invite_hints(app.settings, invite.code):
         print(f"{channel + ':':<10} {hint}")

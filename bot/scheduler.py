@@ -1,5 +1,8 @@
 """Timed work on APScheduler: periodic scans over indexed queries, not one stored job per appeal.
 
+This module only wires jobs to scans (``bot.scans``; the meeting scans and the weekly digest still
+in their services) and runs them; it never imports the handlers.
+
 Due times live in our own tables (``appeals.next_reminder_at``, the notices ledger), so an
 interval job only asks "what is due now?". Jobs coalesce (a missed run after downtime runs
 once) and never overlap; on PostgreSQL each scan takes an advisory lock so that of several
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -19,10 +22,9 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Duration, Settings
-from bot.services import meetings, privacy, reports, routing_learning
-from bot.services.calendar import ProductionCalendar
-from handlers import notices, ratings
+from bot.config import Duration
+from bot.scans import Scan, SessionScan, deadlines, privacy, ratings, routing
+from bot.services import meetings, reports
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:
@@ -31,10 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 100
-
-Scan = Callable[[Repositories, Settings, ProductionCalendar, datetime], Awaitable[int]]
-# Scans written against the session factory (the expert group, ratings) have this shape.
-SessionScan = Callable[..., Awaitable[int]]
 
 
 @dataclass
@@ -102,15 +100,11 @@ async def _lock(session: AsyncSession, name: str) -> bool:
     return await Repositories(session).locks.try_scan_lock(zlib.crc32(name.encode()))
 
 
-async def _retention(repo: Repositories, settings: Settings, calendar: ProductionCalendar, now: datetime) -> int:
-    return await privacy.apply_retention(repo, settings, now)
-
-
 def build_scheduler(app: App, clock: Callable[[], datetime]) -> Scheduler:
     jobs = [
-        Job("deadline-reminders", 60, scan=notices.scan_deadlines, batch=notices.BATCH),
-        Job("overdue-digests", 300, scan=notices.scan_overdue_digests),
-        Job("privacy-retention", 3600, scan=_retention),
+        Job("deadline-reminders", 60, scan=deadlines.scan_deadlines, batch=deadlines.BATCH),
+        Job("overdue-digests", 300, scan=deadlines.scan_overdue_digests),
+        Job("privacy-retention", 3600, scan=privacy.scan_retention),
     ]
     # The expert group's timed work: materials, member reminders, quorum alerts, quarter
     # reminders, vote deadlines, protocols. Each claims its notices, so a rerun sends nothing twice.
@@ -125,14 +119,9 @@ def _retrain_job(app: App) -> list[Job]:
     """Retrain on the region's learned examples every `routing.retrain_every` (weekly by default).
 
     The first run is at start-up: build_app has loaded or trained the model already, so it finds
-    nothing new and returns at once. Each instance keeps its own model in memory, so every instance
-    retrains (the training itself is cached on disk by content: the second one only loads the file).
+    nothing new and returns at once. Every instance retrains its own model (bot/scans/routing.py).
     """
     every = app.settings.routing.retrain_every
     if not every or app.extras.get("classifier") is None:
         return []
-
-    async def retrain(sessionmaker: object, settings: Settings, calendar: ProductionCalendar, now: datetime) -> int:
-        return int(await routing_learning.retrain(app.extras, app.sessionmaker, settings))
-
-    return [Job("routing-retrain", Duration.parse(every).amount * 86400, session_scan=retrain)]
+    return [Job("routing-retrain", Duration.parse(every).amount * 86400, session_scan=routing.retrain(app.extras))]

@@ -1,128 +1,24 @@
-"""Appeal cards for the ministry: one message per recipient, edited in place as the appeal moves."""
+"""Appeal cards for the ministry: one message per recipient, edited in place as the appeal moves.
+
+Who gets a card is ``bot.services.recipients``; how it reads is ``bot.presenters.cards``; both names
+stay importable from here for the handlers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config import TRIAGE, Settings
-from bot.events import Attachment, Button, Reply
-from bot.payloads import make
+from bot.config import Settings
+from bot.presenters.cards import CARD_TEXT_PREVIEW, action_buttons, appeal_files, card, card_text, short_name
+from bot.presenters.names import Names
 from bot.services.audience import about_appeal
-from bot.services.operator import OPEN
 from bot.services.outbox import notify
-from bot.services.staff import may_handle
-from handlers.texts import Names
-from storage.models import Appeal, User
+from bot.services.recipients import Recipient, recipients, responsible
+from storage.models import Appeal
 from storage.repositories import Repositories
 
-CARD_TEXT_PREVIEW = 2500
-
-
-@dataclass(frozen=True)
-class Recipient:
-    channel: str
-    chat_id: str
-    language: str
-
-
-async def recipients(repo: Repositories, settings: Settings, ministry_id: str) -> list[Recipient]:
-    """The ministry's staff chats from config and each of its operators in private.
-
-    A ministry with no operator the bot can reach (none invited yet, all revoked or blocked the bot):
-    the ЦУР's supervisors get its cards and reminders instead, so no appeal sits unseen.
-    """
-    if ministry_id == TRIAGE:
-        return [Recipient(s.channel, s.chat_id, s.language) for s in await repo.staff.supervisors()
-                if s.unreachable_reason is None]
-    ministry = settings.ministries.get(ministry_id)
-    found = [Recipient(channel, chat_id, settings.region.default_language)
-             for channel, chat_id in (ministry.staff_chat.items() if ministry else [])]
-    operators = [o for o in await repo.staff.operators_of(ministry_id) if o.unreachable_reason is None]
-    if not operators:
-        operators = [s for s in await repo.staff.supervisors() if s.unreachable_reason is None]
-    found += [Recipient(person.channel, person.chat_id, person.language) for person in operators]
-    return found
-
-
-async def responsible(repo: Repositories, settings: Settings, appeal: Appeal,
-                      cache: dict[str, list[Recipient]] | None = None) -> list[Recipient]:
-    """Whoever handles the appeal: its assignee while they may, else the ministry's recipients.
-
-    ``cache`` keeps each ministry's recipients for a scan that goes through many appeals."""
-    if appeal.assignee_id is not None:
-        assignee = await repo.users.get(appeal.assignee_id)
-        if assignee is not None and may_handle(assignee, appeal):
-            return [Recipient(assignee.channel, assignee.chat_id, assignee.language)]
-    if cache is None:
-        return await recipients(repo, settings, appeal.ministry_id)
-    if appeal.ministry_id not in cache:
-        cache[appeal.ministry_id] = await recipients(repo, settings, appeal.ministry_id)
-    return cache[appeal.ministry_id]
-
-
-def short_name(user: User | None) -> str | None:
-    """How a card names a member of staff: "Иванов И. И." from the full name given at joining."""
-    if user is None:
-        return None
-    words = (user.full_name or "").split()
-    if len(words) < 2:
-        return user.display_name or f"#{user.id}"
-    return " ".join([words[0], *(f"{w[0].upper()}." for w in words[1:3])])
-
-
-def action_buttons(names: Names, appeal: Appeal, supervisor: bool = False) -> list[list[Button]]:
-    rows = _open_actions(names, appeal, supervisor) if appeal.status in OPEN else []
-    if len(appeal.text or "") > CARD_TEXT_PREVIEW:
-        # The card shows the beginning; this leads to the rest (never back to another cut view).
-        rows.append([Button(names.t("card.full_text"), make("op", "text", appeal.id))])
-    return rows
-
-
-def _open_actions(names: Names, appeal: Appeal, supervisor: bool) -> list[list[Button]]:
-    t = names.t
-    rows = []
-    if appeal.assignee_id is None:
-        rows.append([Button(t("card.take"), make("op", "take", appeal.id))])
-    rows.append([Button(t("card.answer"), make("op", "ans", appeal.id)),
-                 Button(t("card.clarify"), make("op", "clar", appeal.id))])
-    second = [Button(t("card.redirect"), make("op", "redir", appeal.id))]
-    if not appeal.extended:
-        second.append(Button(t("card.extend"), make("op", "ext", appeal.id)))
-    rows.append(second)
-    if supervisor:
-        rows.append([Button(t("card.reassign"), make("op", "reas", appeal.id))])
-    return rows
-
-
-def card_text(names: Names, appeal: Appeal, assignee: str | None, redirected_to: str | None = None) -> str:
-    t = names.t
-    text = appeal.text or ""
-    if len(text) > CARD_TEXT_PREVIEW:
-        text = text[:CARD_TEXT_PREVIEW] + t("card.text_cut")
-    place = appeal.address or ""
-    if appeal.latitude is not None and appeal.longitude is not None:
-        place = t("summary.location", lat=f"{appeal.latitude:.5f}", lon=f"{appeal.longitude:.5f}")
-    status = names.status(appeal.status)
-    if redirected_to is not None:
-        status = t("card.redirected_to", ministry=names.ministry(redirected_to))
-    lines = [t("card.body", number=appeal.number, sector=names.sector(appeal.sector_id),
-               category=names.category(appeal.sector_id, appeal.category_id),
-               registered=names.datetime(appeal.registered_at), deadline=names.date(appeal.deadline_at),
-               place=place or t("summary.none"), files=len(appeal_files(appeal)) + len(appeal_files(
-                   appeal, "clarification")), answer_files=len(appeal_files(appeal, "answer")), text=text,
-               status=status, assignee=assignee or t("card.nobody"), name=appeal.citizen_name or t("card.no_name"),
-               phone=appeal.phone or t("card.no_phone"))]
-    if appeal.reopen_count:
-        lines.insert(0, t("card.repeat", count=appeal.reopen_count))
-    if appeal.extended:
-        lines.append(t("card.extended"))
-    return "\n".join(lines)
-
-
-def appeal_files(appeal: Appeal, source: str = "appeal") -> list[Attachment]:
-    return [Attachment(kind=a.kind, ref=a.ref, channel=a.channel, name=a.name, size=a.size, mime=a.mime)  # type: ignore[arg-type]
-            for a in appeal.attachments if a.source == source]
+__all__ = ["CARD_TEXT_PREVIEW", "Recipient", "action_buttons", "appeal_files", "card_text", "publish_card",
+           "recipients", "responsible", "short_name"]
 
 
 async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, now: datetime, *,
@@ -136,10 +32,8 @@ async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, n
     assignee = short_name(await repo.users.get(appeal.assignee_id)) if appeal.assignee_id is not None else None
     target = ministry_id or appeal.ministry_id
     for recipient in await recipients(repo, settings, target):
-        names = Names(settings, recipient.language)
-        buttons = [] if redirected_to else action_buttons(names, appeal)
-        reply = Reply(text=card_text(names, appeal, assignee, redirected_to), buttons=buttons,
-                      attachments=appeal_files(appeal) if with_files else [])
+        reply = card(Names(settings, recipient.language), appeal, assignee, redirected_to=redirected_to,
+                     with_files=with_files)
         await notify(repo, recipient.channel, recipient.chat_id, reply, now=now,
                      dedup_key=f"card:{appeal.id}:{version}:{recipient.channel}:{recipient.chat_id}",
                      card_key=f"card:{appeal.id}", audience=about_appeal(appeal.id, target), fresh=fresh)

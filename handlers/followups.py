@@ -18,6 +18,7 @@ from typing import Any
 from bot.domain.appeals import AppealStatus
 from bot.events import Attachment, Button
 from bot.payloads import make
+from bot.presenters.ratings import rate_row
 from bot.services import appeals, followups, ratings, staff
 from bot.services import operator as operator_service
 from bot.services.followups import JOIN_WINDOW, WITHDRAWABLE
@@ -249,7 +250,7 @@ def _actions(ctx: Context, appeal: Appeal, rating: Any) -> list[list[Button]]:
     if appeal.status in ratings.ANSWERED:
         window = timedelta(hours=ctx.settings.ratings.change_window_hours)
         if rating is None or ctx.now - rating.at <= window:
-            rows.append([Button(f"{score} ⭐", make("rate", appeal.id, score)) for score in ratings.SCORES])
+            rows.append(rate_row(appeal.id))
         if ratings.reopen_problem(ctx.settings, appeal, rating, ctx.now) is None:
             rows.append([ctx.button("reopen.button", make("reopen", appeal.id))])
     if appeal.status in WITHDRAWABLE:

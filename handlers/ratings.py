@@ -7,26 +7,19 @@ their draft intact (the comment step only swaps the state name and remembers the
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 
-from bot.config import Settings
-from bot.events import Button, Reply
-from bot.i18n import translator
 from bot.payloads import make
+from bot.presenters.ratings import rate_buttons
 from bot.services import ratings
-from bot.services.calendar import ProductionCalendar
-from bot.services.outbox import notify_user
 from bot.services.ratings import Rated
 from handlers import texts
 from handlers.cards import publish_card
 from handlers.citizen import complain
 from handlers.context import Context
 from handlers.router import Router
-from storage.repositories import Repositories
 
 COMMENT_STATE = "rating_comment"
 # Where the comment step keeps what it is about and the state to return to.
@@ -38,11 +31,6 @@ def setup(router: Router) -> None:
     router.button("rateskip", skip_comment, {COMMENT_STATE})
     router.button("reopen", reopen_appeal)
     router.state(COMMENT_STATE, enter_comment, ask_comment)
-
-
-def rate_buttons(appeal_id: int) -> list[list[Button]]:
-    """The buttons the answer carries (the operator side makes the same payloads)."""
-    return [[Button(f"{score} ⭐", make("rate", appeal_id, score)) for score in ratings.SCORES]]
 
 
 def _step(ctx: Context) -> dict[str, Any]:
@@ -161,19 +149,3 @@ async def reopen_appeal(ctx: Context) -> None:
             deadline=texts.local_date(ctx, appeal.deadline_at), replace=True)
     ctx.toast("reopen.done_toast", number=appeal.number)
     await _back_to_dialog(ctx)
-
-
-# --- the reminder to rate (a scheduler scan) ------------------------------------------------------
-
-async def scan_rating_reminders(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings,
-                                calendar: ProductionCalendar, now: datetime) -> int:
-    """One polite reminder per answer left unrated for ``[ratings] reminder_after_days``; never a second."""
-    async with sessionmaker() as session, session.begin():
-        repo = Repositories(session)
-        reminders = await ratings.claim_reminders(repo, settings, calendar, now)
-        for reminder in reminders:
-            t = translator(reminder.citizen.language)
-            reply = Reply(text=t("rating.reminder", number=reminder.appeal.number),
-                          buttons=rate_buttons(reminder.appeal.id))
-            await notify_user(repo, reminder.citizen, reply, dedup_key=reminder.key, now=now, due_at=reminder.due_at)
-    return len(reminders)

@@ -8,6 +8,7 @@ is told "preparing…" at once, and the table and file follow through the outbox
 
 from __future__ import annotations
 
+from bot.presenters import dates
 from bot.services import report_jobs, reports, staff
 from bot.services.reports import Period, PeriodError
 from handlers.citizen import complain
@@ -38,7 +39,7 @@ async def _request(ctx: Context, kind: str) -> None:
     if period is None:
         return
     await report_jobs.request(ctx.repo, ctx.user, kind, period, ctx.now)
-    ctx.say("report.preparing", first=period.first.strftime("%d.%m.%Y"), last=period.last.strftime("%d.%m.%Y"))
+    ctx.say("report.preparing", first=dates.day(period.first), last=dates.day(period.last))
 
 
 async def show_stats(ctx: Context) -> None:

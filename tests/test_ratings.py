@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.payloads import make
-from handlers.ratings import scan_rating_reminders
+from bot.scans.ratings import scan_rating_reminders
 from storage.models import Appeal, AppealEvent, Conversation, OutboxMessage, User
 from storage.rating_models import AppealRating
 from tests.conftest import Clock

@@ -3,10 +3,12 @@
     python tools/check_layers.py [ROOT] [--baseline FILE] [--write-baseline]
 
 The arrows run one way: channels → handlers → services → storage. So storage never imports the
-services, the handlers or the channels; the services never import the handlers, the channels or the
-translations (bot/i18n.py: a service says what is owed, a presenter words it); the handlers never
-import the channels, nor SQLAlchemy or the repositories (they call services; only the modules that open an
-update's transaction hold the session); the scheduler and the delivery never import the handlers. Imports are read with
+services, the handlers or the channels; the services never import the handlers, the channels, the
+translations (bot/i18n.py), the presenters or the scans (a service says what is owed, a presenter words
+it); the presenters never import the handlers, the channels, the scans or the scheduler; the scans
+(bot/scans/) never import the handlers or the channels; the handlers never import the channels, nor
+SQLAlchemy or the repositories (they call services; only the modules that open an update's transaction
+hold the session); the scheduler and the delivery never import the handlers. Imports are read with
 ``ast`` from bot/, handlers/ and storage/ (not tests, benches or migrations), wherever they stand: at
 module level, in a function, under ``if TYPE_CHECKING``.
 
@@ -39,13 +41,16 @@ MAX_LINES = 400
 # a database that is away (is_transient) from a bug. They alone among the handlers may name SQLAlchemy and
 # storage.repositories; every other handler calls services. Exact module names, not prefixes.
 TRANSACTION_OWNERS = frozenset({"handlers", "handlers.context", "handlers.router"})
+NONE: frozenset[str] = frozenset()
 # (importing modules, modules they must not import, importing modules exempt by exact name), by dotted prefix.
 RULES: tuple[tuple[tuple[str, ...], tuple[str, ...], frozenset[str]], ...] = (
-    (("storage",), ("bot.services", "handlers", "bot.channels"), frozenset()),
-    (("bot.services",), ("handlers", "bot.channels", "bot.i18n"), frozenset()),
-    (("handlers",), ("bot.channels",), frozenset()),
+    (("storage",), ("bot.services", "handlers", "bot.channels"), NONE),
+    (("bot.services",), ("handlers", "bot.channels", "bot.i18n", "bot.presenters", "bot.scans"), NONE),
+    (("bot.presenters",), ("handlers", "bot.channels", "bot.scans", "bot.scheduler"), NONE),
+    (("bot.scans",), ("handlers", "bot.channels"), NONE),
+    (("handlers",), ("bot.channels",), NONE),
     (("handlers",), ("sqlalchemy", "storage.repositories"), TRANSACTION_OWNERS),
-    (("bot.scheduler", "bot.delivery"), ("handlers",), frozenset()),
+    (("bot.scheduler", "bot.delivery"), ("handlers",), NONE),
 )
 BASELINE = Path("tools/layers_baseline.txt")
 

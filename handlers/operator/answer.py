@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from bot.events import Attachment, Button, Reply
+from bot.events import Attachment, Reply
 from bot.payloads import make
+from bot.presenters.ratings import rate_question
 from bot.services import operator as service
 from handlers import cards
 from handlers.context import Context
-from handlers.operator.base import RATING_SCORES, cancel_row, refuse, tell_citizen
+from handlers.operator.base import cancel_row, refuse, tell_citizen
 from handlers.router import refusals
 
 
@@ -78,9 +79,7 @@ async def answer_send(ctx: Context) -> None:
     await tell_citizen(ctx, appeal, "answer", lambda names: Reply(text=names.t(
         "answer.to_citizen", number=appeal.number, ministry=names.ministry(appeal.ministry_id),
         text=appeal.answer_text or ""), attachments=files))
-    await tell_citizen(ctx, appeal, "rate-ask", lambda names: Reply(
-        text=names.t("answer.rate_question", number=appeal.number),
-        buttons=[[Button(f"{score} ⭐", make("rate", appeal.id, score)) for score in RATING_SCORES]]))
+    await tell_citizen(ctx, appeal, "rate-ask", lambda names: rate_question(names, appeal))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     ctx.say("answer.sent", number=appeal.number, replace=True)
     ctx.toast("answer.sent_toast")
