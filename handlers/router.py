@@ -56,8 +56,8 @@ async def said(ctx: Context, refusal: Any) -> None:
 
 
 async def refused(ctx: Context, refusal: Any) -> None:
-    """The plain polite no: the reason as a message and, for a press, as the button's toast; nothing changed.
-    Buttons a step attached to the refusal (``handlers.experts.base.way_on``) stay under it."""
+    """The plain polite no: the reason as a message and, for a press, as the button's toast (what the step did
+    before stays done). Buttons a step attached to the refusal (``handlers.experts.base.way_on``) stay under it."""
     ctx.say(refusal.key, buttons=getattr(refusal, "buttons", None), **refusal.params)
     if ctx.event.is_button:
         ctx.toast(refusal.key, **refusal.params)
