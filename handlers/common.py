@@ -6,7 +6,7 @@ from bot.domain.roles import Role
 from bot.events import Button
 from bot.i18n import LANGUAGES
 from bot.payloads import make
-from bot.services import staff
+from bot.services import staff, users
 from handlers import citizen, texts, workplace
 from handlers.citizen import MIN_FREE_TEXT
 from handlers.context import Context
@@ -64,7 +64,7 @@ async def start(ctx: Context) -> None:
 async def redeem_code(ctx: Context, code: str) -> None:
     """An invite from `appeals-bot staff invite` (deep link /start CODE, or the code typed, as in VK)."""
     invite = await staff.redeem(ctx.repo, ctx.user, code, ctx.now)
-    ctx.user.display_name = (ctx.event.user_name or ctx.user.display_name or "")[:200] or None
+    users.keep_messenger_name(ctx.user, ctx.event.user_name)
     ctx.reset()
     if invite.group_id is not None:
         from handlers import experts
@@ -102,7 +102,7 @@ async def choose_language(ctx: Context) -> None:
     if code not in LANGUAGES:
         await stale_button(ctx)
         return
-    ctx.user.language = code
+    users.set_language(ctx.user, code)
     ctx.say("lang.changed", replace=True)
     if ctx.state:
         await texts.router(ctx).prompt(ctx)

@@ -63,7 +63,7 @@ async def enter_name(ctx: Context) -> None:
         ctx.say(problem, max=ctx.settings.limits.name_max_length)
         await ask_name(ctx)
         return
-    ctx.user.full_name = name
+    staff.set_full_name(ctx.user, name)
     ctx.reset()
     ctx.say("staff.name_saved", name=short_name(ctx.user) or name, buttons=menu_buttons(ctx))
 

@@ -132,3 +132,8 @@ def may_handle(user: User, appeal: Appeal) -> bool:
     if may.may_see_all_ministries:
         return True
     return may.may_answer and may.has_ministry and user.ministry_id == appeal.ministry_id
+
+
+def set_full_name(user: User, name: str) -> None:
+    """The staff member's full name, as cards and protocols write it (checked by the dialog)."""
+    user.full_name = name

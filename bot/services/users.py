@@ -44,3 +44,13 @@ async def by_id(repo: Repositories, user_id: int | None) -> User | None:
 async def dialog(repo: Repositories, channel: str, chat_id: str) -> Conversation:
     """The dialog kept for a chat (created empty), e.g. the private chat a group's dialog continues in."""
     return await repo.conversations.load(channel, chat_id)
+
+
+def set_language(user: User, language: str) -> None:
+    """The language every later message to the person is written in."""
+    user.language = language
+
+
+def keep_messenger_name(user: User, name: str | None) -> None:
+    """The name the messenger gives (or the one known), kept when the person joins the staff or a group."""
+    user.display_name = (name or user.display_name or "")[:200] or None
