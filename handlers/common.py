@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.domain.errors import Refusal
 from bot.domain.roles import Role
 from bot.events import Button
 from bot.i18n import LANGUAGES
@@ -132,7 +135,12 @@ async def idle(ctx: Context) -> None:
 
 
 async def stale_button(ctx: Context) -> None:
-    ctx.say("error.stale_button")
+    await outdated(ctx, Refusal("error.stale_button"))
+
+
+async def outdated(ctx: Context, refusal: Any) -> None:
+    """A press on a button its object has outgrown: the reason, the stale-button toast, the step's question again."""
+    ctx.say(refusal.key, **refusal.params)
     ctx.toast("error.stale_toast")
     await texts.router(ctx).prompt(ctx)
 

@@ -268,12 +268,10 @@ async def ask_withdraw(ctx: Context) -> None:
         [ctx.button("withdraw.yes", make("wdrawok", appeal.id)), ctx.button("withdraw.no", make("open", appeal.id))]])
 
 
+@refusals(common.outdated)
 async def withdraw(ctx: Context) -> None:
-    assert ctx.payload is not None
-    appeal = await followups.withdraw(ctx.repo, ctx.user, ctx.payload.int_arg(0) or 0, ctx.now)
-    if appeal is None:
-        await common.stale_button(ctx)
-        return
+    appeal = await followups.withdraw(ctx.repo, ctx.user, (ctx.payload.int_arg(0) if ctx.payload else None) or 0,
+                                      ctx.now)
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     await operator.notify_ministry(ctx, appeal, "withdraw.to_ministry", f"withdrawn:{appeal.id}")
     ctx.say("withdraw.done", number=appeal.number, replace=True)
