@@ -6,11 +6,14 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
 from bot.payloads import describe, parse
+from bot.presenters import dates
+from bot.services.meetings import Key
 from handlers.context import REFUSALS, Context
 
 log = logging.getLogger(__name__)
@@ -50,17 +53,24 @@ def _log_refusal(ctx: Context, refusal: Any) -> None:
     log.info("refused %s for %s:%s in state %r", refusal.key, ctx.event.channel, ctx.event.user_id, ctx.state)
 
 
+def worded(ctx: Context, params: dict[str, object]) -> dict[str, Any]:
+    """A refusal's parameters as shown: a message key in the user's language, a date as the region writes it."""
+    return {name: ctx.t(value) if isinstance(value, Key) else dates.day(value) if isinstance(value, date) else value
+            for name, value in params.items()}
+
+
 async def said(ctx: Context, refusal: Any) -> None:
     """The reason as a message, nothing more (no toast even for a press)."""
-    ctx.say(refusal.key, **refusal.params)
+    ctx.say(refusal.key, **worded(ctx, refusal.params))
 
 
 async def refused(ctx: Context, refusal: Any) -> None:
     """The plain polite no: the reason as a message and, for a press, as the button's toast (what the step did
     before stays done). Buttons a step attached to the refusal (``handlers.experts.base.way_on``) stay under it."""
-    ctx.say(refusal.key, buttons=getattr(refusal, "buttons", None), **refusal.params)
+    params = worded(ctx, refusal.params)
+    ctx.say(refusal.key, buttons=getattr(refusal, "buttons", None), **params)
     if ctx.event.is_button:
-        ctx.toast(refusal.key, **refusal.params)
+        ctx.toast(refusal.key, **params)
 
 
 @dataclass

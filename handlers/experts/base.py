@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters.meetings import WORDING
 from bot.services import meeting_facts, meetings
 from bot.services.meetings import MeetingDraft, Office, Refusal
 from handlers import texts
@@ -26,7 +27,7 @@ PLACE_MAX = 500
 
 
 def office(ctx: Context) -> Office:
-    return Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now)
+    return Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now, words=WORDING)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_facts, meetings, validation
 from bot.services.meetings import MeetingDraft
 from bot.services.meetings import Refusal as MeetingRefusal
@@ -272,7 +273,7 @@ async def show_preview(ctx: Context) -> None:
         await refused(ctx, Refusal("meeting.draft_incomplete"))  # a question, not a step: shown here
         return
     files = sum(len(item["materials"]) for item in draft.items)
-    card = meetings.meeting_card(ctx.settings, ctx.user.language, _preview_meeting(draft))
+    card = meeting_texts.meeting_card(ctx.settings, ctx.user.language, _preview_meeting(draft))
     approver = await meeting_agenda.approver_of(office(ctx), draft.group_id)
     approval = office(ctx).group(draft.group_id).agenda_approval and approver is not None and \
         approver.user_id != ctx.user.id

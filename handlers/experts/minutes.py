@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.domain.errors import Refusal
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_facts, meetings
 from bot.services.meetings import agenda
 from bot.services.meetings import minutes as proceedings
@@ -79,11 +80,13 @@ async def resubmit_protocol(ctx: Context) -> None:
 
 async def send_materials(ctx: Context) -> None:
     meeting = await meeting_of(ctx, _arg(ctx, 0))
-    ctx.replies.append(await agenda.materials_for(office(ctx), ctx.user, meeting))
+    materials = await agenda.materials_for(office(ctx), ctx.user, meeting)
+    ctx.replies.append(meeting_texts.materials_reply(ctx.settings, ctx.user.language, materials))
 
 
 async def public_summary(ctx: Context) -> None:
     meeting = await meeting_of(ctx, _arg(ctx, 0))
     await meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)
-    summary = await proceedings.public_summary(office(ctx), meeting, ctx.user.language)
+    summary = meeting_texts.public_summary(ctx.settings, ctx.user.language, meeting,
+                                           await proceedings.outcomes(office(ctx), meeting))
     ctx.say_text("\n\n".join([ctx.t("summary.header"), summary]))

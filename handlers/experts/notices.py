@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.domain.errors import Refusal
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meetings
 from bot.services.meetings import MeetingDraft
 from handlers import texts
@@ -25,8 +26,8 @@ from storage.expert_models import Meeting
 
 async def answer_notice(ctx: Context) -> None:
     meeting, answer = await meetings.answer_notice(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1))
-    ctx.replies.append(meetings.notice_reply(ctx.settings, ctx.user.language, meeting, "meeting.notice_new",
-                                             answer=answer))
+    ctx.replies.append(meeting_texts.notice_reply(ctx.settings, ctx.user.language, meeting, "meeting.notice_new",
+                                                  answer=answer))
     ctx.replies[-1].replace = True
     ctx.toast("meeting.answer_saved")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_facts, meetings, validation
 from handlers import texts
 from handlers.context import Context
@@ -37,14 +38,14 @@ async def show_meeting(ctx: Context) -> None:
         return
     meeting = await meeting_of(ctx, raw)
     member = await meetings.member_of(office(ctx), ctx.user, meeting.group_id)
-    parts = [meetings.meeting_card(ctx.settings, ctx.user.language, meeting),
+    parts = [meeting_texts.meeting_card(ctx.settings, ctx.user.language, meeting),
              ctx.t("meeting.status_line", status=ctx.t(f"meeting.status_{meeting.status}"))]
     if member.role in meetings.ORGANIZERS:
         parts.extend(await _organizer_view(ctx, meeting))
         buttons = await _organizer_buttons(ctx, meeting)
     else:
         parts.extend(await _member_view(ctx, meeting))
-        buttons = meetings.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
+        buttons = meeting_texts.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
         if meeting.status != "proposed" and await meeting_facts.has_materials(office(ctx), meeting.id):
             buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("mt_files", meeting.id))]]
     ctx.say_text("\n\n".join(parts), buttons=buttons)
