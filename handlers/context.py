@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,16 +12,21 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.domain.errors import Refusal
 from bot.events import Button, Incoming, Reply
 from bot.i18n import Translator, translator
 from bot.payloads import Payload
 from bot.services.appeals import Draft
 from bot.services.calendar import ProductionCalendar
+from bot.services.meetings import Refusal as MeetingRefusal
 from storage.models import Conversation, User
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:
     from handlers.router import Router
+# The ways a service says a polite no (the meeting services' own class until they raise the domain's):
+# a step lets them pass and the router shows them (handlers.router.Router.dispatch).
+REFUSALS = (Refusal, MeetingRefusal)
 
 
 @dataclass
@@ -80,6 +87,14 @@ class Context:
         """On to a step of a dialog, and ask for it."""
         self.set_state(state, **updates)
         await self.reprompt()
+    @contextmanager
+    def ending_dialog(self) -> Iterator[None]:
+        """Within: a refusal also ends the dialog (the appeal or meeting it was about has changed meanwhile)."""
+        try:
+            yield
+        except REFUSALS:
+            self.reset()
+            raise
 
     @property
     def draft(self) -> Draft:

@@ -8,12 +8,13 @@ Latin keyboard, ``CUR-2026-000123``.
 
 from __future__ import annotations
 
+from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
 from bot.services import staff, validation
 from handlers.cards import short_name
 from handlers.context import Context
-from handlers.operator import parse_number, show_appeal_command
+from handlers.operator import parse_number, refuse, show_appeal_command
 from handlers.router import Dialog, Router
 
 STAFF = Dialog("staff")
@@ -64,7 +65,7 @@ async def enter_name(ctx: Context) -> None:
         ctx.say(problem, max=ctx.settings.limits.name_max_length)
         await ask_name(ctx)
         return
-    ctx.user.full_name = name
+    staff.set_full_name(ctx.user, name)
     ctx.reset()
     ctx.say("staff.name_saved", name=short_name(ctx.user) or name, buttons=menu_buttons(ctx))
 
@@ -88,8 +89,7 @@ async def press_menu(ctx: Context) -> None:
     allowed = SUPERVISOR_MENU if staff.is_supervisor(ctx.user) else OPERATOR_MENU if staff.is_staff(ctx.user) else ()
     step = ctx.router.commands.get(name) if name in allowed else None
     if step is None:
-        ctx.say("operator.staff_only")
-        ctx.toast("operator.refused_toast")
+        await refuse(ctx, Refusal("operator.staff_only"))
         return
     ctx.argument = ""
     await step(ctx)
