@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.deps import Deps
 from bot.observability import Metrics
 from bot.presenters import report_requests
 from bot.services import routing_learning
@@ -36,7 +36,7 @@ class App:
     sessionmaker: async_sessionmaker[AsyncSession]
     calendar: ProductionCalendar
     conversations: Conversations
-    extras: dict[str, Any] = field(default_factory=dict)
+    deps: Deps = field(default_factory=Deps)
     metrics: Metrics = field(default_factory=Metrics)
     reports: ReportWorker | None = None
 
@@ -69,11 +69,11 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
         await _check_schema(engine)
     sessionmaker = create_sessionmaker(engine)
     calendar = ProductionCalendar.from_settings(settings)
-    extras: dict[str, Any] = {"classifier": await _classifier(settings, sessionmaker) if with_classifier else None}
+    deps = Deps(classifier=await _classifier(settings, sessionmaker) if with_classifier else None)
     metrics = Metrics()
-    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras,
+    conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, deps=deps,
                                   metrics=metrics)
-    return App(settings, engine, sessionmaker, calendar, conversations, extras, metrics,
+    return App(settings, engine, sessionmaker, calendar, conversations, deps, metrics,
                ReportWorker(sessionmaker, settings, clock, words=report_requests.WORDING))
 
 

@@ -31,7 +31,7 @@ def register(commands: Any) -> None:
 
 
 async def classify_command(args: argparse.Namespace, app: App) -> int:
-    classifier = app.extras.get("classifier")
+    classifier = app.deps.classifier
     if classifier is None:
         print("the routing model is not available (see the log above)", file=sys.stderr)
         return 2

@@ -121,6 +121,6 @@ def _retrain_job(app: App) -> list[Job]:
     nothing new and returns at once. Every instance retrains its own model (bot/scans/routing.py).
     """
     every = app.settings.routing.retrain_every
-    if not every or app.extras.get("classifier") is None:
+    if not every or app.deps.classifier is None:
         return []
-    return [Job("routing-retrain", Duration.parse(every).amount * 86400, session_scan=routing.retrain(app.extras))]
+    return [Job("routing-retrain", Duration.parse(every).amount * 86400, session_scan=routing.retrain(app.deps))]

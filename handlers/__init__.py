@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import observability, payloads
 from bot.config import Settings
+from bot.deps import Deps
 from bot.events import HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
 from bot.observability import Metrics
@@ -38,7 +38,8 @@ from handlers import (
     workplace,
 )
 from handlers.context import Context
-from handlers.router import Router, is_transient
+from handlers.legacy import LEGACY_STATES, upgrade
+from handlers.router import RouteError, Router, is_transient
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def utc_now() -> datetime:
 
 
 def build_router() -> Router:
+    """Every dialog in one router; a state, verb or command registered twice raises ``RouteError`` here."""
     router = Router()
     common.setup(router)
     citizen.setup(router)
@@ -62,18 +64,22 @@ def build_router() -> Router:
     privacy.setup(router)
     guards.setup(router)
     workplace.setup(router)
+    router.check()
+    lost = sorted(set(LEGACY_STATES.values()) - router.inputs.keys())
+    if lost:
+        raise RouteError(f"stored states of the previous release would continue in unknown states {lost}")
     return router
 
 
 class Conversations:
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
                  calendar: ProductionCalendar | None = None, clock: Clock = utc_now,
-                 extras: dict[str, Any] | None = None, metrics: Metrics | None = None) -> None:
+                 deps: Deps | None = None, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.calendar = calendar or ProductionCalendar.from_settings(settings)
         self.clock = clock
-        self.extras = extras or {}
+        self.deps = deps or Deps()
         self.metrics = metrics
         self.router = build_router()
 
@@ -149,5 +155,6 @@ class Conversations:
         # In a group several staff members talk at once: each keeps a dialog of their own.
         key = f"{event.chat_id}/{event.user_id}" if event.is_group else event.chat_id
         conversation = await repo.conversations.load(event.channel, key)
+        upgrade(conversation)  # a dialog saved by the previous release continues
         return Context(event=event, settings=self.settings, repo=repo, user=user, conversation=conversation,
-                       now=self.clock(), calendar=self.calendar, extras=dict(self.extras))
+                       now=self.clock(), calendar=self.calendar, deps=self.deps, router=self.router)

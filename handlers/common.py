@@ -13,29 +13,31 @@ from bot.services import staff, users
 from handlers import citizen, texts, workplace
 from handlers.citizen import MIN_FREE_TEXT
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Dialog, Router
 
+HOME = Dialog("home")
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
 
 def setup(router: Router) -> None:
     router.before.append(refuse_unsupported)
     router.before.append(refuse_citizen_in_group)
-    router.command("start", start)
-    router.command("help", show_help)
-    router.command("lang", ask_language)
-    router.command("cancel", cancel)
-    router.command("menu", show_menu)
-    router.button("lang", choose_language)
-    router.button("cancel", cancel)
-    router.button("help", show_help)
+    home = router.dialog(HOME)
+    home.command("start", start)
+    home.command("help", show_help)
+    home.command("lang", ask_language)
+    home.command("cancel", cancel)
+    home.command("menu", show_menu)
+    home.button("lang", choose_language)
+    home.button("cancel", cancel)
+    home.button("help", show_help)
     router.idle = idle
     router.stale = stale_button
 
 
 def menu_buttons(ctx: Context) -> list[list[Button]]:
-    return [[ctx.button("menu.new", make("new")), ctx.button("menu.my", make("my", 0))],
-            [ctx.button("menu.help", make("help"))]]
+    return [[ctx.button("menu.new", make("appeal.new")), ctx.button("menu.my", make("appeal.my", 0))],
+            [ctx.button("menu.help", make("home.help"))]]
 
 
 async def show_menu(ctx: Context) -> None:
@@ -46,7 +48,7 @@ async def show_menu(ctx: Context) -> None:
 
 
 async def start(ctx: Context) -> None:
-    code = str(ctx.extras.get("argument") or "").strip()
+    code = ctx.argument
     if code:
         await redeem_code(ctx, code)
         return
@@ -54,12 +56,11 @@ async def start(ctx: Context) -> None:
     ctx.say("start.greeting", region=genitive or texts.region_name(ctx))
     if ctx.state:
         ctx.say("start.continue")
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
     elif staff.is_staff(ctx.user):
         await show_menu(ctx)
     elif not ctx.user.consent_given:
-        ctx.set_state("consent")
-        await texts.router(ctx).prompt(ctx)
+        await ctx.go(citizen.APPEAL.state("consent"))
     else:
         await show_menu(ctx)
 
@@ -91,11 +92,11 @@ async def show_help(ctx: Context) -> None:
     ctx.say("help.citizen", min=ctx.settings.limits.text_min_length,
             max_files=ctx.settings.limits.attachments_max_count)
     if ctx.state:
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
 
 
 async def ask_language(ctx: Context) -> None:
-    buttons = [[Button(LANGUAGE_NAMES[code], make("lang", code)) for code in LANGUAGES]]
+    buttons = [[Button(LANGUAGE_NAMES[code], make("home.lang", code)) for code in LANGUAGES]]
     ctx.say("lang.choose", buttons=buttons)
 
 
@@ -108,7 +109,7 @@ async def choose_language(ctx: Context) -> None:
     users.set_language(ctx.user, code)
     ctx.say("lang.changed", replace=True)
     if ctx.state:
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
 
 
 async def cancel(ctx: Context) -> None:
@@ -142,7 +143,7 @@ async def outdated(ctx: Context, refusal: Any) -> None:
     """A press on a button its object has outgrown: the reason, the stale-button toast, the step's question again."""
     ctx.say(refusal.key, **refusal.params)
     ctx.toast("error.stale_toast")
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
 
 
 async def refuse_unsupported(ctx: Context) -> bool:
@@ -150,7 +151,7 @@ async def refuse_unsupported(ctx: Context) -> bool:
         return True
     ctx.say("error.unsupported")
     if ctx.state:
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
     return False
 
 

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
+from bot.deps import Deps
 from bot.domain.errors import Refusal
 from bot.events import Button, Incoming, Reply
 from bot.i18n import Translator, translator
@@ -21,6 +22,8 @@ from bot.services.meetings import Refusal as MeetingRefusal
 from storage.models import Conversation, User
 from storage.repositories import Repositories
 
+if TYPE_CHECKING:
+    from handlers.router import Router
 # The ways a service says a polite no (the meeting services' own class until they raise the domain's):
 # a step lets them pass and the router shows them (handlers.router.Router.dispatch).
 REFUSALS = (Refusal, MeetingRefusal)
@@ -35,8 +38,10 @@ class Context:
     conversation: Conversation
     now: datetime
     calendar: ProductionCalendar
-    extras: dict[str, Any]
+    deps: Deps
+    router: Router
     payload: Payload | None = None
+    argument: str = ""  # what followed the command ("/start CODE"); empty for anything else
     replies: list[Reply] = field(default_factory=list)
 
     @property
@@ -73,6 +78,15 @@ class Context:
         self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k.startswith("_")}
         flag_modified(self.conversation, "data")
 
+    async def reprompt(self) -> None:
+        """Ask again what the current step needs (the idle answer outside a dialog): after a restart, a stale
+        button, a hint, or on coming back to a dialog."""
+        await self.router.prompt(self)
+
+    async def go(self, state: str, **updates: Any) -> None:
+        """On to a step of a dialog, and ask for it."""
+        self.set_state(state, **updates)
+        await self.reprompt()
     @contextmanager
     def ending_dialog(self) -> Iterator[None]:
         """Within: a refusal also ends the dialog (the appeal or meeting it was about has changed meanwhile)."""

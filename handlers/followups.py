@@ -24,24 +24,26 @@ from bot.services import operator as operator_service
 from bot.services.followups import JOIN_WINDOW, WITHDRAWABLE
 from handlers import cards, citizen, common, operator, texts
 from handlers.context import Context
-from handlers.router import Router, refusals, said
+from handlers.router import Dialog, Router, refusals, said
 from storage.models import Appeal
 
 JOIN_KEY = "_clarification"  # the reply being joined: survives ctx.reset() (leading underscore)
-PICK_STATE = "followup_pick"
-ABOUT_STATE = "followup_about"
+FOLLOWUP = Dialog("followup")
+PICK_STATE = FOLLOWUP.state("pick")
+ABOUT_STATE = FOLLOWUP.state("about")
 
 
 def setup(router: Router) -> None:
-    router.button("clpick", pick_appeal, {PICK_STATE})
-    router.button("fuabout", about_appeal, {ABOUT_STATE})
-    router.button("funew", new_from_message, {ABOUT_STATE, PICK_STATE})
-    router.button("open", open_appeal)
-    router.button("wdraw", ask_withdraw)
-    router.button("wdrawok", withdraw)
-    router.state(PICK_STATE, keep_more, ask_pick)
-    router.state(ABOUT_STATE, keep_more, ask_about)
-    router.state("clarification", enter_clarification, citizen.ask_clarification)
+    followup = router.dialog(FOLLOWUP)
+    followup.button("pick", pick_appeal, {"pick"})
+    followup.button("about", about_appeal, {"about"})
+    followup.button("new", new_from_message, {"about", "pick"})
+    followup.button("open", open_appeal)
+    followup.button("withdraw", ask_withdraw)
+    followup.button("withdraw_ok", withdraw)
+    followup.state("pick", keep_more, ask_pick)
+    followup.state("about", keep_more, ask_about)
+    followup.state("clarification", enter_clarification, citizen.ask_clarification)
     fallback = router.idle
     assert fallback is not None
 
@@ -103,14 +105,14 @@ async def keep_more(ctx: Context) -> None:
         message["text"] = _clean(ctx, "\n\n".join(p for p in (message.get("text", ""), text) if p))
     message["files"] = [*message.get("files", []), *(asdict(a) for a in ctx.event.attachments)]
     ctx.set_state(ctx.state, followup=message)
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
 
 
 async def ask_pick(ctx: Context) -> None:
     waiting = await followups.awaiting_clarification(ctx.repo, ctx.user)
-    rows = [[Button(a.number, make("clpick", a.id))] for a in waiting[:8]]
-    rows.append([ctx.button("followup.new_appeal", make("funew"))])
-    rows.append([ctx.button("button.cancel", make("cancel"))])
+    rows = [[Button(a.number, make("followup.pick", a.id))] for a in waiting[:8]]
+    rows.append([ctx.button("followup.new_appeal", make("followup.new"))])
+    rows.append([ctx.button("button.cancel", make("home.cancel"))])
     ctx.say("followup.which_clarification", buttons=rows)
 
 
@@ -129,8 +131,8 @@ async def ask_about(ctx: Context) -> None:
         ctx.reset()
         await _new_appeal(ctx, message)
         return
-    rows = [[ctx.button("followup.about_button", make("fuabout", a.id), number=a.number)] for a in answered]
-    rows.append([ctx.button("followup.new_appeal", make("funew"))])
+    rows = [[ctx.button("followup.about_button", make("followup.about", a.id), number=a.number)] for a in answered]
+    rows.append([ctx.button("followup.new_appeal", make("followup.new"))])
     ctx.say("followup.about_or_new", number=answered[0].number, buttons=rows)
 
 
@@ -175,7 +177,7 @@ async def enter_clarification(ctx: Context) -> None:
         ctx.set_state(resume["state"], **resume.get("data", {}))
     await deliver_clarification(ctx, data.get("appeal_id") or 0, text, list(ctx.event.attachments))
     if ctx.state:
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
 
 
 @refusals(said)
@@ -240,21 +242,21 @@ async def show_appeal(ctx: Context, appeal: Appeal) -> None:
     if rating is not None:
         lines.append(ctx.t("my.rating", score=rating.score))
     ctx.say_text("\n".join(lines), buttons=[*_actions(ctx, appeal, rating),
-                                           [ctx.button("button.back_to_list", make("my", 0))]])
+                                           [ctx.button("button.back_to_list", make("appeal.my", 0))]])
 
 
 def _actions(ctx: Context, appeal: Appeal, rating: Any) -> list[list[Button]]:
     rows: list[list[Button]] = []
     if appeal.status == AppealStatus.CLARIFICATION_REQUESTED:
-        rows.append([ctx.button("clarify.reply_button", make("clreply", appeal.id))])
+        rows.append([ctx.button("clarify.reply_button", make("appeal.reply", appeal.id))])
     if appeal.status in ratings.ANSWERED:
         window = timedelta(hours=ctx.settings.ratings.change_window_hours)
         if rating is None or ctx.now - rating.at <= window:
             rows.append(rate_row(appeal.id))
         if ratings.reopen_problem(ctx.settings, appeal, rating, ctx.now) is None:
-            rows.append([ctx.button("reopen.button", make("reopen", appeal.id))])
+            rows.append([ctx.button("reopen.button", make("rating.reopen", appeal.id))])
     if appeal.status in WITHDRAWABLE:
-        rows.append([ctx.button("withdraw.button", make("wdraw", appeal.id))])
+        rows.append([ctx.button("withdraw.button", make("followup.withdraw", appeal.id))])
     return rows
 
 
@@ -265,7 +267,8 @@ async def ask_withdraw(ctx: Context) -> None:
         await common.stale_button(ctx)
         return
     ctx.say("withdraw.confirm", number=appeal.number, buttons=[
-        [ctx.button("withdraw.yes", make("wdrawok", appeal.id)), ctx.button("withdraw.no", make("open", appeal.id))]])
+        [ctx.button("withdraw.yes", make("followup.withdraw_ok", appeal.id)),
+         ctx.button("withdraw.no", make("followup.open", appeal.id))]])
 
 
 @refusals(common.outdated)

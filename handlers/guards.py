@@ -14,7 +14,6 @@ from pathlib import Path
 
 from bot.events import Attachment
 from bot.services import validation
-from handlers import texts
 from handlers.context import Context
 from handlers.router import Router
 
@@ -54,7 +53,7 @@ async def _refuse(ctx: Context, key: str | None, **params: object) -> bool:
     if key is not None:
         ctx.say(key, **params)
     if ctx.state:
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
     return False
 
 

@@ -16,13 +16,16 @@ from bot.payloads import make
 from bot.services import exports, privacy, staff, users
 from handlers import cards, operator
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Dialog, Router
+
+PRIVACY = Dialog("privacy")
 
 
 def setup(router: Router) -> None:
-    router.command("mydata", send_my_data)
-    router.command("withdraw", ask_withdrawal)
-    router.button("withdraw", answer_withdrawal)
+    dialog = router.dialog(PRIVACY)
+    dialog.command("mydata", send_my_data)
+    dialog.command("withdraw", ask_withdrawal)
+    dialog.button("withdraw", answer_withdrawal)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -34,8 +37,7 @@ def _write_private(path: Path, text: str) -> None:
 
 async def send_my_data(ctx: Context) -> None:
     data = await privacy.export(ctx.repo, ctx.user)
-    base = ctx.extras.get("exports_dir")
-    path = exports.new_file(exports.exports_dir(Path(base) if base else None), "mydata", ".json")
+    path = exports.new_file(exports.exports_dir(ctx.deps.exports_dir), "mydata", ".json")
     await asyncio.to_thread(_write_private, path, json.dumps(data, ensure_ascii=False, indent=2))
     ctx.replies.append(Reply(text=ctx.t("privacy.export_ready"), attachments=[
         Attachment(kind="document", ref=str(path.resolve()), channel="local", name=ctx.t("privacy.export_file"),
@@ -45,8 +47,8 @@ async def send_my_data(ctx: Context) -> None:
 async def ask_withdrawal(ctx: Context) -> None:
     open_appeals = await privacy.open_appeals(ctx.repo, ctx.user)
     ctx.say("privacy.withdraw_ask", buttons=[
-        [ctx.button("privacy.withdraw_yes", make("withdraw", "yes"))],
-        [ctx.button("privacy.withdraw_no", make("withdraw", "no"))]])
+        [ctx.button("privacy.withdraw_yes", make("privacy.withdraw", "yes"))],
+        [ctx.button("privacy.withdraw_no", make("privacy.withdraw", "no"))]])
     if open_appeals:
         ctx.replies[-1].text += "\n\n" + ctx.t.plural("privacy.withdraw_open", len(open_appeals))
 

@@ -19,18 +19,20 @@ from handlers import texts
 from handlers.cards import publish_card
 from handlers.citizen import complain
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Dialog, Router
 
-COMMENT_STATE = "rating_comment"
+RATING = Dialog("rating")
+COMMENT_STATE = RATING.state("comment")
 # Where the comment step keeps what it is about and the state to return to.
 STEP_KEY = "rating_step"
 
 
 def setup(router: Router) -> None:
-    router.button("rate", rate_answer)
-    router.button("rateskip", skip_comment, {COMMENT_STATE})
-    router.button("reopen", reopen_appeal)
-    router.state(COMMENT_STATE, enter_comment, ask_comment)
+    rating = router.dialog(RATING)
+    rating.button("rate", rate_answer)
+    rating.button("skip_comment", skip_comment, {"comment"})
+    rating.button("reopen", reopen_appeal)
+    rating.state("comment", enter_comment, ask_comment)
 
 
 def _step(ctx: Context) -> dict[str, Any]:
@@ -57,7 +59,7 @@ async def _back_to_dialog(ctx: Context) -> None:
     """A citizen who was mid-dialog sees the step they left, so nothing they typed is lost."""
     if ctx.state:
         ctx.say("rating.dialog_waits")
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
 
 
 # --- rating ---------------------------------------------------------------------------------------
@@ -86,7 +88,7 @@ async def rate_answer(ctx: Context) -> None:
 async def ask_comment(ctx: Context) -> None:
     step = _step(ctx)
     ctx.say("rating.ask_comment", max=ctx.settings.limits.comment_max_length,
-            buttons=[[ctx.button("rating.skip", make("rateskip", step.get("appeal_id", 0)))]])
+            buttons=[[ctx.button("rating.skip", make("rating.skip_comment", step.get("appeal_id", 0)))]])
 
 
 async def enter_comment(ctx: Context) -> None:
@@ -123,7 +125,7 @@ async def _finish(ctx: Context, outcome: Rated, said: str) -> None:
     if outcome.may_reopen:
         ctx.say("reopen.offer", number=outcome.appeal.number,
                 days=ctx.t.plural("duration.within_days", ctx.settings.ratings.reopen_within_days),
-                buttons=[[ctx.button("reopen.button", make("reopen", outcome.appeal.id))]])
+                buttons=[[ctx.button("reopen.button", make("rating.reopen", outcome.appeal.id))]])
     elif outcome.rating is not None and outcome.rating.score <= ctx.settings.ratings.reopen_threshold:
         # A low rating that can no longer reopen the appeal: say what is left, never a dead end.
         ctx.say("rating.low_what_next", number=outcome.appeal.number)

@@ -13,13 +13,16 @@ from bot.services import report_jobs, reports, staff
 from bot.services.reports import Period, PeriodError
 from handlers.citizen import complain
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Dialog, Router
+
+REPORTS = Dialog("reports")
 
 
 def setup(router: Router) -> None:
-    router.command("stats", show_stats)
-    router.command("ranking", show_ranking)
-    router.command("export", send_export)
+    dialog = router.dialog(REPORTS)
+    dialog.command("stats", show_stats)
+    dialog.command("ranking", show_ranking)
+    dialog.command("export", send_export)
 
 
 async def _period(ctx: Context) -> Period | None:
@@ -28,7 +31,7 @@ async def _period(ctx: Context) -> Period | None:
         await complain(ctx, "stats.supervisors_only")
         return None
     try:
-        return reports.parse_period(str(ctx.extras.get("argument", "")), ctx.now, ctx.settings.region.zone)
+        return reports.parse_period(ctx.argument, ctx.now, ctx.settings.region.zone)
     except PeriodError:
         ctx.say("stats.bad_period")
         return None

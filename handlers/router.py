@@ -1,10 +1,18 @@
-"""Dispatch of one event: a command, a button press, or input for the current dialog step."""
+"""The dialog kit: each conversation declares its namespace, the router gathers them and dispatches one event
+(a command, a button press, or input for the current dialog step).
+
+A ``Dialog`` is a conversation's namespace: its states are stored as "appeal.name", its buttons travel as
+"appeal.sector" (``bot.payloads.make("appeal.sector", ...)``). ``Router.dialog(APPEAL)`` gives the table a
+module's ``setup()`` fills: the states with their input and prompt steps, the button verbs with the states
+they are valid in, the commands. A state, verb or command registered twice is an error when the router is
+built (``RouteError``), never a silent overwrite.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -15,6 +23,7 @@ from bot.payloads import describe, parse
 from bot.presenters import dates
 from bot.services.meetings import Key
 from handlers.context import REFUSALS, Context
+from storage.models import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +32,9 @@ log = logging.getLogger(__name__)
 TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "40001", "40P01")
 # An OperationalError that is a mistake of ours, not the database being away (SQLite words it so).
 SCHEMA_MISTAKES = ("no such table", "no such column", "has no column", "syntax error")
+
+# A state is stored in conversations.state: a name longer than the column would fail on PostgreSQL only.
+STATE_MAX_LENGTH: int = Conversation.__table__.c.state.type.length  # type: ignore[attr-defined]
 
 Step = Callable[[Context], Awaitable[None]]
 Guard = Callable[[Context], bool]
@@ -73,10 +85,61 @@ async def refused(ctx: Context, refusal: Any) -> None:
         ctx.toast(refusal.key, **params)
 
 
+class RouteError(ValueError):
+    """A mistake in the dialogs' registration, found when the router is built: a state, verb or command
+    registered twice (the second would silently replace the first), a button valid in a state nobody has."""
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """A conversation's namespace (``APPEAL = Dialog("appeal")``): the names of its states and button verbs."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.name or "." in self.name or ":" in self.name:
+            raise ValueError(f"a dialog's name is one word: {self.name!r}")
+
+    def state(self, step: str) -> str:
+        """The stored state of one of its steps: "appeal.name"."""
+        return f"{self.name}.{step}"
+
+    def step(self, state: str) -> str | None:
+        """The step of a state of this dialog ("appeal.name" -> "name"); None for another dialog's or no state."""
+        prefix = f"{self.name}."
+        return state[len(prefix):] if state.startswith(prefix) else None
+
+    def verb(self, verb: str) -> str:
+        """A button verb on the wire: "appeal.sector"."""
+        return f"{self.name}.{verb}"
+
+
 @dataclass
 class ButtonRoute:
     step: Step
     states: frozenset[str] | None  # None: valid in any state
+
+
+@dataclass
+class DialogRoutes:
+    """One dialog's table in a router; what ``setup()`` registers goes through here, in the dialog's namespace."""
+
+    dialog: Dialog
+    router: Router
+
+    def state(self, step: str, on_input: Step, prompt: Step) -> None:
+        """A step of the dialog: what the input typed there does, and how it is asked (again)."""
+        name = self.dialog.state(step)
+        self.router.add_state(name, on_input, prompt)
+
+    def button(self, verb: str, step: Step, states: Iterable[str] | None = None) -> None:
+        """A button verb; ``states`` (steps of this dialog, or another's full "dialog.step") it is valid in."""
+        valid = None if states is None else {s if "." in s else self.dialog.state(s) for s in states}
+        self.router.add_button(self.dialog.verb(verb), step, valid)
+
+    def command(self, name: str, step: Step) -> None:
+        """A command ("/new"): commands stay one word for the user, so they share one namespace."""
+        self.router.add_command(name, step)
 
 
 @dataclass
@@ -85,19 +148,38 @@ class Router:
     buttons: dict[str, ButtonRoute] = field(default_factory=dict)
     inputs: dict[str, Step] = field(default_factory=dict)
     prompts: dict[str, Step] = field(default_factory=dict)
+    dialogs: dict[str, Dialog] = field(default_factory=dict)
     idle: Step | None = None
     stale: Step | None = None
     before: list[Callable[[Context], Awaitable[bool]]] = field(default_factory=list)
 
-    def command(self, name: str, step: Step) -> None:
+    def dialog(self, dialog: Dialog) -> DialogRoutes:
+        if dialog.name in self.dialogs:
+            raise RouteError(f"the dialog {dialog.name!r} is set up twice")
+        self.dialogs[dialog.name] = dialog
+        return DialogRoutes(dialog, self)
+
+    def add_command(self, name: str, step: Step) -> None:
+        _unique(self.commands, name, "command")
         self.commands[name] = step
 
-    def button(self, verb: str, step: Step, states: set[str] | None = None) -> None:
+    def add_button(self, verb: str, step: Step, states: set[str] | None = None) -> None:
+        _unique(self.buttons, verb, "button verb")
         self.buttons[verb] = ButtonRoute(step, frozenset(states) if states is not None else None)
 
-    def state(self, name: str, on_input: Step, prompt: Step) -> None:
+    def add_state(self, name: str, on_input: Step, prompt: Step) -> None:
+        _unique(self.inputs, name, "state")
+        if len(name) > STATE_MAX_LENGTH:
+            raise RouteError(f"the state {name!r} is longer than the column ({STATE_MAX_LENGTH})")
         self.inputs[name] = on_input
         self.prompts[name] = prompt
+
+    def check(self) -> None:
+        """Once set up: every state a button is valid in exists (a typo would make the button always stale)."""
+        for verb, route in self.buttons.items():
+            unknown = sorted((route.states or frozenset()) - self.inputs.keys())
+            if unknown:
+                raise RouteError(f"the button {verb!r} is valid in unknown states {unknown}")
 
     async def prompt(self, ctx: Context) -> None:
         """Ask again what the current step needs: after a restart, a stale button, a hint."""
@@ -108,7 +190,6 @@ class Router:
             await self.idle(ctx)
 
     async def dispatch(self, ctx: Context) -> None:
-        ctx.extras["router"] = self
         for check in self.before:
             if not await check(ctx):
                 return
@@ -121,7 +202,7 @@ class Router:
             name = command[1:].split("@", 1)[0].lower()
             step = self.commands.get(name)
             if step is not None:
-                ctx.extras["argument"] = argument.strip()
+                ctx.argument = argument.strip()
                 await self._run(ctx, step)
                 return
         on_input = self.inputs.get(ctx.state)
@@ -173,3 +254,8 @@ def is_transient(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def _unique(table: dict[str, object], name: str, kind: str) -> None:
+    if name in table:
+        raise RouteError(f"the {kind} {name!r} is registered twice")

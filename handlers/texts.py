@@ -9,15 +9,10 @@ from bot.presenters.names import Names  # handlers name it from here too
 
 if TYPE_CHECKING:
     from handlers.context import Context
-    from handlers.router import Router
 
 
 def names(ctx: Context) -> Names:
     return Names(ctx.settings, ctx.user.language)
-
-
-def router(ctx: Context) -> Router:
-    return ctx.extras["router"]
 
 
 def region_name(ctx: Context) -> str:

@@ -12,21 +12,22 @@ from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
 from bot.services import staff, validation
-from handlers import texts
 from handlers.cards import short_name
 from handlers.context import Context
 from handlers.operator import parse_number, refuse, show_appeal_command
-from handlers.router import Router
+from handlers.router import Dialog, Router
 
-NAME_STATE = "staff_name"
+STAFF = Dialog("staff")
+NAME_STATE = STAFF.state("name")
 OPERATOR_MENU = ("queue",)
 SUPERVISOR_MENU = ("queue", "overdue", "stats", "ranking")
 
 
 def setup(router: Router) -> None:
-    router.state(NAME_STATE, enter_name, ask_name)
-    router.command("name", change_name)
-    router.button("smenu", press_menu)
+    dialog = router.dialog(STAFF)
+    dialog.state("name", enter_name, ask_name)
+    dialog.command("name", change_name)
+    dialog.button("menu", press_menu)
     fallback = router.idle
     assert fallback is not None
 
@@ -42,7 +43,7 @@ def setup(router: Router) -> None:
 # --- the full name ---------------------------------------------------------------------------------
 
 async def ask_name(ctx: Context) -> None:
-    ctx.say("staff.ask_name", buttons=[[ctx.button("button.cancel", make("cancel"))]])
+    ctx.say("staff.ask_name", buttons=[[ctx.button("button.cancel", make("home.cancel"))]])
 
 
 async def change_name(ctx: Context) -> None:
@@ -74,7 +75,7 @@ async def enter_name(ctx: Context) -> None:
 def menu_buttons(ctx: Context) -> list[list[Button]]:
     """Only what this person's role can use."""
     names = SUPERVISOR_MENU if staff.is_supervisor(ctx.user) else OPERATOR_MENU if staff.is_staff(ctx.user) else ()
-    buttons = [ctx.button(f"staff.menu_{name}", make("smenu", name)) for name in names]
+    buttons = [ctx.button(f"staff.menu_{name}", make("staff.menu", name)) for name in names]
     return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
 
 
@@ -86,9 +87,9 @@ async def press_menu(ctx: Context) -> None:
     assert ctx.payload is not None
     name = ctx.payload.arg(0) or ""
     allowed = SUPERVISOR_MENU if staff.is_supervisor(ctx.user) else OPERATOR_MENU if staff.is_staff(ctx.user) else ()
-    step = texts.router(ctx).commands.get(name) if name in allowed else None
+    step = ctx.router.commands.get(name) if name in allowed else None
     if step is None:
         await refuse(ctx, Refusal("operator.staff_only"))
         return
-    ctx.extras["argument"] = ""
+    ctx.argument = ""
     await step(ctx)

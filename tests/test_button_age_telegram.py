@@ -21,9 +21,9 @@ async def test_buttons_on_older_messages_still_work_by_their_payload(office: Off
     card = ivan.last(FIRST)
     await ivan.send("/queue")  # newer messages below the card
     await ivan.send("/help")
-    await ivan.press_payload(f"1:op:take:{(await office.appeal()).id}", message_id=card["message_id"])
+    await ivan.press_payload(f"2:operator.card:take:{(await office.appeal()).id}", message_id=card["message_id"])
     assert "теперь у вас в работе" in ivan.text
-    await ivan.press_payload(f"1:op:ans:{(await office.appeal()).id}", message_id=card["message_id"])
+    await ivan.press_payload(f"2:operator.card:ans:{(await office.appeal()).id}", message_id=card["message_id"])
     await ivan.send("Фонари заменены.")
     await ivan.press("Готово")
     await ivan.press("Отправить гражданину")

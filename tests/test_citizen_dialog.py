@@ -241,12 +241,12 @@ async def test_a_replayed_update_is_handled_once(app: App, citizen: Chat) -> Non
 async def test_forged_and_stale_buttons_are_refused_politely(app: App, citizen: Chat) -> None:
     await citizen.send("/new")
     await citizen.press("Согласен")
-    await citizen.press_payload("1:sector:housing")  # a sector button, but we are at the name step
+    await citizen.press_payload("2:appeal.sector:housing")  # a sector button, but we are at the name step
     assert "уже не действует" in citizen.text and "Как к вам обращаться" in citizen.text
     assert citizen.toasts
     await citizen.press_payload("0:old:format")
     assert "уже не действует" in citizen.text
-    await citizen.press_payload("1:open:999")
+    await citizen.press_payload("2:followup.open:999")
     assert "не найдено" in citizen.text
 
 
@@ -255,7 +255,7 @@ async def test_a_citizen_cannot_open_another_citizens_appeal(app: App, citizen: 
     await citizen.press("Отправить")
     stranger = Chat(app.conversations, user_id="2002")
     await stranger.send("/start")
-    await stranger.press_payload("1:open:1")
+    await stranger.press_payload("2:followup.open:1")
     assert "не найдено" in stranger.text and "ЦУР-2026-000001" not in stranger.text
 
 

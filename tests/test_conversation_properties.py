@@ -51,7 +51,7 @@ def event(user: str, kind: str, value: object, shown: list[Reply]) -> Incoming:
     base = {"channel": "console", "chat_id": user, "user_id": user, "update_key": f"prop:{next(_keys)}"}
     if kind == "press":
         buttons = [b for r in shown for row in r.buttons for b in row if b.payload]
-        payload = buttons[int(value) % len(buttons)].payload if buttons else "1:new"  # type: ignore[call-overload]
+        payload = buttons[int(value) % len(buttons)].payload if buttons else "2:appeal.new"  # type: ignore[call-overload]
         return Incoming(**base, payload=payload)
     if kind == "payload":
         return Incoming(**base, payload=str(value))

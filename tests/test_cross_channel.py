@@ -227,7 +227,7 @@ async def test_the_operators_answer_in_telegram_reaches_the_citizen_in_vk_once_w
     answer, rating = region.vk.messages(CITIZEN_PEER)[-2:]
     assert answer.text == f"Ответ на ваше обращение {FIRST}\nМинистерство энергетики и ЖКХ\n\n{ANSWER}"
     assert FIRST in rating.text and rating.labels == [f"{n} ⭐" for n in range(1, 6)]
-    assert rating.payloads == [f"1:rate:1:{n}" for n in range(1, 6)]
+    assert rating.payloads == [f"2:rating.rate:1:{n}" for n in range(1, 6)]
     assert rating.inline and {b["type"] for b in rating.buttons} == {"callback"}
     # Each message went out with the random_id derived from its outbox row: a repeated send is one message.
     rows = [row for row in await outbox_rows(region, "vk", str(CITIZEN_PEER)) if row.status == "sent"][-2:]

@@ -91,7 +91,7 @@ async def schedule_in_person(secretary: Chat) -> None:
     await secretary.press("Очно")
     assert "Где пройдёт заседание?" in secretary.text
     await secretary.send("Дом правительства, зал 2")
-    await secretary.press_payload(make("mt_done"))   # no Done button yet; a forged press is refused
+    await secretary.press_payload(make("meeting.agenda_done"))   # no Done button yet; a forged press is refused
     assert "нет ни одного вопроса" in secretary.text
     await secretary.send("О плане работы на 2027 год")
     assert "проект решения по вопросу 1" in secretary.text
@@ -174,9 +174,9 @@ async def test_a_meeting_from_the_notice_to_the_signed_protocol(app: App, clock:
         vote_id = (await session.scalar(select(Vote.id)))
     assert len([r for r in await inbox(app, team[9]) if "🗳 Голосование" in r.text]) == 0  # absent: no ballot
 
-    await team[9].press_payload(make("ballot", vote_id, "f"))          # absent, pressing a forged ballot
+    await team[9].press_payload(make("meeting.ballot", vote_id, "f"))          # absent, pressing a forged ballot
     assert "Вы не можете голосовать" in team[9].text
-    await outsider.press_payload(make("ballot", vote_id, "f"))
+    await outsider.press_payload(make("meeting.ballot", vote_id, "f"))
     assert "Вы не можете голосовать" in outsider.text
     for member, label in ((chair, "За"), (deputy, "За"), (secretary, "За"), (kuznetsov, "Против"),
                           (smirnova, "Против")):
@@ -185,7 +185,7 @@ async def test_a_meeting_from_the_notice_to_the_signed_protocol(app: App, clock:
     await smirnova.press("За")                   # changed before the close
     assert "Ваш голос: за" in smirnova.text
 
-    await deputy.press_payload(make("vote_close", vote_id))             # not the presiding member
+    await deputy.press_payload(make("meeting.vote_close", vote_id))             # not the presiding member
     assert "председательствующий" in deputy.text
     await chair.send("/meeting 1")
     await chair.press("Закрыть голосование")
@@ -197,7 +197,7 @@ async def test_a_meeting_from_the_notice_to_the_signed_protocol(app: App, clock:
     assert "За — 4: Орлова Анна Сергеевна, Белов Пётр Ильич, Зайцева Мария Олеговна, Смирнова Ольга Викторовна" \
         in result.text
     assert "Против — 1: Кузнецов Игорь Павлович" in result.text and "Решение принято." in result.text
-    await chair.press_payload(make("dissent", vote_id))
+    await chair.press_payload(make("meeting.dissent", vote_id))
     assert "голосовавший «против»" in chair.text
     await press_in_inbox(app, kuznetsov, "Особое мнение")
     await kuznetsov.send("План не учитывает нужды сельских районов.")

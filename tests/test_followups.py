@@ -151,11 +151,11 @@ async def test_after_the_last_allowed_low_rating_the_citizen_is_told_what_remain
 
     user = await person(app, citizen)
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(days=1), reopen_count=1)  # the max reopens
-    await citizen.press_payload(make("rate", appeal_id, 1))
+    await citizen.press_payload(make("rating.rate", appeal_id, 1))
     await citizen.send("Опять отписка, ничего не сделано.")
     assert "больше нельзя" in citizen.text and "ЦУР" in citizen.text and "/new" in citizen.text
     fresh = await answered_appeal(app, user, clock.now - timedelta(days=1))
-    await citizen.press_payload(make("rate", fresh, 1))
+    await citizen.press_payload(make("rating.rate", fresh, 1))
     await citizen.press("Пропустить")
     assert "больше нельзя" not in citizen.text and "Возобновить" in " ".join(labels(citizen))
 

@@ -38,7 +38,7 @@ async def test_comments_that_look_like_formulas_are_exported_as_text(app: App, c
     user = await person(app, citizen)
     for comment in FORMULAS:
         appeal_id = await answered_appeal(app, user, clock.now - timedelta(hours=2))
-        await citizen.press_payload(make("rate", appeal_id, 2))
+        await citizen.press_payload(make("rating.rate", appeal_id, 2))
         await citizen.send(comment)
         assert "Комментарий сохранён" in citizen.text
     chief = await supervisor(app)
@@ -57,8 +57,9 @@ def test_tab_and_carriage_return_starts_are_text_too(tmp_path: Path) -> None:
     assert (rows[1][0].value, rows[1][0].data_type, rows[1][1].quotePrefix) == ("=3+3", "s", False)
 
 
-@pytest.mark.parametrize("forged", ["1:open:²", "1:open:٣", "1:open:99999999999", "1:open:2147483648",
-                                    "1:rate:²:5", "1:op:ans:99999999999", "1:clreply:12345678901"])
+@pytest.mark.parametrize("forged", ["2:followup.open:²", "2:followup.open:٣", "2:followup.open:99999999999",
+                                    "2:followup.open:2147483648", "2:rating.rate:²:5",
+                                    "2:operator.card:ans:99999999999", "2:appeal.reply:12345678901"])
 async def test_ids_that_are_not_ascii_digits_or_beyond_the_column_get_a_polite_refusal(
         app: App, citizen: Chat, forged: str) -> None:
     await person(app, citizen)
@@ -69,8 +70,8 @@ async def test_ids_that_are_not_ascii_digits_or_beyond_the_column_get_a_polite_r
 async def test_refused_ids_count_for_the_rate_limiter(app: App, citizen: Chat) -> None:
     await person(app, citizen)  # one message
     for _ in range(app.settings.limits.messages_per_minute - 1):
-        await citizen.press_payload("1:open:²")
-    await citizen.press_payload("1:open:1")
+        await citizen.press_payload("2:followup.open:²")
+    await citizen.press_payload("2:followup.open:1")
     assert "слишком часто" in citizen.text
 
 
@@ -101,8 +102,8 @@ async def test_an_operator_refused_mid_answer_is_logged_without_the_text(
     ivan = await office.staff_member("ivan")
     olga = await office.staff_member("olga")
     await submit(citizen)
-    await ivan.press_payload(make("op", "clar", 1))
-    await olga.press_payload(make("op", "ans", 1))
+    await ivan.press_payload(make("operator.card", "clar", 1))
+    await olga.press_payload(make("operator.card", "ans", 1))
     await olga.send("Фонари заменены.")
     await olga.press("Готово")
     await olga.press("Отправить гражданину")
@@ -240,7 +241,7 @@ def test_the_console_shows_control_characters_from_users_escaped() -> None:
     out = io.StringIO()
     channel = ConsoleChannel(handler=None, user="op", stdin=io.StringIO(), stdout=out)  # type: ignore[arg-type]
     channel.render([Reply(text="Фонари\x1b[2J\x1b[31m не горят\rПодмена\u202eтxт",
-                          buttons=[[Button("Ответ\x07", "1:x")]])])
+                          buttons=[[Button("Ответ\x07", "2:x")]])])
     shown = out.getvalue()
     assert "\x1b" not in shown and "\r" not in shown and "\u202e" not in shown and "\x07" not in shown
     assert "\\x1b[2J" in shown and "\\x0d" in shown and "\\u202e" in shown and "Фонари" in shown

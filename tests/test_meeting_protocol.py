@@ -275,7 +275,7 @@ async def test_materials_from_the_meeting_view_and_bad_input(app: App, clock: Cl
     await prepare(app, chair, secretary)
     await member.send("/meeting 1")
     assert "Материалы" not in [b.label for r in member.replies for row in r.buttons for b in row]
-    await member.press_payload(make("mt_files", 1))
+    await member.press_payload(make("minutes.files", 1))
     assert "пока нет материалов" in member.text
     await secretary.send("/meeting 1")
     await secretary.press("Материалы")
@@ -283,9 +283,9 @@ async def test_materials_from_the_meeting_view_and_bad_input(app: App, clock: Cl
     await member.send("/meeting 1")
     await member.press("Материалы")
     assert member.replies[-1].attachments[0].name == "Справка.pdf"
-    await member.press_payload(make("ag_ok", 1))                         # not the chair
+    await member.press_payload(make("agenda.approve", 1))                         # not the chair
     assert "утверждает председатель" in member.text
-    await member.press_payload(make("ag_edit", 1))
+    await member.press_payload(make("agenda.edit", 1))
     assert "только председатель, заместитель председателя или секретарь" in member.text
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.delivery import Outbox
 from bot.events import Attachment, Reply
+from bot.payloads import make
 from bot.services import staff
 from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, User
@@ -166,7 +167,7 @@ async def test_answer_reaches_the_citizen_with_the_number_and_a_second_answer_is
     to_citizen = office.sender.texts(citizen.user_id)
     assert "Ответ на ваше обращение ЦУР-2026-000001" in to_citizen and "до 30 ноября" in to_citizen
     rating = office.last(citizen)
-    assert [b.payload for b in rating.buttons[0]] == [f"1:rate:1:{n}" for n in range(1, 6)]
+    assert [b.payload for b in rating.buttons[0]] == [f"2:rating.rate:1:{n}" for n in range(1, 6)]
     appeal = await office.appeal()
     assert appeal.status == "answered" and appeal.answered_at is not None
     await ivan.press_payload(answer)
@@ -217,7 +218,7 @@ async def test_redirect_tells_the_citizen_and_moves_the_card_late_ones_are_flagg
     new_card = office.last(roads)
     assert "ЦУР-2026-000001" in new_card.text and new_card.attachments
     # The old ministry's stale Answer button no longer works.
-    await ivan.press_payload("1:op:ans:1")
+    await ivan.press_payload("2:operator.card:ans:1")
     assert "другому министерству" in ivan.text
     async with office.app.sessionmaker() as session:
         event = await session.scalar(select(AppealEvent).where(AppealEvent.kind == "redirected"))
@@ -250,7 +251,7 @@ async def test_extend_once_with_reason_and_the_citizen_is_told(office: Office, c
 
 async def test_citizen_forging_a_staff_button_is_refused_and_nothing_changes(office: Office, citizen: Chat) -> None:
     await submit(citizen)
-    for payload in ("1:op:take:1", "1:op:ans:1", "1:op:ext:1", "1:op:reas:1"):
+    for payload in (make("operator.card", action, 1) for action in ("take", "ans", "ext", "reas")):
         await citizen.press_payload(payload)
         assert "для сотрудников" in citizen.text
     appeal = await office.appeal()
@@ -261,7 +262,7 @@ async def test_operator_of_another_ministry_cannot_act_even_with_a_forged_payloa
         office: Office, citizen: Chat) -> None:
     doctor = await office.staff_member("doc", ministry="health")
     await submit(citizen)
-    for payload in ("1:op:take:1", "1:op:ans:1", "1:op:redir:1"):
+    for payload in ("2:operator.card:take:1", "2:operator.card:ans:1", "2:operator.card:redir:1"):
         await doctor.press_payload(payload)
         assert "другому министерству" in doctor.text
     await doctor.send("/appeal ЦУР-2026-000001")

@@ -21,6 +21,7 @@ from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.config import Settings
 from bot.delivery import Limits, Outbox
+from bot.payloads import make
 from bot.services import staff
 from bot.services.followups import JOIN_WINDOW
 from storage.models import Appeal, AppealEvent, User
@@ -245,7 +246,7 @@ async def test_the_answer_reaches_the_citizens_telegram_with_the_number_and_rati
     assert "до 30 ноября.\n\nСпасибо за обращение." in to_citizen["text"]
     rating = citizen.messages[-1]
     assert FIRST in rating["text"] and citizen.labels(rating) == [f"{n} ⭐" for n in range(1, 6)]
-    assert citizen.payloads(rating) == [f"1:rate:1:{n}" for n in range(1, 6)]
+    assert citizen.payloads(rating) == [f"2:rating.rate:1:{n}" for n in range(1, 6)]
     assert "Статус: дан ответ" in ivan.message(card["message_id"])["text"] and not ivan.labels(
         ivan.message(card["message_id"]))
 
@@ -313,7 +314,7 @@ async def test_redirect_with_a_reason_moves_the_card_and_one_after_7_days_is_fla
     new_card = roma.last(FIRST)
     assert roma.labels(new_card) == CARD_ACTIONS and roma.messages[-1]["photo"] == photo
 
-    await ivan.press_payload("1:op:ans:1", message_id=card)  # the old ministry's stale Answer
+    await ivan.press_payload("2:operator.card:ans:1", message_id=card)  # the old ministry's stale Answer
     assert "другому министерству" in ivan.text
 
     clock.now += timedelta(days=8)
@@ -365,7 +366,7 @@ async def test_a_citizen_forging_a_staff_callback_is_refused_and_nothing_changes
     await file_appeal(citizen)
     await office.deliver()
     group_card = office.server.sent[STAFF_GROUP][0]
-    for payload in ("1:op:take:1", "1:op:ans:1", "1:op:clar:1", "1:op:redir:1", "1:op:ext:1", "1:op:reas:1"):
+    for payload in (make("operator.card", action, 1) for action in ("take", "ans", "clar", "redir", "ext", "reas")):
         await citizen.press_payload(payload)
         assert "для сотрудников министерств" in citizen.text and citizen.toast == "Действие недоступно"
     await office.deliver()
@@ -380,7 +381,7 @@ async def test_an_operator_of_another_ministry_forging_a_callback_is_refused_and
     doctor = await office.operator("Пётр Лекарев", ministry="health")
     await file_appeal(citizen)
     await office.deliver()
-    for payload in ("1:op:take:1", "1:op:ans:1", "1:op:clar:1", "1:op:redir:1", "1:op:ext:1"):
+    for payload in (make("operator.card", action, 1) for action in ("take", "ans", "clar", "redir", "ext")):
         await doctor.press_payload(payload)
         assert "относится к другому министерству" in doctor.text and doctor.toast == "Действие недоступно"
     await doctor.send(f"/appeal {FIRST}")

@@ -143,7 +143,7 @@ async def test_staff_never_get_the_citizens_menu_and_see_only_their_roles_button
         assert set(labels(boss)) == {"📋 Очередь", "⚠ Просроченные", "📊 Статистика", "🏆 Рейтинг"}, command
     await ivan.send("/new")
     assert "сотрудник" in ivan.text and "Как к вам обращаться" not in ivan.text
-    await ivan.press_payload("1:smenu:stats")  # a supervisor's button, forged
+    await ivan.press_payload("2:staff.menu:stats")  # a supervisor's button, forged
     assert "для сотрудников" in ivan.text or "супервизор" in ivan.text
     await boss.press("Просроченные")
     assert "Просроченных обращений нет" in boss.text

@@ -75,7 +75,7 @@ async def live_a_whole_life(app: App, clock: Clock, office: Office) -> Chat:
     assert "зарегистрировано" in citizen.text
     await office.deliver()
 
-    await ivan.press_payload(make("op", "clar", 1))
+    await ivan.press_payload(make("operator.card", "clar", 1))
     await ivan.send(f"Уточните подъезд, {MARKERS['question']}.")
     await ivan.press("Отправить гражданину")
     await office.deliver()
@@ -86,31 +86,31 @@ async def live_a_whole_life(app: App, clock: Clock, office: Office) -> Chat:
     clock.now += JOIN_WINDOW  # the reply reaches the ministry once the citizen has had time to add to it
     await office.deliver()
 
-    await ivan.press_payload(make("op", "redir", 1))
+    await ivan.press_payload(make("operator.card", "redir", 1))
     await ivan.press("Министерство транспорта")
     await ivan.send(f"Фонари у дороги обслуживает дорожное хозяйство, {MARKERS['redirect reason']}.")
     await office.deliver()
-    await ivan.press_payload(make("op", "ans", 1))  # no longer theirs: refused, logged
+    await ivan.press_payload(make("operator.card", "ans", 1))  # no longer theirs: refused, logged
     await ivan.send(f"{MARKERS['answer']} typed after the refusal")
-    await citizen.press_payload(f"1:nosuchverb:{MARKERS['text']}")  # a forged button, logged
+    await citizen.press_payload(f"2:nosuchverb:{MARKERS['text']}")  # a forged button, logged
 
-    await roma.press_payload(make("op", "ans", 1))
+    await roma.press_payload(make("operator.card", "ans", 1))
     await roma.send(f"Фонари заменим до конца месяца, {MARKERS['answer']}.")
     await roma.press("Готово")
     await roma.press("Отправить гражданину")
     await office.deliver()
     appeal_id = 1
-    await citizen.press_payload(make("rate", appeal_id, 1))
+    await citizen.press_payload(make("rating.rate", appeal_id, 1))
     await citizen.send(f"Так и не горят, {MARKERS['comment']}.")
     await citizen.press("Возобновить")
     assert "возобновлено" in citizen.text
     await office.deliver()
-    await roma.press_payload(make("op", "ans", 1))
+    await roma.press_payload(make("operator.card", "ans", 1))
     await roma.send(f"Заменили все фонари, {MARKERS['second answer']}.")
     await roma.press("Готово")
     await roma.press("Отправить гражданину")
     await office.deliver()
-    await citizen.press_payload(make("rate", appeal_id, 5))
+    await citizen.press_payload(make("rating.rate", appeal_id, 5))
 
     async with app.sessionmaker() as session, session.begin():
         code = (await staff.create_invite(Repositories(session), app.settings, "member", None, clock(),

@@ -75,7 +75,7 @@ def has_button(chat: Chat, label: str) -> bool:
 async def test_citizen_rates_the_answer_and_may_skip_the_comment(app: App, citizen: Chat, clock: Clock) -> None:
     user = await person(app, citizen)
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(hours=2))
-    await citizen.press_payload(make("rate", appeal_id, 5))
+    await citizen.press_payload(make("rating.rate", appeal_id, 5))
     assert "Спасибо" in citizen.text and "5 ⭐" in citizen.text
     assert has_button(citizen, "3 ⭐"), "the rating buttons stay, so it can be changed"
     assert (await appeal_of(app, appeal_id)).status == "rated"
@@ -97,7 +97,7 @@ async def test_a_low_rating_with_a_comment_reopens_the_appeal_in_the_same_minist
                          ministry_id="energy_housing"))
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(days=2))
     old_deadline = (await appeal_of(app, appeal_id)).deadline_at
-    await citizen.press_payload(make("rate", appeal_id, 1))
+    await citizen.press_payload(make("rating.rate", appeal_id, 1))
     await citizen.send("Батареи так и остались холодными.")
     assert "Комментарий сохранён" in citizen.text
     await citizen.press("Возобновить")
@@ -121,10 +121,10 @@ async def test_reopening_needs_a_rating_at_or_below_the_threshold(app: App, citi
     assert app.settings.ratings.reopen_threshold == 2
     user = await person(app, citizen)
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(days=1))
-    await citizen.press_payload(make("rate", appeal_id, 3))
+    await citizen.press_payload(make("rating.rate", appeal_id, 3))
     await citizen.press("Пропустить")
     assert not has_button(citizen, "Возобновить")
-    await citizen.press_payload(make("reopen", appeal_id))  # an old or forged button
+    await citizen.press_payload(make("rating.reopen", appeal_id))  # an old or forged button
     assert "после низкой оценки" in citizen.text
     assert (await appeal_of(app, appeal_id)).status == "rated"
 
@@ -133,10 +133,10 @@ async def test_reopening_is_refused_after_the_window(app: App, citizen: Chat, cl
     user = await person(app, citizen)
     days = app.settings.ratings.reopen_within_days
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(days=days, hours=1))
-    await citizen.press_payload(make("rate", appeal_id, 1))
+    await citizen.press_payload(make("rating.rate", appeal_id, 1))
     await citizen.press("Пропустить")
     assert not has_button(citizen, "Возобновить")
-    await citizen.press_payload(make("reopen", appeal_id))
+    await citizen.press_payload(make("rating.reopen", appeal_id))
     assert f"в течение {days} дней" in citizen.text and "срок прошёл" in citizen.text
     assert (await appeal_of(app, appeal_id)).reopen_count == 0
 
@@ -146,10 +146,10 @@ async def test_an_appeal_is_reopened_at_most_reopen_max_times(app: App, citizen:
     user = await person(app, citizen)
     # Reopened once already and answered again: the second answer is rated on its own.
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(days=1), reopen_count=1)
-    await citizen.press_payload(make("rate", appeal_id, 1))
+    await citizen.press_payload(make("rating.rate", appeal_id, 1))
     await citizen.press("Пропустить")
     assert not has_button(citizen, "Возобновить")
-    await citizen.press_payload(make("reopen", appeal_id))
+    await citizen.press_payload(make("rating.reopen", appeal_id))
     assert "максимальное число раз (1)" in citizen.text
     assert await rating_of(app, appeal_id) == [(2, 1, None)]
     assert (await appeal_of(app, appeal_id)).status == "rated"
@@ -158,15 +158,15 @@ async def test_an_appeal_is_reopened_at_most_reopen_max_times(app: App, citizen:
 async def test_the_rating_can_be_changed_within_the_window_only(app: App, citizen: Chat, clock: Clock) -> None:
     user = await person(app, citizen)
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(hours=1))
-    await citizen.press_payload(make("rate", appeal_id, 4))
+    await citizen.press_payload(make("rating.rate", appeal_id, 4))
     await citizen.press("Пропустить")
     clock.now += timedelta(hours=23)
-    await citizen.press_payload(make("rate", appeal_id, 2))
+    await citizen.press_payload(make("rating.rate", appeal_id, 2))
     assert "изменена" in citizen.text
     await citizen.press("Пропустить")
     assert has_button(citizen, "Возобновить"), "changed to a low rating: reopening is offered"
     clock.now += timedelta(hours=2)  # 25 hours after the rating was first given
-    await citizen.press_payload(make("rate", appeal_id, 5))
+    await citizen.press_payload(make("rating.rate", appeal_id, 5))
     assert "в течение 24 часов" in citizen.text
     assert await rating_of(app, appeal_id) == [(1, 2, None)]
 
@@ -174,9 +174,9 @@ async def test_the_rating_can_be_changed_within_the_window_only(app: App, citize
 async def test_the_same_rating_twice_changes_nothing(app: App, citizen: Chat, clock: Clock) -> None:
     user = await person(app, citizen)
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(hours=1))
-    await citizen.press_payload(make("rate", appeal_id, 4))
+    await citizen.press_payload(make("rating.rate", appeal_id, 4))
     await citizen.press("Пропустить")
-    await citizen.press_payload(make("rate", appeal_id, 4))
+    await citizen.press_payload(make("rating.rate", appeal_id, 4))
     assert "уже поставили" in citizen.text
     assert await rating_of(app, appeal_id) == [(1, 4, None)]
     assert await kinds(app, appeal_id) == ["rated"]
@@ -187,9 +187,9 @@ async def test_an_unanswered_or_redirected_appeal_cannot_be_rated(app: App, citi
     in_work = await answered_appeal(app, user, clock.now, status="in_work")
     redirected = await answered_appeal(app, user, clock.now, status="registered", ministry="transport_roads",
                                        redirect_count=1)
-    await citizen.press_payload(make("rate", in_work, 5))
+    await citizen.press_payload(make("rating.rate", in_work, 5))
     assert "ещё нет ответа" in citizen.text
-    await citizen.press_payload(make("rate", redirected, 5))
+    await citizen.press_payload(make("rating.rate", redirected, 5))
     assert "передано в другое ведомство" in citizen.text
     assert await rating_of(app, in_work) == [] and await rating_of(app, redirected) == []
     assert (await appeal_of(app, in_work)).status == "in_work"
@@ -200,12 +200,13 @@ async def test_another_citizen_or_a_forged_payload_rates_nothing(app: App, citiz
     appeal_id = await answered_appeal(app, user, clock.now - timedelta(hours=1))
     stranger = Chat(app.conversations, user_id="2002")
     await person(app, stranger)
-    await stranger.press_payload(make("rate", appeal_id, 1))
+    await stranger.press_payload(make("rating.rate", appeal_id, 1))
     assert "не найдено" in stranger.text
-    await stranger.press_payload(make("reopen", appeal_id))
+    await stranger.press_payload(make("rating.reopen", appeal_id))
     assert "не найдено" in stranger.text
-    for forged in ("1:rate:abc:5", f"1:rate:{appeal_id}:9", f"1:rate:{appeal_id}:0", f"1:rate:{appeal_id}",
-                   f"1:rate:{appeal_id}:5:1", f"1:rate:-{appeal_id}:5", "1:reopen:x", f"1:rateskip:{appeal_id}"):
+    for forged in ("2:rating.rate:abc:5", f"2:rating.rate:{appeal_id}:9", f"2:rating.rate:{appeal_id}:0",
+                   f"2:rating.rate:{appeal_id}", f"2:rating.rate:{appeal_id}:5:1", f"2:rating.rate:-{appeal_id}:5",
+                   "2:rating.reopen:x", f"2:rating.skip_comment:{appeal_id}"):
         await citizen.press_payload(forged)
         assert citizen.replies and "Извините" not in citizen.text, forged
     assert await rating_of(app, appeal_id) == []
@@ -222,12 +223,12 @@ async def test_rating_in_the_middle_of_a_new_appeal_keeps_the_draft(app: App, ci
     await citizen.press("ЖКХ")
     await citizen.press("Отопление")
     await citizen.send("В квартире холодно третий день, батареи еле тёплые.")
-    await citizen.press_payload(make("rate", appeal_id, 2))
+    await citizen.press_payload(make("rating.rate", appeal_id, 2))
     await citizen.send("Ответ формальный.")
     assert "Возвращаемся" in citizen.text and has_button(citizen, "Возобновить")
     async with app.sessionmaker() as session:
         conversation = await session.get(Conversation, ("console", citizen.user_id))
-        assert conversation is not None and conversation.state == "text"
+        assert conversation is not None and conversation.state == "appeal.text"
         assert conversation.data["draft"]["name"] == "Иванова Мария Петровна"
         assert conversation.data["draft"]["text_parts"] == ["В квартире холодно третий день, батареи еле тёплые."]
         assert "rating_step" not in conversation.data
@@ -256,6 +257,7 @@ async def test_one_polite_reminder_to_rate_and_never_a_second(app: App, citizen:
                                            .order_by(OutboxMessage.id))).all()
         assert [m.dedup_key for m in reminders] == [f"rate-remind:{due}:1", f"rate-remind:{fresh}:1"]
         assert "оцените" in reminders[0].reply["text"]
-        assert [b["payload"] for b in reminders[0].reply["buttons"][0]] == [make("rate", due, s) for s in range(1, 6)]
+        assert [b["payload"] for b in reminders[0].reply["buttons"][0]] == [make("rating.rate", due, s)
+                                                                             for s in range(1, 6)]
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)
                                     .where(OutboxMessage.dedup_key.like(f"rate-remind:{rated}:%"))) == 0

@@ -20,11 +20,11 @@ async def test_a_refusal_raised_in_a_step_is_said_by_the_router_and_the_work_bef
         raise Refusal("error.appeal_not_found")
 
     router = app.conversations.router
-    router.button("halfdone", half_done)
-    router.command("halfdone", half_done)
+    router.add_button("test.halfdone", half_done)
+    router.add_command("halfdone", half_done)
     t = translator("ru")
 
-    replies = await citizen.press_payload(make("halfdone"))
+    replies = await citizen.press_payload(make("test.halfdone"))
     assert [r.text for r in replies] == [t("error.appeal_not_found")]
     assert citizen.toasts == [t("error.appeal_not_found")]  # a press: the reason as its toast too
 
@@ -46,8 +46,8 @@ async def test_a_dialog_may_show_its_refusals_its_own_way_wherever_its_step_is_c
         await told(ctx)
         ctx.say("menu.hint")  # the caller goes on: the refusal was shown where it happened
 
-    app.conversations.router.button("calling", calling)
+    app.conversations.router.add_button("test.calling", calling)
     t = translator("ru")
-    replies = await citizen.press_payload(make("calling"))
+    replies = await citizen.press_payload(make("test.calling"))
     assert [r.text for r in replies] == [t("error.stale_button"), t("menu.hint")]
     assert citizen.toasts == []

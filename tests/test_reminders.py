@@ -62,7 +62,7 @@ async def test_a_month_brings_exactly_the_expected_reminders_and_none_after_the_
         app: App, clock: Clock, world: tuple[Office, Chat, Chat]) -> None:
     _, ivan, _ = world
     await run_hours(app, clock, msk("2026-12-25", 12))
-    await ivan.press_payload("1:op:ans:1")
+    await ivan.press_payload("2:operator.card:ans:1")
     await ivan.send("Батареи заменены, отопление работает.")
     await ivan.press("Готово")
     await ivan.press("Отправить гражданину")

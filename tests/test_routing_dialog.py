@@ -127,7 +127,7 @@ async def test_when_unsure_every_sector_is_listed_the_likely_ones_first(citizen:
     await citizen.press("Пропустить")
     await citizen.send("хочу узнать по поводу дома и дороги и школы")
     assert "Не уверен" in citizen.text and "Похоже" not in citizen.text
-    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":sector:" in b.payload]
+    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":appeal.sector:" in b.payload]
     assert len(sectors) == 9 and "Другое / вне направлений ЦУР" in sectors
     await citizen.press(sectors[0])
     assert "Выберите категорию" in citizen.text
@@ -142,7 +142,7 @@ async def test_an_unsure_long_letter_gets_the_list(citizen: Chat) -> None:
                        "водители грубят. Во-вторых, в поликлинике невозможно записаться к терапевту. В-третьих, "
                        "в школе сына кормят плохо. Прошу разобраться.")
     assert "Не уверен" in citizen.text and "Похоже" not in citizen.text
-    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":sector:" in b.payload]
+    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":appeal.sector:" in b.payload]
     assert len(sectors) == 9 and set(sectors[:3]) == {"Здравоохранение", "Образование", "Транспорт"}
 
 
@@ -253,7 +253,7 @@ async def test_retraining_on_learned_examples_changes_the_suggestion(small_app: 
         await chat.send("Смирнов Олег")
         await chat.press("Пропустить")
         return next(b.label for r in chat.replies for row in r.buttons for b in row
-                    if ":sector:" in b.payload or ":sugg:yes" in b.payload)
+                    if ":appeal.sector:" in b.payload or ":appeal.suggestion:yes" in b.payload)
 
     asked: list[Chat] = []
     assert await first_sector() != "Дороги"
@@ -265,7 +265,7 @@ async def test_retraining_on_learned_examples_changes_the_suggestion(small_app: 
         assert await routing_learning.import_csv(Repositories(session), small_app.settings, archive, clock()) == 3
     # A restart does not wait for training on the new examples: it starts with the last model.
     restarted = await build_app(small_app.settings, clock=clock, migrate=False)
-    assert restarted.extras["classifier"].key == small_app.extras["classifier"].key
+    assert restarted.deps.classifier.key == small_app.deps.classifier.key
     await restarted.close()
     scheduler = build_scheduler(small_app, clock)
     assert await scheduler.run("routing-retrain") == 1, "the scheduled retrain found new examples"

@@ -23,14 +23,14 @@ def short_name(user: User | None) -> str | None:
 
 def open_button(names: Names, appeal_id: int) -> list[list[Button]]:
     """The one button of a notice about an appeal: open its card."""
-    return [[Button(names.t("card.open"), make("op", "open", appeal_id))]]
+    return [[Button(names.t("card.open"), make("operator.card", "open", appeal_id))]]
 
 
 def action_buttons(names: Names, appeal: Appeal, supervisor: bool = False) -> list[list[Button]]:
     rows = _open_actions(names, appeal, supervisor) if appeal.status in OPEN else []
     if len(appeal.text or "") > CARD_TEXT_PREVIEW:
         # The card shows the beginning; this leads to the rest (never back to another cut view).
-        rows.append([Button(names.t("card.full_text"), make("op", "text", appeal.id))])
+        rows.append([Button(names.t("card.full_text"), make("operator.card", "text", appeal.id))])
     return rows
 
 
@@ -38,15 +38,15 @@ def _open_actions(names: Names, appeal: Appeal, supervisor: bool) -> list[list[B
     t = names.t
     rows = []
     if appeal.assignee_id is None:
-        rows.append([Button(t("card.take"), make("op", "take", appeal.id))])
-    rows.append([Button(t("card.answer"), make("op", "ans", appeal.id)),
-                 Button(t("card.clarify"), make("op", "clar", appeal.id))])
-    second = [Button(t("card.redirect"), make("op", "redir", appeal.id))]
+        rows.append([Button(t("card.take"), make("operator.card", "take", appeal.id))])
+    rows.append([Button(t("card.answer"), make("operator.card", "ans", appeal.id)),
+                 Button(t("card.clarify"), make("operator.card", "clar", appeal.id))])
+    second = [Button(t("card.redirect"), make("operator.card", "redir", appeal.id))]
     if not appeal.extended:
-        second.append(Button(t("card.extend"), make("op", "ext", appeal.id)))
+        second.append(Button(t("card.extend"), make("operator.card", "ext", appeal.id)))
     rows.append(second)
     if supervisor:
-        rows.append([Button(t("card.reassign"), make("op", "reas", appeal.id))])
+        rows.append([Button(t("card.reassign"), make("operator.card", "reas", appeal.id))])
     return rows
 
 

@@ -69,9 +69,9 @@ def meeting_card(settings: Settings, language: str, meeting: Meeting) -> str:
 
 def rsvp_buttons(language: str, meeting: Meeting) -> list[list[Button]]:
     t = translator(language)
-    return [[Button(t("meeting.rsvp_yes"), make("rsvp", meeting.id, "y")),
-             Button(t("meeting.rsvp_no"), make("rsvp", meeting.id, "n")),
-             Button(t("meeting.rsvp_maybe"), make("rsvp", meeting.id, "m"))]]
+    return [[Button(t("meeting.rsvp_yes"), make("meeting.rsvp", meeting.id, "y")),
+             Button(t("meeting.rsvp_no"), make("meeting.rsvp", meeting.id, "n")),
+             Button(t("meeting.rsvp_maybe"), make("meeting.rsvp", meeting.id, "m"))]]
 
 
 def notice_reply(settings: Settings, language: str, meeting: Meeting, header: str, answer: str | None = None,
@@ -108,7 +108,7 @@ def ballot_reply(settings: Settings, language: str, meeting: Meeting, item: Agen
         text += "\n\n" + t("vote.ballot_decision", decision=item.decision)
     if choice is not None:
         text += "\n\n" + t("vote.your_choice", choice=t(f"vote.choice_{choice}"))
-    buttons = [[Button(t(f"vote.button_{code}"), make("ballot", vote.id, code)) for code in CHOICES]]
+    buttons = [[Button(t(f"vote.button_{code}"), make("meeting.ballot", vote.id, code)) for code in CHOICES]]
     return Reply(text=text, buttons=buttons)
 
 
@@ -146,8 +146,8 @@ def vote_result(settings: Settings, language: str, notice: VoteResult) -> Reply:
     reply = Reply(text=text + ("\n\n" + rule if rule else ""))
     if notice.dissent_hours > 0:
         reply.text += "\n\n" + t("vote.dissent_offer", hours=notice.dissent_hours)
-        reply.buttons = [[Button(t("vote.dissent_button"), make("dissent", notice.vote.id)),
-                          Button(t("vote.dissent_decline_button"), make("nodissent", notice.vote.id))]]
+        reply.buttons = [[Button(t("vote.dissent_button"), make("meeting.dissent", notice.vote.id)),
+                          Button(t("vote.dissent_decline_button"), make("minutes.no_dissent", notice.vote.id))]]
     return reply
 
 
@@ -160,8 +160,8 @@ def approval_reply(settings: Settings, language: str, meeting: Meeting, protocol
     t = translator(language)
     return Reply(text=t("protocol.for_approval", group=group_name(settings, meeting.group_id, language),
                         date=_date(settings, meeting.starts_at)),
-                 buttons=[[Button(t("protocol.approve_button"), make("papprove", protocol.id)),
-                           Button(t("protocol.return_button"), make("pback", protocol.id))]],
+                 buttons=[[Button(t("protocol.approve_button"), make("meeting.protocol_ok", protocol.id)),
+                           Button(t("protocol.return_button"), make("minutes.return", protocol.id))]],
                  attachments=[protocol_file(settings, meeting, protocol)])
 
 
@@ -198,28 +198,28 @@ def word(settings: Settings, language: str, notice: Notice) -> Reply:
             return meeting_notice(settings, language, notice)
         case AgendaForApproval(meeting=meeting):
             return Reply(text="\n\n".join([t("agenda.for_approval"), meeting_card(settings, language, meeting)]),
-                         buttons=[[Button(t("agenda.approve_button"), make("ag_ok", meeting.id)),
-                                   Button(t("agenda.return_button"), make("ag_back", meeting.id))]])
+                         buttons=[[Button(t("agenda.approve_button"), make("agenda.approve", meeting.id)),
+                                   Button(t("agenda.return_button"), make("agenda.return", meeting.id))]])
         case AgendaReturned(meeting=meeting, comment=comment):
             return Reply(text=t("agenda.returned", id=meeting.id, comment=comment),
-                         buttons=[[Button(t("meeting.open_button"), make("mt_view", meeting.id))]])
+                         buttons=[[Button(t("meeting.open_button"), make("meeting.view", meeting.id))]])
         case MeetingStarted(meeting=meeting):
             return Reply(text=t("meeting.started", group=group_name(settings, meeting.group_id, language)),
-                         buttons=[[Button(t("meeting.checkin_button"), make("checkin", meeting.id))]])
+                         buttons=[[Button(t("meeting.checkin_button"), make("meeting.checkin", meeting.id))]])
         case Materials():
             return materials_reply(settings, language, notice)
         case MaterialsMissing(meeting=meeting, items=items, days=days):
             return Reply(text=t("meeting.materials_missing", date=_date(settings, meeting.starts_at),
                                 items=agenda_text(language, items), days=days),
-                         buttons=[[Button(t("meeting.add_materials_button"), make("mt_mat", meeting.id))]])
+                         buttons=[[Button(t("meeting.add_materials_button"), make("meeting.materials", meeting.id))]])
         case QuorumAlert(meeting=meeting, outlook=outlook):
             return Reply(text=t("meeting.quorum_alert", date=_date(settings, meeting.starts_at), yes=outlook.yes,
                                 maybe=outlook.maybe, needed=outlook.needed, members=outlook.members),
-                         buttons=[[Button(t("meeting.open_button"), make("mt_view", meeting.id))]])
+                         buttons=[[Button(t("meeting.open_button"), make("meeting.view", meeting.id))]])
         case QuarterReminder():
             return Reply(text=t("meeting.quarter_reminder", group=group_name(settings, notice.group_id, language),
                                 quarter=notice.quarter, year=notice.year, end=dates.day(notice.end)),
-                         buttons=[[Button(t("meeting.new_button"), make("mt_new"))]])
+                         buttons=[[Button(t("meeting.new_button"), make("meeting.new"))]])
         case BallotNotice(meeting=meeting, item=item, vote=vote, reminder=reminder):
             return ballot_reply(settings, language, meeting, item, vote,
                                 header="vote.reminder" if reminder else "vote.ballot")
@@ -231,7 +231,7 @@ def word(settings: Settings, language: str, notice: Notice) -> Reply:
                 reply.text = overdue_note(t, overdue) + "\n\n" + reply.text
             return reply
         case ProtocolReturned(protocol=protocol):
-            buttons = ([[Button(t("protocol.correct_button"), make("pfix", protocol.id))]]
+            buttons = ([[Button(t("protocol.correct_button"), make("minutes.fix", protocol.id))]]
                        if notice.correct else [])
             return Reply(text=t("protocol.returned", number=protocol.number, name=notice.by,
                                 comment=notice.comment), buttons=buttons)
@@ -239,7 +239,7 @@ def word(settings: Settings, language: str, notice: Notice) -> Reply:
             return Reply(text="\n\n".join([overdue_note(t, overdue), t("protocol.returned_pending",
                                                                       number=protocol.number,
                                                                       comment=protocol.return_comment)]),
-                         buttons=[[Button(t("protocol.correct_button"), make("pfix", protocol.id))]])
+                         buttons=[[Button(t("protocol.correct_button"), make("minutes.fix", protocol.id))]])
         case ProtocolCopy(meeting=meeting, protocol=protocol):
             return Reply(text=t("protocol.sent", group=group_name(settings, meeting.group_id, language),
                                 date=_date(settings, meeting.starts_at), number=protocol.number),

@@ -11,7 +11,7 @@ from storage.models import Appeal
 
 def rate_row(appeal_id: int) -> list[Button]:
     """"1 ⭐" … "5 ⭐": the one row of score buttons, wherever an answer may be rated."""
-    return [Button(f"{score} ⭐", make("rate", appeal_id, score)) for score in SCORES]
+    return [Button(f"{score} ⭐", make("rating.rate", appeal_id, score)) for score in SCORES]
 
 
 def rate_buttons(appeal_id: int) -> list[list[Button]]:

@@ -120,12 +120,12 @@ async def knowledge(sessionmaker: async_sessionmaker[AsyncSession], settings: Se
     return routing.read_knowledge(settings, Path(settings.routing.knowledge), examples)
 
 
-async def retrain(extras: dict[str, Any], sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> bool:
-    """Train on everything known now (in a child process) and swap the bot's classifier; False if unchanged."""
+async def retrain(current: Classifier | None, sessionmaker: async_sessionmaker[AsyncSession],
+                  settings: Settings) -> Classifier | None:
+    """Train on everything known now (in a child process): the bot's new classifier; None if unchanged."""
     everything = await knowledge(sessionmaker, settings)
-    current = extras.get("classifier")
     if current is not None and current.key == routing.model_key(settings, everything):
-        return False
-    extras["classifier"] = await routing.obtain(settings, everything)
+        return None
+    fresh = await routing.obtain(settings, everything)
     log.info("routing model retrained on %d examples", len(everything))
-    return True
+    return fresh

@@ -8,6 +8,7 @@ reply to a ministry's question), ``mine`` (/my). The names other modules use are
 from __future__ import annotations
 
 from handlers.citizen.base import (
+    APPEAL,
     DIALOG_STATES,
     EDITABLE,
     MIN_FREE_TEXT,
@@ -54,7 +55,7 @@ from handlers.citizen.summary import ask_clarification, ask_field, confirm, edit
 from handlers.router import Router
 
 __all__ = [
-    "DIALOG_STATES", "EDITABLE", "MIN_FREE_TEXT", "NEXT", "PAGE_SIZE", "STEPS", "SUMMARY_TEXT_PREVIEW",
+    "APPEAL", "DIALOG_STATES", "EDITABLE", "MIN_FREE_TEXT", "NEXT", "PAGE_SIZE", "STEPS", "SUMMARY_TEXT_PREVIEW",
     "advance", "answer_consent", "answer_suggestion", "ask_address", "ask_attachments", "ask_category",
     "ask_clarification", "ask_consent", "ask_field", "ask_name", "ask_phone", "ask_sector", "ask_text",
     "back_to_sectors", "begin", "cancel_row", "choose_category", "choose_sector", "complain", "complained", "confirm",
@@ -66,29 +67,30 @@ __all__ = [
 
 
 def setup(router: Router) -> None:
-    router.command("new", new_appeal)
-    router.command("my", my_appeals)
-    router.button("new", new_appeal)
-    router.button("my", my_appeals)
-    router.button("consent", answer_consent, {"consent"})
-    router.button("prev", use_previous_name, {"name"})
-    router.button("skip", skip_step, {"phone", "attachments", "address"})
-    router.button("sector", choose_sector, {"sector"})
-    router.button("cat", choose_category, {"category"})
-    router.button("back", back_to_sectors, {"category"})
-    router.button("done", finish_step, {"text", "attachments"})
-    router.button("confirm", confirm, {"confirm"})
-    router.button("edit", ask_field, {"confirm"})
-    router.button("field", edit_field, {"edit"})
-    router.button("clreply", start_clarification_reply)
-    router.state("consent", keep_consent_text, ask_consent)
-    router.state("name", enter_name, ask_name)
-    router.state("phone", enter_phone, ask_phone)
-    router.button("sugg", answer_suggestion, {"sector"})
-    router.state("sector", enter_sector_text, ask_sector)
-    router.state("category", hint_buttons, ask_category)
-    router.state("text", enter_text, ask_text)
-    router.state("attachments", enter_attachments, ask_attachments)
-    router.state("address", enter_address, ask_address)
-    router.state("confirm", hint_buttons, show_summary)
-    router.state("edit", hint_buttons, ask_field)
+    appeal = router.dialog(APPEAL)
+    appeal.command("new", new_appeal)
+    appeal.command("my", my_appeals)
+    appeal.button("new", new_appeal)
+    appeal.button("my", my_appeals)
+    appeal.button("consent", answer_consent, {"consent"})
+    appeal.button("prev", use_previous_name, {"name"})
+    appeal.button("skip", skip_step, {"phone", "attachments", "address"})
+    appeal.button("sector", choose_sector, {"sector"})
+    appeal.button("cat", choose_category, {"category"})
+    appeal.button("back", back_to_sectors, {"category"})
+    appeal.button("done", finish_step, {"text", "attachments"})
+    appeal.button("confirm", confirm, {"confirm"})
+    appeal.button("edit", ask_field, {"confirm"})
+    appeal.button("field", edit_field, {"edit"})
+    appeal.button("reply", start_clarification_reply)
+    appeal.state("consent", keep_consent_text, ask_consent)
+    appeal.state("name", enter_name, ask_name)
+    appeal.state("phone", enter_phone, ask_phone)
+    appeal.button("suggestion", answer_suggestion, {"sector"})
+    appeal.state("sector", enter_sector_text, ask_sector)
+    appeal.state("category", hint_buttons, ask_category)
+    appeal.state("text", enter_text, ask_text)
+    appeal.state("attachments", enter_attachments, ask_attachments)
+    appeal.state("address", enter_address, ask_address)
+    appeal.state("confirm", hint_buttons, show_summary)
+    appeal.state("edit", hint_buttons, ask_field)

@@ -11,7 +11,10 @@ from bot.payloads import make
 from bot.services.appeals import Draft
 from handlers import texts
 from handlers.context import Context
+from handlers.router import Dialog
 
+APPEAL = Dialog("appeal")
+# The steps of the appeal (stored as the states "appeal.name", ...), in order.
 STEPS = ("name", "phone", "sector", "category", "text", "attachments", "address")
 NEXT = {step: following for step, following in zip(STEPS, (*STEPS[1:], "confirm"), strict=True)}
 EDITABLE = ("name", "phone", "sector", "text", "attachments", "address")
@@ -22,18 +25,17 @@ MIN_FREE_TEXT = 15
 
 
 def cancel_row(ctx: Context) -> list[Button]:
-    return [ctx.button("button.cancel", make("cancel"))]
+    return [ctx.button("button.cancel", make("home.cancel"))]
 
 
-async def go(ctx: Context, state: str) -> None:
-    ctx.set_state(state)
-    await texts.router(ctx).prompt(ctx)
+async def go(ctx: Context, step: str) -> None:
+    await ctx.go(APPEAL.state(step))
 
 
 async def advance(ctx: Context, finished: str) -> None:
     """The next step; while editing from the summary, back to the summary (a new sector needs a category)."""
     if ctx.data.get("editing") and finished != "sector":
-        ctx.set_state("confirm", editing=False)
+        ctx.set_state(APPEAL.state("confirm"), editing=False)
         await show_summary(ctx)
         return
     await go(ctx, NEXT[finished])
@@ -58,7 +60,7 @@ async def store(ctx: Context, finished: str, **fields: object) -> None:
 async def complain(ctx: Context, key: str, **params: object) -> None:
     """A polite refusal that keeps the step's buttons under it, so the person is never stuck."""
     start = len(ctx.replies)
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
     prompt = ctx.replies[start:]
     del ctx.replies[start:]
     ctx.say(key, buttons=prompt[-1].buttons if prompt else [], **params)
@@ -71,12 +73,12 @@ async def complained(ctx: Context, refusal: Any) -> None:
 
 async def hint_buttons(ctx: Context) -> None:
     ctx.say("hint.use_buttons")
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
 
 
 async def stale_button(ctx: Context) -> None:
     """A button of another step: the router's own answer to it (handlers.common.stale_button)."""
-    stale = texts.router(ctx).stale
+    stale = ctx.router.stale
     assert stale is not None
     await stale(ctx)
 
@@ -97,6 +99,6 @@ def _summary(ctx: Context, draft: Draft) -> str:
 
 async def show_summary(ctx: Context) -> None:
     ctx.say_text(_summary(ctx, ctx.draft), buttons=[
-        [ctx.button("button.confirm", make("confirm"))],
-        [ctx.button("button.edit", make("edit")), ctx.button("button.cancel", make("cancel"))],
+        [ctx.button("button.confirm", make("appeal.confirm"))],
+        [ctx.button("button.edit", make("appeal.edit")), ctx.button("button.cancel", make("home.cancel"))],
     ])

@@ -6,14 +6,15 @@ from bot.payloads import make
 from bot.services import staff, users
 from bot.services.appeals import Draft
 from handlers import texts
-from handlers.citizen.base import DIALOG_STATES, MIN_FREE_TEXT, hint_buttons
+from handlers.citizen.base import APPEAL, DIALOG_STATES, MIN_FREE_TEXT, hint_buttons
 from handlers.citizen.steps import ask_name, suggest
 from handlers.context import Context
 
 
 async def ask_consent(ctx: Context) -> None:
     ctx.say("consent.text", operator=texts.operator_name(ctx), buttons=[
-        [ctx.button("consent.accept", make("consent", "yes")), ctx.button("consent.decline", make("consent", "no"))],
+        [ctx.button("consent.accept", make("appeal.consent", "yes")),
+         ctx.button("consent.decline", make("appeal.consent", "no"))],
     ])
 
 
@@ -29,7 +30,7 @@ async def keep_consent_text(ctx: Context) -> None:
     if len(ctx.event.text.strip()) < MIN_FREE_TEXT:
         await hint_buttons(ctx)  # "да", "согласен" typed instead of pressed: the buttons, not the appeal's text
         return
-    ctx.set_state("consent", pending_text=text)
+    ctx.set_state(APPEAL.state("consent"), pending_text=text)
     ctx.say("consent.text_kept")
     await ask_consent(ctx)
 
@@ -50,11 +51,11 @@ async def new_appeal(ctx: Context) -> None:
     if staff.is_staff(ctx.user):
         ctx.say("staff.citizen_command")
         return
-    if ctx.state in DIALOG_STATES - {"consent"}:
+    if APPEAL.step(ctx.state) in DIALOG_STATES - {"consent"}:
         ctx.say("appeal.in_progress")
-        await texts.router(ctx).prompt(ctx)
+        await ctx.reprompt()
         return
-    text = "" if ctx.event.is_button else str(ctx.extras.get("argument") or "").strip()
+    text = "" if ctx.event.is_button else ctx.argument
     await begin(ctx, text)
 
 
@@ -62,7 +63,7 @@ async def begin(ctx: Context, text: str = "") -> None:
     """A new appeal, possibly starting from the problem in the citizen's words (/new TEXT or plain text)."""
     if not ctx.user.consent_given:
         ctx.reset()
-        ctx.set_state("consent", pending_text=_kept_text(ctx, text))
+        ctx.set_state(APPEAL.state("consent"), pending_text=_kept_text(ctx, text))
         await ask_consent(ctx)
         return
     await start_dialog(ctx, text)
@@ -76,6 +77,6 @@ async def start_dialog(ctx: Context, text: str = "") -> None:
         draft.text_parts.append(text[:ctx.settings.limits.text_max_length])
         suggest(ctx, draft, text)
     ctx.reset()
-    ctx.set_state("name", draft=draft.to_dict(), editing=False)
+    ctx.set_state(APPEAL.state("name"), draft=draft.to_dict(), editing=False)
     ctx.say("appeal.intro_with_text" if text else "appeal.intro")
     await ask_name(ctx)

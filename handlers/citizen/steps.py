@@ -8,6 +8,7 @@ from bot.services import appeals, validation
 from bot.services.appeals import Draft
 from handlers import texts
 from handlers.citizen.base import (
+    APPEAL,
     advance,
     cancel_row,
     complain,
@@ -21,7 +22,7 @@ from handlers.context import Context
 
 
 def suggest(ctx: Context, draft: Draft, text: str) -> None:
-    classifier = ctx.extras.get("classifier")
+    classifier = ctx.deps.classifier
     suggestions = classifier.suggest(text, top=len(ctx.settings.sectors)) if classifier is not None else []
     if not suggestions:
         draft.suggestion_pending = False
@@ -44,7 +45,7 @@ async def ask_name(ctx: Context) -> None:
     rows = []
     previous = await _previous_name(ctx)
     if previous:
-        rows.append([ctx.button("name.use_previous", make("prev"), name=previous[:40])])
+        rows.append([ctx.button("name.use_previous", make("appeal.prev"), name=previous[:40])])
     ctx.say("appeal.ask_name", buttons=[*rows, cancel_row(ctx)])
 
 
@@ -74,7 +75,7 @@ async def hint_text_expected(ctx: Context) -> None:
 async def ask_phone(ctx: Context) -> None:
     ctx.say("appeal.ask_phone", buttons=[
         [Button(ctx.t("button.share_phone"), request="phone")],
-        [ctx.button("button.skip", make("skip", "phone"))],
+        [ctx.button("button.skip", make("appeal.skip", "phone"))],
         cancel_row(ctx),
     ])
 
@@ -92,7 +93,7 @@ async def _pressed_step(ctx: Context) -> str | None:
     """The step a Skip / Done button names; None, with the stale-button answer, when it is not the current one."""
     assert ctx.payload is not None
     step = ctx.payload.arg(0)
-    if step != ctx.state:
+    if step is None or ctx.state != APPEAL.state(step):
         await stale_button(ctx)
         return None
     return step
@@ -113,7 +114,8 @@ async def skip_step(ctx: Context) -> None:
 async def ask_sector(ctx: Context) -> None:
     draft = ctx.draft
     if draft.suggestion_pending and draft.suggestion_confident:
-        buttons = [[ctx.button("suggest.yes", make("sugg", "yes")), ctx.button("suggest.other", make("sugg", "no"))],
+        buttons = [[ctx.button("suggest.yes", make("appeal.suggestion", "yes")),
+                    ctx.button("suggest.other", make("appeal.suggestion", "no"))],
                    cancel_row(ctx)]
         if draft.suggestion_category_confident:
             ctx.say("suggest.looks_like", sector=texts.sector_name(ctx, draft.suggested_sector_id),
@@ -127,10 +129,10 @@ async def ask_sector(ctx: Context) -> None:
         # Unsure: every sector, the likely ones first (the catch-all among them).
         ranked = [s for s in draft.suggested_sectors if s in ctx.settings.sectors]
         ranked += [s for s in ctx.settings.sectors if s not in ranked]
-        rows = [[Button(texts.sector_name(ctx, s), make("sector", s))] for s in ranked]
+        rows = [[Button(texts.sector_name(ctx, s), make("appeal.sector", s))] for s in ranked]
         ctx.say("suggest.ranked", buttons=[*rows, cancel_row(ctx)])
         return
-    buttons = [Button(texts.sector_name(ctx, sector_id), make("sector", sector_id))
+    buttons = [Button(texts.sector_name(ctx, sector_id), make("appeal.sector", sector_id))
                for sector_id in ctx.settings.sectors]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     ctx.say("appeal.ask_sector", buttons=[*rows, cancel_row(ctx)])
@@ -139,7 +141,7 @@ async def ask_sector(ctx: Context) -> None:
 async def enter_sector_text(ctx: Context) -> None:
     """Instead of a button the citizen describes the problem: it joins the text and we propose a sector."""
     text = ctx.event.text.strip()
-    if not text or ctx.extras.get("classifier") is None:
+    if not text or ctx.deps.classifier is None:
         await hint_buttons(ctx)
         return
     length = len(ctx.draft.text)
@@ -188,9 +190,9 @@ async def choose_sector(ctx: Context) -> None:
 
 async def ask_category(ctx: Context) -> None:
     sector = ctx.settings.sectors[ctx.draft.sector_id or ""]
-    rows = [[Button(texts.category_name(ctx, ctx.draft.sector_id, c.id), make("cat", c.id))]
+    rows = [[Button(texts.category_name(ctx, ctx.draft.sector_id, c.id), make("appeal.cat", c.id))]
             for c in sector.categories]
-    rows.append([ctx.button("button.back", make("back"))])
+    rows.append([ctx.button("button.back", make("appeal.back"))])
     ctx.say("appeal.ask_category", sector=texts.sector_name(ctx, ctx.draft.sector_id), buttons=rows)
 
 
@@ -215,7 +217,7 @@ async def ask_text(ctx: Context) -> None:
     draft = ctx.draft
     if draft.text_parts:
         ctx.say("appeal.text_so_far", length=len(draft.text), buttons=[
-            [ctx.button("button.done", make("done", "text"))], cancel_row(ctx)])
+            [ctx.button("button.done", make("appeal.done", "text"))], cancel_row(ctx)])
     else:
         ctx.say("appeal.ask_text", min=ctx.settings.limits.text_min_length, buttons=[cancel_row(ctx)])
 
@@ -237,7 +239,7 @@ async def enter_text(ctx: Context) -> None:
         await complain(ctx, problem, max=limits.text_max_length, length=len(draft.text))
         return
     ctx.say("appeal.text_added", length=len(draft.text), buttons=[
-        [ctx.button("button.done", make("done", "text"))], cancel_row(ctx)])
+        [ctx.button("button.done", make("appeal.done", "text"))], cancel_row(ctx)])
 
 
 async def finish_step(ctx: Context) -> None:
@@ -269,7 +271,7 @@ async def ask_attachments(ctx: Context) -> None:
     count = len(ctx.draft.attachments)
     label = "button.done" if count else "button.skip"
     ctx.say("appeal.ask_attachments", max=limits.attachments_max_count, max_mb=limits.attachment_max_size_mb,
-            count=count, buttons=[[ctx.button(label, make("done", "attachments"))], cancel_row(ctx)])
+            count=count, buttons=[[ctx.button(label, make("appeal.done", "attachments"))], cancel_row(ctx)])
 
 
 async def enter_attachments(ctx: Context) -> None:
@@ -279,7 +281,7 @@ async def enter_attachments(ctx: Context) -> None:
     with drafting(ctx) as draft:
         _take_attachments(ctx, draft)
     ctx.say("appeal.attachments_count", count=len(draft.attachments), max=ctx.settings.limits.attachments_max_count,
-            buttons=[[ctx.button("button.done", make("done", "attachments"))], cancel_row(ctx)])
+            buttons=[[ctx.button("button.done", make("appeal.done", "attachments"))], cancel_row(ctx)])
 
 
 def _location_optional(ctx: Context) -> bool:
@@ -292,7 +294,7 @@ def _location_optional(ctx: Context) -> bool:
 async def ask_address(ctx: Context) -> None:
     rows = [[Button(ctx.t("button.share_location"), request="location")]]
     if _location_optional(ctx):
-        rows.append([ctx.button("button.skip", make("skip", "address"))])
+        rows.append([ctx.button("button.skip", make("appeal.skip", "address"))])
         key = "appeal.ask_address_optional"
     else:
         key = "appeal.ask_address"

@@ -6,14 +6,17 @@ from bot.domain.appeals import AppealStatus
 from bot.payloads import make
 from bot.services import appeals
 from handlers import cards, texts
-from handlers.citizen.base import EDITABLE, cancel_row, complain, show_summary, stale_button
+from handlers.citizen.base import APPEAL, EDITABLE, cancel_row, complain, show_summary, stale_button
 from handlers.context import Context
+
+# The reply to a ministry's question is typed in the follow-ups' dialog (handlers/followups.py).
+CLARIFICATION = "followup.clarification"
 
 
 async def ask_field(ctx: Context) -> None:
-    ctx.set_state("edit")
-    rows = [[ctx.button(f"field.{field}", make("field", field))] for field in EDITABLE]
-    rows.append([ctx.button("button.back_to_summary", make("field", "back"))])
+    ctx.set_state(APPEAL.state("edit"))
+    rows = [[ctx.button(f"field.{field}", make("appeal.field", field))] for field in EDITABLE]
+    rows.append([ctx.button("button.back_to_summary", make("appeal.field", "back"))])
     ctx.say("appeal.edit_which", buttons=rows, replace=ctx.event.is_button)
 
 
@@ -21,7 +24,7 @@ async def edit_field(ctx: Context) -> None:
     assert ctx.payload is not None
     field = ctx.payload.arg(0) or ""
     if field == "back":
-        ctx.set_state("confirm", editing=False)
+        ctx.set_state(APPEAL.state("confirm"), editing=False)
         await show_summary(ctx)
         return
     if field not in EDITABLE:
@@ -32,8 +35,7 @@ async def edit_field(ctx: Context) -> None:
         draft.text_parts = []
     elif field == "attachments":
         draft.attachments = []
-    ctx.set_state(field, editing=True, draft=draft.to_dict())
-    await texts.router(ctx).prompt(ctx)
+    await ctx.go(APPEAL.state(field), editing=True, draft=draft.to_dict())
 
 
 async def confirm(ctx: Context) -> None:
@@ -46,7 +48,7 @@ async def confirm(ctx: Context) -> None:
     ctx.reset()
     ctx.say("appeal.registered", replace=True, number=appeal.number,
             ministry=texts.ministry_name(ctx, appeal.ministry_id), deadline=texts.local_date(ctx, appeal.deadline_at),
-            buttons=[[ctx.button("menu.my", make("my", 0)), ctx.button("menu.new", make("new"))]])
+            buttons=[[ctx.button("menu.my", make("appeal.my", 0)), ctx.button("menu.new", make("appeal.new"))]])
     ctx.toast("appeal.registered_toast", number=appeal.number)
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, with_files=True)
 
@@ -61,9 +63,9 @@ async def start_clarification_reply(ctx: Context) -> None:
         ctx.say("clarify.not_waiting", number=appeal.number)
         return
     # Whatever the citizen was doing (a new appeal half-written) waits and resumes afterwards.
-    resume = {"state": ctx.state, "data": ctx.data} if ctx.state != "clarification" else ctx.data.get("resume")
+    resume = {"state": ctx.state, "data": ctx.data} if ctx.state != CLARIFICATION else ctx.data.get("resume")
     ctx.reset()
-    ctx.set_state("clarification", appeal_id=appeal.id, number=appeal.number, resume=resume)
+    ctx.set_state(CLARIFICATION, appeal_id=appeal.id, number=appeal.number, resume=resume)
     await ask_clarification(ctx)
 
 

@@ -11,37 +11,38 @@ from bot.events import Button
 from bot.payloads import make
 from bot.services import meeting_facts, meetings
 from bot.services.meetings import agenda
-from handlers import texts
 from handlers.citizen import cancel_row, complain, complained
 from handlers.context import Context
 from handlers.experts.base import draft_of, meeting_of, office, save_draft, typed_or_leaving
-from handlers.router import Router, refusals
+from handlers.router import Dialog, Router, refusals
 from storage.models import Invite
 
+AGENDA = Dialog("agenda")
 FIELDS = agenda.FIELDS
 
 
 def setup(router: Router) -> None:
-    router.state("mt_decision", enter_decision, ask_decision)
-    router.button("mt_pe", edit_preview_field, {"mt_preview"})
-    router.button("mt_pi", draft_item_menu, {"mt_preview"})
-    router.button("mt_pf", ask_draft_field, {"mt_preview"})
-    router.button("mt_prm", remove_draft_item, {"mt_preview"})
-    router.state("mt_dfield", enter_draft_field, ask_draft_field_text)
-    router.button("ag_ok", approve_agenda)
-    router.button("ag_back", ask_agenda_comment)
-    router.state("ag_comment", enter_agenda_comment, ask_agenda_comment_text)
-    router.button("ag_resend", resubmit_agenda)
-    router.button("ag_edit", choose_item)
-    router.button("ag_item", item_menu)
-    router.button("ag_f", ask_field)
-    router.state("ag_field", enter_field, ask_field_text)
-    router.button("ag_rm", remove_item)
-    router.button("ag_add", ask_new_item)
-    router.state("ag_new_title", enter_new_title, ask_new_title)
-    router.state("ag_new_decision", enter_new_decision, ask_decision)
-    router.button("guest_add", ask_guest)
-    router.state("guest_name", enter_guest, ask_guest_text)
+    agenda = router.dialog(AGENDA)
+    agenda.state("decision", enter_decision, ask_decision)
+    agenda.button("preview_edit", edit_preview_field, {"meeting.preview"})
+    agenda.button("draft_item", draft_item_menu, {"meeting.preview"})
+    agenda.button("draft_field", ask_draft_field, {"meeting.preview"})
+    agenda.button("draft_remove", remove_draft_item, {"meeting.preview"})
+    agenda.state("draft_field", enter_draft_field, ask_draft_field_text)
+    agenda.button("approve", approve_agenda)
+    agenda.button("return", ask_agenda_comment)
+    agenda.state("comment", enter_agenda_comment, ask_agenda_comment_text)
+    agenda.button("resubmit", resubmit_agenda)
+    agenda.button("edit", choose_item)
+    agenda.button("item", item_menu)
+    agenda.button("field", ask_field)
+    agenda.state("field", enter_field, ask_field_text)
+    agenda.button("remove", remove_item)
+    agenda.button("add", ask_new_item)
+    agenda.state("new_title", enter_new_title, ask_new_title)
+    agenda.state("new_decision", enter_new_decision, ask_decision)
+    agenda.button("guest_add", ask_guest)
+    agenda.state("guest_name", enter_guest, ask_guest_text)
 
 
 def _arg(ctx: Context, index: int) -> int:
@@ -49,14 +50,13 @@ def _arg(ctx: Context, index: int) -> int:
 
 
 async def _go(ctx: Context, state: str, **data: object) -> None:
-    ctx.set_state(state, **data)
-    await texts.router(ctx).prompt(ctx)
+    await ctx.go(state, **data)
 
 
 # --- the draft decision of each item (while scheduling) --------------------------------------------
 
 async def ask_decision(ctx: Context) -> None:
-    if ctx.state == "mt_decision":
+    if ctx.state == "agenda.decision":
         items = (ctx.data.get("mtdraft") or {}).get("items") or [{"title": ""}]
         n, title = len(items), items[-1]["title"]
     else:
@@ -69,28 +69,29 @@ async def enter_decision(ctx: Context) -> None:
     decision = agenda.clean("decision", ctx.event.text)
     draft = draft_of(ctx)
     draft.items[-1]["decision"] = decision
-    save_draft(ctx, draft, "mt_agenda")
+    save_draft(ctx, draft, "meeting.agenda")
     ctx.say("meeting.item_added", n=len(draft.items), title=draft.items[-1]["title"],
-            buttons=[[ctx.button("button.done", make("mt_done"))], cancel_row(ctx)])
+            buttons=[[ctx.button("button.done", make("meeting.agenda_done"))], cancel_row(ctx)])
 
 
 # --- editing the preview: every field ------------------------------------------------------------
 
 def preview_buttons(ctx: Context, items: list[dict[str, object]], approval: bool) -> list[list[Button]]:
-    rows = [[ctx.button("agenda.edit_when", make("mt_pe", "when")),
-             ctx.button("agenda.edit_format", make("mt_pe", "fmt")),
-             ctx.button("agenda.edit_place", make("mt_pe", "place"))],
-            *([ctx.button("agenda.edit_item_button", make("mt_pi", n), n=n + 1)
+    rows = [[ctx.button("agenda.edit_when", make("agenda.preview_edit", "when")),
+             ctx.button("agenda.edit_format", make("agenda.preview_edit", "fmt")),
+             ctx.button("agenda.edit_place", make("agenda.preview_edit", "place"))],
+            *([ctx.button("agenda.edit_item_button", make("agenda.draft_item", n), n=n + 1)
                for n in range(start, min(start + 5, len(items)))] for start in range(0, len(items), 5)),
-            [ctx.button("agenda.add_item_button", make("mt_pe", "item"))]]
+            [ctx.button("agenda.add_item_button", make("agenda.preview_edit", "item"))]]
     label = "agenda.publish_for_approval" if approval else "meeting.publish_button"
-    return [*rows, [ctx.button(label, make("mt_pub"))], cancel_row(ctx)]
+    return [*rows, [ctx.button(label, make("meeting.publish"))], cancel_row(ctx)]
 
 
 async def edit_preview_field(ctx: Context) -> None:
     field = ctx.payload.arg(0) if ctx.payload is not None else ""
     # A new item goes through the agenda and materials steps, which end in the preview again.
-    state = {"when": "mt_when", "fmt": "mt_format", "place": "mt_place", "item": "mt_agenda"}.get(field or "")
+    state = {"when": "meeting.when", "fmt": "meeting.format", "place": "meeting.place",
+             "item": "meeting.agenda"}.get(field or "")
     if state is None:
         await complain(ctx, "hint.use_buttons")
         return
@@ -104,9 +105,9 @@ async def draft_item_menu(ctx: Context) -> None:
         await complain(ctx, "hint.use_buttons")
         return
     item = items[index]
-    rows = [[ctx.button(f"agenda.field_{field}", make("mt_pf", index, field)) for field in FIELDS]]
+    rows = [[ctx.button(f"agenda.field_{field}", make("agenda.draft_field", index, field)) for field in FIELDS]]
     if len(items) > 1:
-        rows.append([ctx.button("agenda.remove_button", make("mt_prm", index))])
+        rows.append([ctx.button("agenda.remove_button", make("agenda.draft_remove", index))])
     ctx.say("agenda.item_menu", n=index + 1, title=item["title"], speaker=item.get("speaker") or ctx.t("agenda.nobody"),
             decision=item.get("decision") or "—", buttons=[*rows, cancel_row(ctx)])
 
@@ -116,7 +117,7 @@ async def ask_draft_field(ctx: Context) -> None:
     if field not in FIELDS:
         await complain(ctx, "hint.use_buttons")
         return
-    await _go(ctx, "mt_dfield", edit_index=_arg(ctx, 0), edit_field=field)
+    await _go(ctx, "agenda.draft_field", edit_index=_arg(ctx, 0), edit_field=field)
 
 
 async def ask_draft_field_text(ctx: Context) -> None:
@@ -130,18 +131,18 @@ async def enter_draft_field(ctx: Context) -> None:
     if not -len(draft.items) <= index < len(draft.items):  # the index came with a button: checked, not trusted
         raise Refusal("meeting.not_found")
     draft.items[index][field] = agenda.clean(field, ctx.event.text)
-    save_draft(ctx, draft, "mt_preview")
+    save_draft(ctx, draft, "meeting.preview")
     ctx.say("agenda.item_saved")
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
 
 
 async def remove_draft_item(ctx: Context) -> None:
     draft, index = draft_of(ctx), _arg(ctx, 0)
     if len(draft.items) > 1 and 0 <= index < len(draft.items):
         draft.items.pop(index)
-        save_draft(ctx, draft, "mt_preview")
+        save_draft(ctx, draft, "meeting.preview")
         ctx.say("agenda.item_removed")
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
 
 
 # --- the chair's approval ------------------------------------------------------------------------
@@ -149,11 +150,11 @@ async def remove_draft_item(ctx: Context) -> None:
 async def approve_agenda(ctx: Context) -> None:
     meeting = await agenda.approve(office(ctx), ctx.user, _arg(ctx, 0))
     ctx.say("agenda.approved_ok", count=await meeting_facts.member_count(office(ctx), meeting.group_id), replace=True,
-            buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+            buttons=[[ctx.button("meeting.open_button", make("meeting.view", meeting.id))]])
 
 
 async def ask_agenda_comment(ctx: Context) -> None:
-    await _go(ctx, "ag_comment", meeting_id=_arg(ctx, 0))
+    await _go(ctx, "agenda.comment", meeting_id=_arg(ctx, 0))
 
 
 async def ask_agenda_comment_text(ctx: Context) -> None:
@@ -186,8 +187,9 @@ async def _meeting(ctx: Context) -> meetings.Meeting:
 async def choose_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
     rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
-                    make("ag_item", meeting.id, item.id))] for item in meeting.items]
-    ctx.say("agenda.choose_item", buttons=[*rows, [ctx.button("agenda.add_item_button", make("ag_add", meeting.id))]])
+                    make("agenda.item", meeting.id, item.id))] for item in meeting.items]
+    ctx.say("agenda.choose_item",
+            buttons=[*rows, [ctx.button("agenda.add_item_button", make("agenda.add", meeting.id))]])
 
 
 async def item_menu(ctx: Context) -> None:
@@ -195,8 +197,8 @@ async def item_menu(ctx: Context) -> None:
     item = next((i for i in meeting.items if i.id == _arg(ctx, 1)), None)
     if item is None:
         return
-    rows = [[ctx.button(f"agenda.field_{field}", make("ag_f", meeting.id, item.id, field)) for field in FIELDS],
-            [ctx.button("agenda.remove_button", make("ag_rm", meeting.id, item.id))]]
+    rows = [[ctx.button(f"agenda.field_{field}", make("agenda.field", meeting.id, item.id, field)) for field in FIELDS],
+            [ctx.button("agenda.remove_button", make("agenda.remove", meeting.id, item.id))]]
     ctx.say("agenda.item_menu", n=item.position, title=item.title, speaker=item.speaker or ctx.t("agenda.nobody"),
             decision=item.decision or "—", buttons=rows)
 
@@ -206,7 +208,7 @@ async def ask_field(ctx: Context) -> None:
     if field not in FIELDS:
         await complain(ctx, "hint.use_buttons")
         return
-    await _go(ctx, "ag_field", meeting_id=_arg(ctx, 0), item_id=_arg(ctx, 1), edit_field=field)
+    await _go(ctx, "agenda.field", meeting_id=_arg(ctx, 0), item_id=_arg(ctx, 1), edit_field=field)
 
 
 async def ask_field_text(ctx: Context) -> None:
@@ -219,18 +221,18 @@ async def enter_field(ctx: Context) -> None:
     await agenda.change_item(office(ctx), ctx.user, meeting, int(ctx.data.get("item_id") or 0),
                              str(ctx.data.get("edit_field")), ctx.event.text)
     ctx.reset()
-    ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+    ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("meeting.view", meeting.id))]])
 
 
 async def remove_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
     await agenda.remove_item(office(ctx), ctx.user, meeting, _arg(ctx, 1))
-    ctx.say("agenda.item_removed", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+    ctx.say("agenda.item_removed", buttons=[[ctx.button("meeting.open_button", make("meeting.view", meeting.id))]])
 
 
 async def ask_new_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    await _go(ctx, "ag_new_title", meeting_id=meeting.id)
+    await _go(ctx, "agenda.new_title", meeting_id=meeting.id)
 
 
 async def ask_new_title(ctx: Context) -> None:
@@ -241,7 +243,7 @@ async def ask_new_title(ctx: Context) -> None:
 async def enter_new_title(ctx: Context) -> None:
     title = agenda.clean("title", ctx.event.text)
     meeting = await _meeting(ctx)
-    await _go(ctx, "ag_new_decision", ag_title=title, ag_n=len(meeting.items) + 1)
+    await _go(ctx, "agenda.new_decision", ag_title=title, ag_n=len(meeting.items) + 1)
 
 
 @refusals(typed_or_leaving("agenda.field_invalid"))
@@ -249,14 +251,14 @@ async def enter_new_decision(ctx: Context) -> None:
     meeting = await _meeting(ctx)
     await agenda.add_item(office(ctx), ctx.user, meeting, str(ctx.data.get("ag_title")), ctx.event.text)
     ctx.reset()
-    ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+    ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("meeting.view", meeting.id))]])
 
 
 # --- invited persons -----------------------------------------------------------------------------
 
 async def ask_guest(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    await _go(ctx, "guest_name", meeting_id=meeting.id)
+    await _go(ctx, "agenda.guest_name", meeting_id=meeting.id)
 
 
 async def ask_guest_text(ctx: Context) -> None:

@@ -16,7 +16,6 @@ from bot.payloads import make
 from bot.presenters.meetings import WORDING
 from bot.services import meeting_facts, meetings
 from bot.services.meetings import MeetingDraft, Office, Refusal
-from handlers import texts
 from handlers.citizen import complain
 from handlers.context import REFUSALS, Context
 from handlers.router import Presenter, refused
@@ -84,8 +83,7 @@ def save_draft(ctx: Context, draft: MeetingDraft, state: str | None = None, **up
 
 
 async def go(ctx: Context, state: str) -> None:
-    ctx.set_state(state)
-    await texts.router(ctx).prompt(ctx)
+    await ctx.go(state)
 
 
 async def _organized(ctx: Context) -> Meeting:
@@ -96,9 +94,9 @@ async def _organized(ctx: Context) -> Meeting:
 
 
 def _meeting_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
-    return [[ctx.button("meeting.attendance_button", make("mt_att", meeting.id)),
-             ctx.button("vote.open_button", make("vote_item", meeting.id))],
-            [ctx.button("meeting.finish_button", make("mt_finish", meeting.id))]]
+    return [[ctx.button("meeting.attendance_button", make("meeting.attendance", meeting.id)),
+             ctx.button("vote.open_button", make("meeting.vote_item", meeting.id))],
+            [ctx.button("meeting.finish_button", make("meeting.finish", meeting.id))]]
 
 
 def _roll_line(ctx: Context, roll: meetings.Roll) -> str:

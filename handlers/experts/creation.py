@@ -28,12 +28,12 @@ async def new_meeting(ctx: Context) -> None:
     if len(groups) == 1:
         await begin_draft(ctx, groups[0].group_id)
         return
-    await go(ctx, "mt_group")
+    await go(ctx, "meeting.group")
 
 
 async def ask_group(ctx: Context) -> None:
     groups = [m for m in await meetings.memberships(office(ctx), ctx.user) if m.role in meetings.ORGANIZERS]
-    rows = [[Button(group_label(ctx, m.group_id), make("mt_group", m.group_id))] for m in groups]
+    rows = [[Button(group_label(ctx, m.group_id), make("meeting.group", m.group_id))] for m in groups]
     ctx.say("meeting.ask_group", buttons=[*rows, cancel_row(ctx)])
 
 
@@ -44,7 +44,7 @@ async def choose_group(ctx: Context) -> None:
 
 
 async def begin_draft(ctx: Context, group_id: str) -> None:
-    save_draft(ctx, MeetingDraft(group_id=group_id), "mt_when", meeting_id=None, material_index=0)
+    save_draft(ctx, MeetingDraft(group_id=group_id), "meeting.when", meeting_id=None, material_index=0)
     ctx.say("meeting.intro", group=group_label(ctx, group_id))
     await ask_when(ctx)
 
@@ -65,7 +65,7 @@ async def enter_when(ctx: Context) -> None:
     draft.starts_at = starts_at.isoformat()
     save_draft(ctx, draft)
     if warnings:
-        await go(ctx, "mt_when_check")
+        await go(ctx, "meeting.when_check")
         return
     await accept_when(ctx)
 
@@ -78,12 +78,13 @@ async def ask_when_check(ctx: Context) -> None:
             raise MeetingRefusal("meeting.when_invalid")
         warnings = meetings.check_when(office(ctx), office(ctx).group(draft.group_id), when)
     except MeetingRefusal:  # not a refusal to show: the question goes back a step
-        await go(ctx, "mt_when")  # the moment has passed while the secretary was thinking
+        await go(ctx, "meeting.when")  # the moment has passed while the secretary was thinking
         return
     lines = [ctx.t(key, **params) for key, params in warnings]
     lines.append(ctx.t("meeting.keep_question", when=texts.local_datetime(ctx, when)))
     ctx.say_text("\n".join(lines), buttons=[
-        [ctx.button("meeting.keep_button", make("mt_keep")), ctx.button("meeting.redo_button", make("mt_redo"))],
+        [ctx.button("meeting.keep_button", make("meeting.keep_when")),
+         ctx.button("meeting.redo_button", make("meeting.redo_when"))],
         cancel_row(ctx)])
 
 
@@ -92,14 +93,14 @@ async def keep_when(ctx: Context) -> None:
 
 
 async def redo_when(ctx: Context) -> None:
-    await go(ctx, "mt_when")
+    await go(ctx, "meeting.when")
 
 
 @refusals(refused)  # shown here: the typed moment was right, the meeting changed meanwhile
 async def accept_when(ctx: Context) -> None:
     meeting_id = ctx.data.get("meeting_id")
     if meeting_id is None:
-        await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_format")
+        await go(ctx, "meeting.preview" if ctx.data.get("preview_edit") else "meeting.format")
         return
     when = draft_of(ctx).when
     with ctx.ending_dialog():
@@ -111,7 +112,7 @@ async def accept_when(ctx: Context) -> None:
 
 
 async def ask_format(ctx: Context) -> None:
-    rows = [[ctx.button(f"meeting.format_{name}", make("mt_fmt", name))] for name in meetings.FORMATS]
+    rows = [[ctx.button(f"meeting.format_{name}", make("meeting.format", name))] for name in meetings.FORMATS]
     ctx.say("meeting.ask_format", buttons=[*rows, cancel_row(ctx)])
 
 
@@ -127,9 +128,9 @@ async def choose_format(ctx: Context) -> None:
     save_draft(ctx, draft)
     ctx.say("meeting.format_chosen", format=ctx.t(f"meeting.format_{name}"), replace=True)
     if name != "absentee":
-        await go(ctx, "mt_place")
+        await go(ctx, "meeting.place")
     else:
-        await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_agenda")
+        await go(ctx, "meeting.preview" if ctx.data.get("preview_edit") else "meeting.agenda")
 
 
 async def ask_place(ctx: Context) -> None:
@@ -147,7 +148,7 @@ async def enter_place(ctx: Context) -> None:
     meeting_agenda.check_place(draft.format, place)
     draft.place = place
     save_draft(ctx, draft)
-    await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_agenda")
+    await go(ctx, "meeting.preview" if ctx.data.get("preview_edit") else "meeting.agenda")
 
 
 async def ask_item(ctx: Context) -> None:
@@ -156,7 +157,7 @@ async def ask_item(ctx: Context) -> None:
         ctx.say("meeting.ask_item_first", buttons=[cancel_row(ctx)])
         return
     ctx.say("meeting.ask_item_more", count=len(items),
-            buttons=[[ctx.button("button.done", make("mt_done"))], cancel_row(ctx)])
+            buttons=[[ctx.button("button.done", make("meeting.agenda_done"))], cancel_row(ctx)])
 
 
 async def enter_item(ctx: Context) -> None:
@@ -167,14 +168,14 @@ async def enter_item(ctx: Context) -> None:
     draft = draft_of(ctx)
     draft.items.append({"title": title, "decision": "", "speaker": "", "materials": []})
     save_draft(ctx, draft)
-    await go(ctx, "mt_decision")
+    await go(ctx, "agenda.decision")
 
 
 async def finish_agenda(ctx: Context) -> None:
     if not draft_of(ctx).items:
         await complain(ctx, "meeting.agenda_empty")
         return
-    ctx.set_state("mt_materials", material_index=0)
+    ctx.set_state("meeting.materials", material_index=0)
     await ask_materials(ctx)
 
 
@@ -198,7 +199,8 @@ async def ask_materials(ctx: Context) -> None:
     last = index == len(items) - 1
     label = "meeting.materials_finish" if last else "meeting.materials_next"
     ctx.say("meeting.ask_materials", n=index + 1, title=items[index][1], max_mb=ctx.settings.limits.
-            attachment_max_size_mb, buttons=[[ctx.button(label, make("mt_next", index))], cancel_row(ctx)])
+            attachment_max_size_mb,
+            buttons=[[ctx.button(label, make("meeting.next_material", index))], cancel_row(ctx)])
 
 
 async def enter_materials(ctx: Context) -> None:
@@ -214,7 +216,7 @@ async def enter_materials(ctx: Context) -> None:
     last = index == len(items) - 1
     label = "meeting.materials_finish" if last else "meeting.materials_next"
     ctx.say("meeting.materials_sent_now" if sent else "meeting.materials_added", count=added,
-            buttons=[[ctx.button(label, make("mt_next", index))], cancel_row(ctx)])
+            buttons=[[ctx.button(label, make("meeting.next_material", index))], cancel_row(ctx)])
 
 
 async def _take_materials(ctx: Context, item_id: int | None, index: int) -> tuple[int, bool]:
@@ -242,19 +244,19 @@ async def _take_materials(ctx: Context, item_id: int | None, index: int) -> tupl
 
 async def next_materials(ctx: Context) -> None:
     index = int(ctx.data.get("material_index", 0))
-    pressed = arg(ctx, 0) if ctx.payload is not None and ctx.payload.verb == "mt_next" else index
+    pressed = arg(ctx, 0) if ctx.payload is not None and ctx.payload.verb == "meeting.next_material" else index
     if pressed != index:
         await common.stale_button(ctx)
         return
     items = await _material_items(ctx)
     if index + 1 < len(items):
-        ctx.set_state("mt_materials", material_index=index + 1)
+        ctx.set_state("meeting.materials", material_index=index + 1)
         await ask_materials(ctx)
     elif ctx.data.get("meeting_id") is not None:
         ctx.reset()
         ctx.say("meeting.materials_done")
     else:
-        await go(ctx, "mt_preview")
+        await go(ctx, "meeting.preview")
 
 
 def _preview_meeting(draft: MeetingDraft) -> Meeting:
@@ -291,4 +293,4 @@ async def publish(ctx: Context) -> None:
     if meeting.status == "proposed":
         key = "agenda.sent_for_approval_absentee" if meeting.format == "absentee" else "agenda.sent_for_approval"
     ctx.say(key, id=meeting.id, count=await meeting_facts.member_count(work, meeting.group_id), replace=True,
-            buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
+            buttons=[[ctx.button("meeting.open_button", make("meeting.view", meeting.id))]])

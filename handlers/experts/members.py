@@ -19,14 +19,14 @@ async def join_group(ctx: Context, invite: Invite) -> None:
         return
     member = await meetings.join(office(ctx), ctx.user, invite.group_id or "", invite.role, ctx.user.display_name or "")
     ctx.say("experts.joined", group=group_label(ctx, member.group_id), role=ctx.t(f"experts.role_{member.role}"))
-    ctx.set_state("expert_name")
+    ctx.set_state("meeting.expert_name")
     await ask_name(ctx)
 
 
 async def ask_name(ctx: Context) -> None:
     rows = []
     if ctx.user.display_name:
-        rows.append([ctx.button("experts.name_keep", make("xname"), name=ctx.user.display_name[:40])])
+        rows.append([ctx.button("experts.name_keep", make("meeting.keep_name"), name=ctx.user.display_name[:40])])
     ctx.say("experts.ask_name", buttons=rows)
 
 

@@ -16,18 +16,21 @@ from handlers import texts
 from handlers.citizen import cancel_row
 from handlers.context import Context
 from handlers.experts.base import meeting_of, office, typed_or_leaving
-from handlers.router import Router, refusals
+from handlers.router import Dialog, Router, refusals
+
+MINUTES = Dialog("minutes")
 
 
 def setup(router: Router) -> None:
-    router.button("mt_leave", leave_meeting)
-    router.button("nodissent", decline_dissent)
-    router.button("pback", ask_protocol_comment)
-    router.state("prot_comment", enter_protocol_comment, ask_protocol_comment_text)
-    router.button("pfix", correct_protocol)
-    router.button("presubmit", resubmit_protocol)
-    router.button("mt_files", send_materials)
-    router.button("mt_sum", public_summary)
+    minutes = router.dialog(MINUTES)
+    minutes.button("leave", leave_meeting)
+    minutes.button("no_dissent", decline_dissent)
+    minutes.button("return", ask_protocol_comment)
+    minutes.state("comment", enter_protocol_comment, ask_protocol_comment_text)
+    minutes.button("fix", correct_protocol)
+    minutes.button("resubmit", resubmit_protocol)
+    minutes.button("files", send_materials)
+    minutes.button("summary", public_summary)
 
 
 def _arg(ctx: Context, index: int) -> int:
@@ -46,7 +49,7 @@ async def decline_dissent(ctx: Context) -> None:
 
 
 async def ask_protocol_comment(ctx: Context) -> None:
-    ctx.set_state("prot_comment", protocol_id=_arg(ctx, 0))
+    ctx.set_state("minutes.comment", protocol_id=_arg(ctx, 0))
     await ask_protocol_comment_text(ctx)
 
 
@@ -66,11 +69,11 @@ async def correct_protocol(ctx: Context) -> None:
     protocol, meeting = await meeting_facts.protocol_and_meeting(office(ctx), _arg(ctx, 0))
     if protocol is None or meeting is None or protocol.status != "returned" or meeting.secretary_id != ctx.user.id:
         raise Refusal("protocol.not_returned" if protocol and meeting else "protocol.not_secretary")
-    rows = [[ctx.button("agenda.field_speaker", make("ag_f", meeting.id, item.id, "speaker")),
-             ctx.button("agenda.edit_item_button", make("ag_item", meeting.id, item.id), n=item.position)]
+    rows = [[ctx.button("agenda.field_speaker", make("agenda.field", meeting.id, item.id, "speaker")),
+             ctx.button("agenda.edit_item_button", make("agenda.item", meeting.id, item.id), n=item.position)]
             for item in meeting.items][:8]
     ctx.say("protocol.correct_intro", comment=protocol.return_comment,
-            buttons=[*rows, [ctx.button("protocol.resubmit_button", make("presubmit", protocol.id))]])
+            buttons=[*rows, [ctx.button("protocol.resubmit_button", make("minutes.resubmit", protocol.id))]])
 
 
 async def resubmit_protocol(ctx: Context) -> None:

@@ -35,14 +35,14 @@ async def answer_notice(ctx: Context) -> None:
 async def ask_reschedule(ctx: Context) -> None:
     meeting = await _organized(ctx)
     draft = MeetingDraft(group_id=meeting.group_id, format=meeting.format)
-    save_draft(ctx, draft, "mt_when", meeting_id=meeting.id)
+    save_draft(ctx, draft, "meeting.when", meeting_id=meeting.id)
     await ask_when(ctx)
 
 
 async def ask_cancel(ctx: Context) -> None:
     meeting = await _organized(ctx)
     ctx.say("meeting.cancel_question", id=meeting.id, date=texts.local_datetime(ctx, meeting.starts_at),
-            buttons=[[ctx.button("meeting.cancel_confirm", make("mt_drop_ok", meeting.id))]])
+            buttons=[[ctx.button("meeting.cancel_confirm", make("meeting.cancel_ok", meeting.id))]])
 
 
 async def cancel_meeting(ctx: Context) -> None:
@@ -55,7 +55,7 @@ async def add_materials(ctx: Context) -> None:
     meeting = await _organized(ctx)
     if meeting.status not in ("scheduled", "in_progress"):
         raise Refusal("meeting.not_editable")
-    ctx.set_state("mt_materials", meeting_id=meeting.id, material_index=0, mtdraft=None)
+    ctx.set_state("meeting.materials", meeting_id=meeting.id, material_index=0, mtdraft=None)
     await ask_materials(ctx)
 
 
@@ -77,7 +77,7 @@ async def _attendance(ctx: Context, meeting: Meeting, replace: bool = False) -> 
     rows = []
     for member in roll.members:
         key = "meeting.mark_present" if member.user_id in roll.present else "meeting.mark_absent"
-        rows.append([ctx.button(key, make("mt_mark", meeting.id, member.user_id),
+        rows.append([ctx.button(key, make("meeting.mark", meeting.id, member.user_id),
                                 name=meetings.member_name(member)[:40])])
     ctx.say_text("\n".join([ctx.t("meeting.attendance_header"), _roll_line(ctx, roll)]),
                  buttons=[*rows, *_meeting_buttons(ctx, meeting)], replace=replace)
@@ -92,5 +92,5 @@ async def toggle_presence(ctx: Context) -> None:
 async def check_in(ctx: Context) -> None:
     meeting = await meetings.check_in(office(ctx), ctx.user, arg(ctx, 0) or 0)
     ctx.say("meeting.checked_in", group=group_label(ctx, meeting.group_id), replace=True,
-            buttons=[[ctx.button("meeting.leave_button", make("mt_leave", meeting.id))]])
+            buttons=[[ctx.button("meeting.leave_button", make("minutes.leave", meeting.id))]])
     ctx.toast("meeting.checked_in_toast")

@@ -25,14 +25,14 @@ async def list_meetings(ctx: Context) -> None:
         lines.append(ctx.t("meeting.list_line", id=meeting.id, group=group_label(ctx, meeting.group_id),
                            date=names.datetime(meeting.starts_at), status=ctx.t(f"meeting.status_{meeting.status}")))
         rows.append([Button(ctx.t("meeting.list_button", id=meeting.id, date=names.date(meeting.starts_at)),
-                            make("mt_view", meeting.id))])
+                            make("meeting.view", meeting.id))])
     if any(g.role in meetings.ORGANIZERS for g in groups):
-        rows.append([ctx.button("meeting.new_button", make("mt_new"))])
+        rows.append([ctx.button("meeting.new_button", make("meeting.new"))])
     ctx.say_text("\n".join(lines), buttons=rows)
 
 
 async def show_meeting(ctx: Context) -> None:
-    raw = arg(ctx, 0) if ctx.payload is not None else _number(ctx.extras.get("argument"))
+    raw = arg(ctx, 0) if ctx.payload is not None else _number(ctx.argument)
     if raw is None:
         await list_meetings(ctx)
         return
@@ -47,7 +47,7 @@ async def show_meeting(ctx: Context) -> None:
         parts.extend(await _member_view(ctx, meeting))
         buttons = meeting_texts.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
         if meeting.status != "proposed" and await meeting_facts.has_materials(office(ctx), meeting.id):
-            buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("mt_files", meeting.id))]]
+            buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("minutes.files", meeting.id))]]
     ctx.say_text("\n\n".join(parts), buttons=buttons)
 
 
@@ -89,32 +89,33 @@ async def _organizer_view(ctx: Context, meeting: Meeting) -> list[str]:
 
 
 async def _organizer_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
-    edit = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id)),
-            ctx.button("guest.button", make("guest_add", meeting.id))]
+    edit = [ctx.button("agenda.edit_button", make("agenda.edit", meeting.id)),
+            ctx.button("guest.button", make("agenda.guest_add", meeting.id))]
     if meeting.status == "proposed":
-        return [[ctx.button("agenda.resubmit_button", make("ag_resend", meeting.id))], edit,
-                [ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+        return [[ctx.button("agenda.resubmit_button", make("agenda.resubmit", meeting.id))], edit,
+                [ctx.button("meeting.cancel_button", make("meeting.cancel", meeting.id))]]
     if meeting.status == "scheduled":
-        return [[ctx.button("meeting.start_button", make("mt_start", meeting.id)),
-                 ctx.button("meeting.materials_button", make("mt_mat", meeting.id))], edit,
-                [ctx.button("meeting.move_button", make("mt_move", meeting.id)),
-                 ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+        return [[ctx.button("meeting.start_button", make("meeting.start", meeting.id)),
+                 ctx.button("meeting.materials_button", make("meeting.materials", meeting.id))], edit,
+                [ctx.button("meeting.move_button", make("meeting.move", meeting.id)),
+                 ctx.button("meeting.cancel_button", make("meeting.cancel", meeting.id))]]
     if meeting.status == "finished":
         return await _finished_buttons(ctx, meeting)
     if meeting.status == "in_progress" and meeting.format == "absentee":
-        return [[ctx.button("meeting.move_deadline_button", make("mt_move", meeting.id)),
-                 ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
+        return [[ctx.button("meeting.move_deadline_button", make("meeting.move", meeting.id)),
+                 ctx.button("meeting.cancel_button", make("meeting.cancel", meeting.id))]]
     if meeting.status == "in_progress":
         votes = await meeting_facts.votes(office(ctx), meeting.id)
-        closing = [[ctx.button("vote.close_button", make("vote_close", v.id))] for v in votes if v.status == "open"]
-        edit_agenda = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id))]
+        closing = [[ctx.button("vote.close_button", make("meeting.vote_close", v.id))]
+                   for v in votes if v.status == "open"]
+        edit_agenda = [ctx.button("agenda.edit_button", make("agenda.edit", meeting.id))]
         return [*closing, *_meeting_buttons(ctx, meeting), edit_agenda]
     return []
 
 
 async def _finished_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
-    rows = [[ctx.button("summary.button", make("mt_sum", meeting.id))]]
+    rows = [[ctx.button("summary.button", make("minutes.summary", meeting.id))]]
     protocol = await meeting_facts.protocol_of(office(ctx), meeting.id)
     if protocol is not None and protocol.status == "returned" and meeting.secretary_id == ctx.user.id:
-        rows.insert(0, [ctx.button("protocol.correct_button", make("pfix", protocol.id))])
+        rows.insert(0, [ctx.button("protocol.correct_button", make("minutes.fix", protocol.id))])
     return rows

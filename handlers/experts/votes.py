@@ -25,9 +25,9 @@ async def choose_vote_item(ctx: Context) -> None:
     meeting = await meeting_of(ctx, arg(ctx, 0))
     held = await meeting_facts.voted_items(office(ctx), meeting.id)
     rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
-                    make("vote_open", meeting.id, item.id))] for item in meeting.items if item.id not in held]
+                    make("meeting.vote_open", meeting.id, item.id))] for item in meeting.items if item.id not in held]
     if not rows:
-        ctx.say("vote.all_held", buttons=[[ctx.button("meeting.finish_button", make("mt_finish", meeting.id))]])
+        ctx.say("vote.all_held", buttons=[[ctx.button("meeting.finish_button", make("meeting.finish", meeting.id))]])
         return
     ctx.say("vote.choose_item", buttons=rows)
 
@@ -36,7 +36,7 @@ async def choose_vote_duration(ctx: Context) -> None:
     meeting_id, item_id = arg(ctx, 0), arg(ctx, 1)
     await meeting_of(ctx, meeting_id)
     rows = [[ctx.button("vote.duration_manual" if minutes == 0 else "vote.duration_minutes",
-                        make("vote_go", meeting_id, item_id, minutes), minutes=minutes)]
+                        make("meeting.vote_go", meeting_id, item_id, minutes), minutes=minutes)]
             for minutes in meetings.VOTE_MINUTES]
     ctx.say("vote.choose_duration", buttons=rows, replace=True)
 
@@ -48,7 +48,7 @@ async def open_vote(ctx: Context) -> None:
     item = next(i for i in meeting.items if i.id == vote.item_id)
     count = await meeting_facts.ballot_count(office(ctx), vote.id)
     ctx.say("vote.opened", n=item.position, title=item.title, count=count, replace=True,
-            buttons=[[ctx.button("vote.close_button", make("vote_close", vote.id))]])
+            buttons=[[ctx.button("vote.close_button", make("meeting.vote_close", vote.id))]])
 
 
 async def cast_ballot(ctx: Context) -> None:
@@ -64,8 +64,8 @@ async def close_vote(ctx: Context) -> None:
     vote = await meetings.close_by_presiding(office(ctx), ctx.user, arg(ctx, 0) or 0)
     ctx.say("vote.closed_summary", decision=ctx.t(f"vote.decision_{vote.result}"), votes_for=vote.votes_for,
             against=vote.votes_against, abstain=vote.votes_abstain, replace=True,
-            buttons=[[ctx.button("vote.next_button", make("vote_item", vote.meeting_id)),
-                      ctx.button("meeting.finish_button", make("mt_finish", vote.meeting_id))]])
+            buttons=[[ctx.button("vote.next_button", make("meeting.vote_item", vote.meeting_id)),
+                      ctx.button("meeting.finish_button", make("meeting.finish", vote.meeting_id))]])
 
 
 async def finish_meeting(ctx: Context) -> None:
@@ -79,7 +79,7 @@ async def finish_meeting(ctx: Context) -> None:
 
 async def ask_dissent(ctx: Context) -> None:
     vote = await meetings.may_dissent(office(ctx), ctx.user, arg(ctx, 0) or 0)
-    ctx.set_state("mt_dissent", vote_id=vote.id)
+    ctx.set_state("meeting.dissent", vote_id=vote.id)
     await ask_dissent_text(ctx)
 
 

@@ -52,10 +52,12 @@ from handlers.operator.queue import (
     text_parts,
 )
 from handlers.operator.taking import ACTIONS, continue_in_private, press_card_button, take
-from handlers.router import Router
+from handlers.router import Dialog, Router
+
+OPERATOR = Dialog("operator")
 
 __all__ = [
-    "ACTIONS", "NUMBER_RE", "RATING_SCORES", "TEXT_PART", "answer_input", "answer_preview",
+    "ACTIONS", "NUMBER_RE", "OPERATOR", "RATING_SCORES", "TEXT_PART", "answer_input", "answer_preview",
     "answer_prompt", "answer_restart", "answer_send", "cancel_row", "clarify_input", "clarify_preview",
     "clarify_prompt", "clarify_restart", "clarify_send", "continue_in_private", "duration_words", "extend_choose",
     "extend_prompt", "extend_reason_input", "extend_reason_prompt", "find_appeal", "find_scope", "hint_buttons",
@@ -67,24 +69,25 @@ __all__ = [
 
 
 def setup(router: Router) -> None:
-    router.button("op", press_card_button)
-    router.button("opdone", answer_preview, {"op_answer"})
-    router.button("opsend", answer_send, {"op_answer_preview"})
-    router.button("opredo", answer_restart, {"op_answer_preview"})
-    router.button("rto", redirect_choose, {"op_redirect"})
-    router.button("xdays", extend_choose, {"op_extend"})
-    router.button("reas", reassign_to, {"op_reassign"})
-    router.state("op_answer", answer_input, answer_prompt)
-    router.state("op_answer_preview", hint_buttons, show_preview)
-    router.state("op_clarify", clarify_input, clarify_prompt)
-    router.state("op_clarify_preview", hint_buttons, clarify_preview)
-    router.button("opclsend", clarify_send, {"op_clarify_preview"})
-    router.button("opclredo", clarify_restart, {"op_clarify_preview"})
-    router.state("op_redirect", hint_buttons, redirect_prompt)
-    router.state("op_redirect_reason", redirect_reason_input, redirect_reason_prompt)
-    router.state("op_extend", hint_buttons, extend_prompt)
-    router.state("op_extend_reason", extend_reason_input, extend_reason_prompt)
-    router.state("op_reassign", hint_buttons, reassign_prompt)
-    router.command("queue", show_queue)
-    router.command("appeal", show_appeal_command)
-    router.command("overdue", show_overdue)
+    operator = router.dialog(OPERATOR)
+    operator.button("card", press_card_button)
+    operator.button("done", answer_preview, {"answer"})
+    operator.button("send", answer_send, {"answer_preview"})
+    operator.button("redo", answer_restart, {"answer_preview"})
+    operator.button("redirect_to", redirect_choose, {"redirect"})
+    operator.button("extend_by", extend_choose, {"extend"})
+    operator.button("reassign_to", reassign_to, {"reassign"})
+    operator.state("answer", answer_input, answer_prompt)
+    operator.state("answer_preview", hint_buttons, show_preview)
+    operator.state("clarify", clarify_input, clarify_prompt)
+    operator.state("clarify_preview", hint_buttons, clarify_preview)
+    operator.button("clarify_send", clarify_send, {"clarify_preview"})
+    operator.button("clarify_redo", clarify_restart, {"clarify_preview"})
+    operator.state("redirect", hint_buttons, redirect_prompt)
+    operator.state("redirect_reason", redirect_reason_input, redirect_reason_prompt)
+    operator.state("extend", hint_buttons, extend_prompt)
+    operator.state("extend_reason", extend_reason_input, extend_reason_prompt)
+    operator.state("reassign", hint_buttons, reassign_prompt)
+    operator.command("queue", show_queue)
+    operator.command("appeal", show_appeal_command)
+    operator.command("overdue", show_overdue)

@@ -19,7 +19,7 @@ async def answer_prompt(ctx: Context) -> None:
     if data.get("parts") or data.get("files"):
         ctx.say("answer.so_far", number=data.get("number", ""), length=len("\n\n".join(data.get("parts", []))),
                 files=len(data.get("files", [])),
-                buttons=[[ctx.button("button.done", make("opdone"))], cancel_row(ctx)])
+                buttons=[[ctx.button("button.done", make("operator.done"))], cancel_row(ctx)])
     else:
         ctx.say("answer.ask", number=data.get("number", ""), buttons=[cancel_row(ctx)])
 
@@ -42,7 +42,7 @@ async def answer_input(ctx: Context) -> None:
             parts.append(text)
     elif not ctx.event.attachments:
         ctx.say("hint.text_expected")
-    ctx.set_state("op_answer", parts=parts, files=files)
+    ctx.set_state("operator.answer", parts=parts, files=files)
     await answer_prompt(ctx)
 
 
@@ -51,7 +51,7 @@ async def answer_preview(ctx: Context) -> None:
         ctx.say("answer.empty")
         await answer_prompt(ctx)
         return
-    ctx.set_state("op_answer_preview")
+    ctx.set_state("operator.answer_preview")
     await show_preview(ctx)
 
 
@@ -59,12 +59,13 @@ async def show_preview(ctx: Context) -> None:
     data = ctx.data
     ctx.say("answer.preview", number=data.get("number", ""), text="\n\n".join(data.get("parts", [])),
             files=len(data.get("files", [])), buttons=[
-                [ctx.button("answer.send", make("opsend"))],
-                [ctx.button("answer.rewrite", make("opredo")), ctx.button("button.cancel", make("cancel"))]])
+                [ctx.button("answer.send", make("operator.send"))],
+                [ctx.button("answer.rewrite", make("operator.redo")),
+                 ctx.button("button.cancel", make("home.cancel"))]])
 
 
 async def answer_restart(ctx: Context) -> None:
-    ctx.set_state("op_answer", parts=[], files=[])
+    ctx.set_state("operator.answer", parts=[], files=[])
     await answer_prompt(ctx)
 
 

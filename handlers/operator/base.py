@@ -25,12 +25,12 @@ RATING_SCORES = (1, 2, 3, 4, 5)
 
 
 def cancel_row(ctx: Context) -> list[Button]:
-    return [ctx.button("button.cancel", make("cancel"))]
+    return [ctx.button("button.cancel", make("home.cancel"))]
 
 
 async def hint_buttons(ctx: Context) -> None:
     ctx.say("hint.use_buttons")
-    await texts.router(ctx).prompt(ctx)
+    await ctx.reprompt()
 
 
 async def refuse(ctx: Context, refusal: Refusal) -> None:
@@ -83,6 +83,6 @@ async def notify_ministry(ctx: Context, appeal: Appeal, key: str, dedup: str, fi
     for target in await cards.responsible(ctx.repo, ctx.settings, appeal):
         names = Names(ctx.settings, target.language)
         reply = Reply(text=names.t(key, number=appeal.number, **params), attachments=list(files or []),
-                      buttons=[[Button(names.t("card.open"), make("op", "open", appeal.id))]])
+                      buttons=[[Button(names.t("card.open"), make("operator.card", "open", appeal.id))]])
         await notify(ctx.repo, target.channel, target.chat_id, reply, dedup_key=f"{dedup}:{target.chat_id}",
                      now=ctx.now, due_at=due_at, audience=about_appeal(appeal.id, appeal.ministry_id))

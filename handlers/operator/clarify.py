@@ -21,7 +21,7 @@ async def clarify_input(ctx: Context) -> None:
     if question is None:
         return
     await current(ctx)
-    ctx.set_state("op_clarify_preview", question=question[:ctx.settings.limits.text_max_length])
+    ctx.set_state("operator.clarify_preview", question=question[:ctx.settings.limits.text_max_length])
     await clarify_preview(ctx)
 
 
@@ -29,12 +29,13 @@ async def clarify_preview(ctx: Context) -> None:
     """The question as the citizen will see it, with Send / Edit / Cancel, like the answer."""
     data = ctx.data
     ctx.say("clarify.preview", number=data.get("number", ""), question=data.get("question", ""), buttons=[
-        [ctx.button("clarify.send", make("opclsend"))],
-        [ctx.button("clarify.rewrite", make("opclredo")), ctx.button("button.cancel", make("cancel"))]])
+        [ctx.button("clarify.send", make("operator.clarify_send"))],
+        [ctx.button("clarify.rewrite", make("operator.clarify_redo")),
+         ctx.button("button.cancel", make("home.cancel"))]])
 
 
 async def clarify_restart(ctx: Context) -> None:
-    ctx.set_state("op_clarify", question="")
+    ctx.set_state("operator.clarify", question="")
     await clarify_prompt(ctx)
 
 
@@ -46,7 +47,7 @@ async def clarify_send(ctx: Context) -> None:
     ctx.reset()
     await tell_citizen(ctx, appeal, "clarify", lambda names: Reply(
         text=names.t("clarify.to_citizen", number=appeal.number, question=question),
-        buttons=[[Button(names.t("clarify.reply_button"), make("clreply", appeal.id))]]))
+        buttons=[[Button(names.t("clarify.reply_button"), make("appeal.reply", appeal.id))]]))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     ctx.say("clarify.sent", number=appeal.number, replace=True)
     ctx.toast("clarify.sent_toast")

@@ -19,7 +19,7 @@ def duration_words(ctx: Context, days: Duration) -> str:
 
 async def extend_prompt(ctx: Context) -> None:
     options = service.extension_options(ctx.settings)
-    row = [Button(duration_words(ctx, o), make("xdays", str(o))) for o in options]
+    row = [Button(duration_words(ctx, o), make("operator.extend_by", str(o))) for o in options]
     ctx.say("extend.choose", number=ctx.data.get("number", ""),
             max=duration_words(ctx, Duration.parse(ctx.settings.deadlines.extension_max)),
             buttons=[row[i:i + 2] for i in range(0, len(row), 2)] + [cancel_row(ctx)])
@@ -28,7 +28,7 @@ async def extend_prompt(ctx: Context) -> None:
 @refusals(refuse)
 async def extend_choose(ctx: Context) -> None:
     days = service.extension_chosen(ctx.payload.arg(0) if ctx.payload else None)
-    ctx.set_state("op_extend_reason", days=str(days))
+    ctx.set_state("operator.extend_reason", days=str(days))
     await extend_reason_prompt(ctx)
 
 

@@ -16,7 +16,7 @@ from handlers.texts import Names
 
 async def redirect_prompt(ctx: Context) -> None:
     appeal = await service.appeal(ctx.repo, appeal_id_of(ctx))
-    rows = [[Button(texts.ministry_name(ctx, ministry_id), make("rto", ministry_id))]
+    rows = [[Button(texts.ministry_name(ctx, ministry_id), make("operator.redirect_to", ministry_id))]
             for ministry_id in ctx.settings.ministries if appeal is None or ministry_id != appeal.ministry_id]
     ctx.say("redirect.choose", number=ctx.data.get("number", ""), buttons=[*rows, cancel_row(ctx)])
 
@@ -24,7 +24,7 @@ async def redirect_prompt(ctx: Context) -> None:
 @refusals(refuse)
 async def redirect_choose(ctx: Context) -> None:
     ministry_id = service.ministry_chosen(ctx.settings, ctx.payload.arg(0) if ctx.payload else None)
-    ctx.set_state("op_redirect_reason", ministry=ministry_id)
+    ctx.set_state("operator.redirect_reason", ministry=ministry_id)
     await redirect_reason_prompt(ctx)
 
 
@@ -41,7 +41,7 @@ async def redirect_reason_input(ctx: Context) -> None:
     ministry_id = ctx.data.get("ministry", "")
     with ctx.ending_dialog():
         redirected = await service.redirect(ctx.repo, ctx.settings, appeal_id_of(ctx), ctx.user, ministry_id, reason,
-                                            ctx.now, ctx.extras.get("classifier"))
+                                            ctx.now, ctx.deps.classifier)
     ctx.reset()
     appeal, previous, late = redirected.appeal, redirected.previous, redirected.late
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, ministry_id=previous, redirected_to=ministry_id)
@@ -58,7 +58,7 @@ async def reassign_prompt(ctx: Context) -> None:
         ctx.reset()
         ctx.say("reassign.nobody")
         return
-    rows = [[Button(o.display_name or f"#{o.id}", make("reas", o.id))] for o in operators]
+    rows = [[Button(o.display_name or f"#{o.id}", make("operator.reassign_to", o.id))] for o in operators]
     ctx.say("reassign.choose", number=ctx.data.get("number", ""), buttons=[*rows, cancel_row(ctx)])
 
 
@@ -71,7 +71,8 @@ async def reassign_to(ctx: Context) -> None:
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     await notify_user(ctx.repo, operator, Reply(text=Names(ctx.settings, operator.language).t(
         "reassign.to_operator", number=appeal.number),
-        buttons=[[Button(Names(ctx.settings, operator.language).t("card.open"), make("op", "open", appeal_id))]]),
+        buttons=[[Button(Names(ctx.settings, operator.language).t("card.open"),
+                         make("operator.card", "open", appeal_id))]]),
         dedup_key=f"reassign:{appeal_id}:{ctx.now.isoformat()}", now=ctx.now,
         audience=about_appeal(appeal_id, appeal.ministry_id))
     ctx.say("reassign.done", number=appeal.number, who=operator.display_name or f"#{operator.id}")

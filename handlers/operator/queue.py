@@ -31,12 +31,12 @@ async def _list(ctx: Context, title: str, items: list[Appeal], with_ministry: bo
             "queue.empty")
         return
     lines = [ctx.t(title, **params), *(_queue_line(ctx, a, with_ministry) for a in items)]
-    rows = [[Button(a.number, make("op", "open", a.id))] for a in items[:10]]
+    rows = [[Button(a.number, make("operator.card", "open", a.id))] for a in items[:10]]
     ctx.say_text("\n".join(lines), buttons=rows)
 
 
 async def show_queue(ctx: Context) -> None:
-    argument = str(ctx.extras.get("argument") or "").strip()
+    argument = ctx.argument
     ministry_id = sector_id = None
     if staff.is_supervisor(ctx.user):
         if argument:
@@ -75,7 +75,7 @@ async def show_appeal_command(ctx: Context, typed: str | None = None) -> None:
     if not staff.is_staff(ctx.user):
         ctx.say("operator.staff_command")
         return
-    typed = str(ctx.extras.get("argument") or "").strip() if typed is None else typed
+    typed = ctx.argument if typed is None else typed
     appeal = await find_appeal(ctx, typed) if typed else None
     if appeal is None:
         ctx.say("appeal.number_unknown")

@@ -39,14 +39,13 @@ async def press_card_button(ctx: Context) -> None:
         raise service.refusal("operator.supervisors_only", appeal)
     if action == "ext" and appeal.extended:
         raise service.refusal("extend.only_once", appeal)
-    state = {"ans": "op_answer", "clar": "op_clarify", "redir": "op_redirect", "ext": "op_extend",
-             "reas": "op_reassign"}[action]
+    state = {"ans": "operator.answer", "clar": "operator.clarify", "redir": "operator.redirect",
+             "ext": "operator.extend", "reas": "operator.reassign"}[action]
     if ctx.event.is_group:
         await continue_in_private(ctx, state, appeal_id=appeal_id, parts=[], files=[], number=appeal.number)
         return
     ctx.reset()
-    ctx.set_state(state, appeal_id=appeal_id, parts=[], files=[], number=appeal.number)
-    await texts.router(ctx).prompt(ctx)
+    await ctx.go(state, appeal_id=appeal_id, parts=[], files=[], number=appeal.number)
 
 
 async def continue_in_private(ctx: Context, state: str, **data: object) -> None:
@@ -61,8 +60,7 @@ async def continue_in_private(ctx: Context, state: str, **data: object) -> None:
     there = replace(ctx, conversation=private, replies=[], payload=None,
                     event=replace(ctx.event, chat_id=ctx.user.chat_id, is_group=False, payload=None))
     there.reset()
-    there.set_state(state, **data)
-    await texts.router(there).prompt(there)
+    await there.go(state, **data)
     for index, reply in enumerate(there.replies):
         await notify_user(ctx.repo, ctx.user, reply, dedup_key=f"private:{ctx.event.update_key}:{index}", now=ctx.now)
     ctx.toast("operator.continue_private")
