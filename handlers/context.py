@@ -78,6 +78,14 @@ class Context:
         self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k.startswith("_")}
         flag_modified(self.conversation, "data")
 
+    def come_back(self, state: str, *, drop: str) -> None:
+        """Back to ``state`` from a step taken on the side (a rating's comment), its own data key ``drop``
+        forgotten and everything else in the dialog untouched."""
+        self.conversation.state = state
+        self._touch()
+        self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k != drop}
+        flag_modified(self.conversation, "data")
+
     async def reprompt(self) -> None:
         """Ask again what the current step needs (the idle answer outside a dialog): after a restart, a stale
         button, a hint, or on coming back to a dialog."""

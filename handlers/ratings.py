@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm.attributes import flag_modified
-
 from bot.payloads import make
 from bot.presenters.ratings import rate_buttons
 from bot.services import ratings
@@ -41,11 +39,7 @@ def _step(ctx: Context) -> dict[str, Any]:
 
 def _leave_comment_step(ctx: Context) -> None:
     """Back to the state the citizen was in before rating; everything else in the dialog is untouched."""
-    data = ctx.data
-    step = data.pop(STEP_KEY, None) or {}
-    ctx.conversation.state = step.get("back", "")
-    ctx.conversation.data = data
-    flag_modified(ctx.conversation, "data")
+    ctx.come_back(_step(ctx).get("back", ""), drop=STEP_KEY)
 
 
 async def _refuse(ctx: Context, problem: str) -> None:

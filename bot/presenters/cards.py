@@ -1,12 +1,19 @@
-"""The appeal card a ministry sees: its text, its action buttons, its files."""
+"""The appeal card a ministry sees: its text, its action buttons, its files; queued to each recipient."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from bot.config import Settings
 from bot.domain.appeals import OPEN
 from bot.events import Attachment, Button, Reply
 from bot.payloads import make
 from bot.presenters.names import Names
+from bot.services.audience import about_appeal
+from bot.services.outbox import notify
+from bot.services.recipients import recipients
 from storage.models import Appeal, User
+from storage.repositories import Repositories
 
 CARD_TEXT_PREVIEW = 2500
 
@@ -86,3 +93,21 @@ def card(names: Names, appeal: Appeal, assignee: str | None, *, redirected_to: s
     buttons = [] if redirected_to else action_buttons(names, appeal)
     return Reply(text=card_text(names, appeal, assignee, redirected_to), buttons=buttons,
                  attachments=appeal_files(appeal) if with_files else [])
+
+
+async def publish_card(repo: Repositories, settings: Settings, appeal: Appeal, now: datetime, *,
+                       ministry_id: str | None = None, redirected_to: str | None = None,
+                       with_files: bool = False, fresh: bool = False) -> None:
+    """Queue the card's current version to every recipient of the ministry; later versions edit it.
+
+    ``fresh``: a new message rather than an edit of one far up the chat (an appeal handed back)."""
+    await repo.appeals.load_attachments(appeal)
+    version = len(await repo.appeals.events(appeal.id))
+    assignee = short_name(await repo.users.get(appeal.assignee_id)) if appeal.assignee_id is not None else None
+    target = ministry_id or appeal.ministry_id
+    for recipient in await recipients(repo, settings, target):
+        reply = card(Names(settings, recipient.language), appeal, assignee, redirected_to=redirected_to,
+                     with_files=with_files)
+        await notify(repo, recipient.channel, recipient.chat_id, reply, now=now,
+                     dedup_key=f"card:{appeal.id}:{version}:{recipient.channel}:{recipient.chat_id}",
+                     card_key=f"card:{appeal.id}", audience=about_appeal(appeal.id, target), fresh=fresh)
