@@ -25,7 +25,7 @@ import sqlite3
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import bot.channels.lazy_aiogram  # noqa: E402, F401  # isort: skip  (as in production: aiogram's types built lazily)
 from bot.app import App, build_app  # noqa: E402
 from bot.config import Settings, load  # noqa: E402
+from bot.services.report_jobs import report_process  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Base  # noqa: E402
 from tests.utils.chat import Chat  # noqa: E402
@@ -273,10 +274,29 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
 
 
+@pytest.fixture(scope="session")
+def report_processes() -> Iterator[list[ProcessPoolExecutor]]:
+    """The report process of the session (spawned at the first report, then importing matplotlib, openpyxl
+    and the models once, not per test): reports are still built in a process of their own."""
+    pools: list[ProcessPoolExecutor] = []
+    yield pools
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @pytest.fixture
-async def app(settings: Settings, clock: Clock) -> AsyncIterator[App]:
+def shared_report_process(report_processes: list[ProcessPoolExecutor]) -> ProcessPoolExecutor:
+    if not report_processes or getattr(report_processes[-1], "_broken", False):  # a test crashed it: a new one
+        report_processes.append(report_process())
+    return report_processes[-1]
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock, shared_report_process: ProcessPoolExecutor) -> AsyncIterator[App]:
     # The database is at the latest migration already (template copy or scratch database): checked, not migrated.
     built = await build_app(settings, clock=clock, migrate=False)
+    if built.reports is not None:
+        built.reports.share(shared_report_process)
     yield built
     await built.close()
 
