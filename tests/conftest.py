@@ -76,7 +76,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "database under test: SQLite (a copy of a migrated template per test)" + server
 
 
+# The tests that start processes, longest first (seconds each on an idle machine). They run first, so that
+# with `--dist worksteal` (pyproject) the two workers finish together on short tests rather than one
+# waiting for the other's long last test. Order only: a name missing here costs time, never a result.
+LONG_FIRST = (
+    "tests/test_readme_example.py",
+    "tests/test_domain.py::test_an_admin_invited_from_the_shell_has_the_supervisors_commands",
+    "tests/test_routing_dialog.py::test_classify_import_and_train_from_the_command_line",
+    "tests/test_classifier.py::test_the_cached_model_is_rebuilt_when_its_inputs_change",
+    "tests/test_report_jobs.py::test_the_console_shows_the_report_before_the_next_prompt",
+    "tests/test_staff_cli.py",
+    "tests/test_console.py",
+    "tests/test_supervisor_followups.py::test_every_command_takes_dd_mm_yyyy_and_echoes_the_period",
+    "tests/test_shutdown.py",
+    "tests/test_classifier.py::test_learned_examples_teach_the_model",
+    "tests/test_ops.py::test_db_backup_makes_a_consistent_copy",
+    "tests/test_conversation_properties.py",
+    "tests/test_routing_dialog.py::test_retraining_on_learned_examples_changes_the_suggestion",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    return next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_long_rank)  # stable: the rest keep their order
     for item in items:
         if item.get_closest_marker("postgres") is not None:
             if not POSTGRES_URL:
