@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import JSON, BigInteger, DateTime, MetaData, String, TypeDecorator, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.text_fit import fit_texts
 
@@ -49,6 +49,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class FileColumns:
+    """A file as a platform hands it over (``bot.events.Attachment``): an appeal's attachment, a meeting's material."""
+
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(512))
+    channel: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mime: Mapped[str] = mapped_column(String(127), default="")
 
 
 event.listen(Base, "before_insert", fit_texts, propagate=True)

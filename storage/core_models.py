@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Date,
     Float,
@@ -23,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, utcnow
+from bot.domain.roles import Role
+from storage.base import Base, FileColumns, utcnow
 
 
 class User(Base):
@@ -41,7 +41,7 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     # Staff only: the full name given when joining (cards show "Иванов И. И."); personal data.
     full_name: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16), default="citizen")
+    role: Mapped[str] = mapped_column(String(16), default=Role.CITIZEN.value)
     ministry_id: Mapped[str | None] = mapped_column(String(64))
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     unreachable_reason: Mapped[str | None] = mapped_column(String(200))
@@ -155,18 +155,12 @@ class AppealEvent(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AppealAttachment(Base):
+class AppealAttachment(FileColumns, Base):
     __tablename__ = "appeal_attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id", ondelete="CASCADE"), index=True)
     source: Mapped[str] = mapped_column(String(16), default="appeal")
-    kind: Mapped[str] = mapped_column(String(16))
-    ref: Mapped[str] = mapped_column(String(512))
-    channel: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(255), default="")
-    size: Mapped[int | None] = mapped_column(BigInteger)
-    mime: Mapped[str] = mapped_column(String(127), default="")
 
     appeal: Mapped[Appeal] = relationship(back_populates="attachments")
 

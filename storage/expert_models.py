@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.base import Base, utcnow
+from storage.base import Base, FileColumns, utcnow
 from storage.core_models import User
 
 MEMBER_ROLES = ("chair", "deputy", "secretary", "member")
@@ -78,7 +78,7 @@ class AgendaItem(Base):
     speaker: Mapped[str] = mapped_column(String(200), default="")
 
 
-class MeetingMaterial(Base):
+class MeetingMaterial(FileColumns, Base):
     """A document for an agenda item: a platform file reference, as users send them."""
 
     __tablename__ = "meeting_materials"
@@ -86,12 +86,6 @@ class MeetingMaterial(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
-    ref: Mapped[str] = mapped_column(String(512))
-    channel: Mapped[str] = mapped_column(String(16))
-    name: Mapped[str] = mapped_column(String(255), default="")
-    size: Mapped[int | None] = mapped_column(BigInteger)
-    mime: Mapped[str] = mapped_column(String(127), default="")
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Materials added after the automatic sending go out on their own; this marks that they did.
     sent_at: Mapped[datetime | None]

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.appeals import AppealStatus
 from storage.models import Appeal, AppealEvent, User
 from storage.rating_models import AppealRating, sqlite_answer_hours
 
@@ -203,7 +204,7 @@ class ReportRepo:
     async def unrated_answers(self, answered_from: datetime, answered_to: datetime, limit: int) -> Sequence[Appeal]:
         """Appeals answered in the span and still not rated (status "answered"): the reminder's candidates."""
         query = (select(Appeal)
-                 .where(Appeal.status == "answered", Appeal.answered_at > answered_from,
+                 .where(Appeal.status == AppealStatus.ANSWERED, Appeal.answered_at > answered_from,
                         Appeal.answered_at <= answered_to)
                  .order_by(Appeal.answered_at, Appeal.id)
                  .limit(limit))

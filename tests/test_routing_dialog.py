@@ -179,6 +179,18 @@ async def test_supervisors_triage_the_catch_all_to_a_ministry_and_it_is_learned(
     assert (example.sector_id, example.source) == (appeal.sector_id, "triage")
 
 
+@pytest.mark.parametrize("role", ["supervisor", "admin"])
+async def test_an_admin_gets_the_supervisors_cards_as_a_supervisor_does(
+        office: Office, citizen: Chat, role: str) -> None:
+    # An admin is a supervisor who also administers (bot/domain/roles.py): same capabilities, same cards.
+    boss = await office.staff_member("boss", role=role, ministry=None)
+    await submit(citizen, "Другое", "Другое")
+    await office.deliver()
+    card = office.last(boss)
+    assert "ЦУР-2026-000001" in card.text
+    assert any("Перенаправить" in b.label for row in card.buttons for b in row)
+
+
 async def test_a_redirect_becomes_the_learned_example(office: Office, citizen: Chat) -> None:
     ivan = await office.staff_member("ivan")
     await submit(citizen)  # ЖКХ → Уличное и дворовое освещение, by the citizen's buttons

@@ -11,7 +11,7 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.events import FILE_HEAD_BYTES, Attachment, ConversationHandler, HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the console channel uses this module too, and starts withou
     import aiohttp
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SEPARATORS = ("\n\n", "\n", " ")
 # A polling channel waits this long for the database before it treats the failure as a bug.
@@ -66,6 +68,13 @@ def with_file_names(text: str, foreign: Sequence[Attachment]) -> str:
         return text
     names = file_names(foreign)
     return f"{text}\n\n{names}" if text else names
+
+
+def reply_texts(reply: Reply, channel: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """A reply's text cut into messages, the files of another messenger named at its end; one empty part
+    when there is no text (the files or the keyboard still need a message)."""
+    foreign = [file for file in reply.attachments if file.channel != channel]
+    return split_text(with_file_names(reply.text, foreign), limit, measure) or [""]
 
 
 def apology(language: str | None) -> Reply:
@@ -185,6 +194,24 @@ async def wait_or_stop(stopping: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def unless_stopped(stopping: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None when ``stopping`` is set first: a long poll's request is then given up
+    (cancelled and let finish; a request in a thread finishes on its own, its answer dropped)."""
+    request = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({request, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not request.done():
+        request.cancel()
+        await asyncio.wait({request})  # its connection closed before the channel closes the session
+        if not request.cancelled():
+            request.exception()  # what it failed with after the stop no longer matters
+        return None
+    return request.result()
 
 
 # --- documents by their content -----------------------------------------------------------------

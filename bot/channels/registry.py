@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -82,3 +82,18 @@ def invite_hints(settings: Any, code: str) -> list[tuple[str, str]]:
         if hint:
             hints.append((each.name, hint))
     return hints
+
+
+def names_from(package: str, modules: tuple[str, ...]) -> Callable[[str], Any]:
+    """A channel package's module ``__getattr__``: its modules' names, each module imported on first use,
+    so the registry reads the package's ``plugin`` without loading the messenger's library."""
+
+    def find(name: str) -> Any:
+        if not name.startswith("__"):
+            for module in modules:
+                found = importlib.import_module(f"{package}.{module}")
+                if name in vars(found):
+                    return vars(found)[name]
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return find

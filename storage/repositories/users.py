@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.roles import SUPERVISING, Role
 from storage.models import Appeal, Consent, Invite, User
 from storage.repositories._sql import _dialect
 
@@ -80,22 +81,24 @@ class StaffRepo:
 
     async def staff(self) -> Sequence[User]:
         result = await self.session.scalars(
-            select(User).where(User.role != "citizen").order_by(User.role, User.ministry_id, User.id))
+            select(User).where(User.role != Role.CITIZEN).order_by(User.role, User.ministry_id, User.id))
         return result.all()
 
     async def operators_of(self, ministry_id: str) -> Sequence[User]:
         result = await self.session.scalars(
-            select(User).where(User.role == "operator", User.ministry_id == ministry_id).order_by(User.id))
+            select(User).where(User.role == Role.OPERATOR, User.ministry_id == ministry_id).order_by(User.id))
         return result.all()
 
     async def supervisors(self) -> Sequence[User]:
-        result = await self.session.scalars(select(User).where(User.role == "supervisor").order_by(User.id))
+        """Everyone who sees every ministry (supervisors and admins): the ЦУР's cards, escalations, digests."""
+        result = await self.session.scalars(
+            select(User).where(User.role.in_(sorted(SUPERVISING))).order_by(User.id))
         return result.all()
 
     async def staffed_ministries(self) -> set[str]:
         """Ministries with at least one operator the bot can reach."""
         rows = await self.session.scalars(
-            select(User.ministry_id).where(User.role == "operator", User.unreachable_reason.is_(None),
+            select(User.ministry_id).where(User.role == Role.OPERATOR, User.unreachable_reason.is_(None),
                                            User.ministry_id.is_not(None)).distinct())
         return {m for m in rows.all() if m}
 

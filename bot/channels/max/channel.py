@@ -10,13 +10,12 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.channels.base import Runtime
-from bot.channels.kit import ChatOrder, apology, handle_patiently, read_heads
+from bot.channels.kit import ChatOrder, read_heads
 from bot.channels.max.client import MaxClient
 from bot.channels.max.errors import MaxApiError, classify
 from bot.channels.max.intake import (
@@ -29,11 +28,19 @@ from bot.channels.max.intake import (
 )
 from bot.channels.max.rendering import OutgoingMessage, render_reply
 from bot.channels.max.settings import MaxSettings
+from bot.channels.replying import (
+    first_toast,
+    has_local_files,
+    mark_unreachable,
+    replies_or_apology,
+    reply_in_order,
+    retrying,
+    with_uploads,
+)
 from bot.events import (
     Attachment,
     ConversationHandler,
     DeliveryError,
-    HandlingDeferred,
     Incoming,
     Reply,
     RetryLater,
@@ -45,7 +52,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-LOCAL = "local"  # a file the bot made (a chart, an export, a protocol): its ref is a path here
 IMAGE_FORMATS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
 
 
@@ -145,8 +151,10 @@ class MaxChannel:
             replies = await self._ask(incoming, budget)
             if press is not None:
                 # Always, even after a failure: MAX refuses an empty answer, so a notice goes with it.
-                await self.answer_press(press, next((r.toast for r in replies if r.toast), None), incoming.language)
-            await self._reply_now(incoming, replies)
+                await self.answer_press(press, first_toast(replies), incoming.language)
+            await reply_in_order(incoming, replies, incoming.message_ref if incoming.is_button else None,
+                                 partial(self._reply, incoming.chat_id),
+                                 partial(self._mark_unreachable, incoming.chat_id))
         finally:
             self.processed += 1
 
@@ -156,34 +164,15 @@ class MaxChannel:
         return await self.client.first_bytes(url) if url is not None else None
 
     async def _ask(self, incoming: Incoming, budget: float | None) -> list[Reply]:
-        try:
-            return await handle_patiently(self.handler, incoming, budget=budget, stopping=self.stopping)
-        except HandlingDeferred:
-            raise
-        except Exception:
-            log.exception("handler failed on %s (chat %s)", incoming.update_key, incoming.chat_id)
-            return [apology(incoming.language or self.runtime.default_language)]
+        return await replies_or_apology(self.handler, incoming, budget=budget, stopping=self.stopping,
+                                        default_language=self.runtime.default_language)
 
-    async def _reply_now(self, incoming: Incoming, replies: Sequence[Reply]) -> None:
-        edit_ref = incoming.message_ref if incoming.is_button else None
-        for index, reply in enumerate(replies):
-            try:
-                if reply.replace and edit_ref is not None and await self.edit(incoming.chat_id, edit_ref, reply):
-                    edit_ref = None  # one message is edited at most once per press
-                    continue
-                await self.send(incoming.chat_id, reply, dedup_key=f"{incoming.update_key}/{index}")
-            except Unreachable as exc:
-                await self._mark_unreachable(incoming.chat_id, exc.reason)
-                return
-            except DeliveryError as exc:
-                log.error("reply to %s not delivered: %s", incoming.update_key, exc)
-                return  # later replies would not make sense without this one
+    async def _reply(self, chat_id: str, reply: Reply, dedup_key: str, edit_ref: str | None) -> None:
+        if edit_ref is None or not await self.edit(chat_id, edit_ref, reply):
+            await self.send(chat_id, reply, dedup_key=dedup_key)
 
     async def _mark_unreachable(self, chat_id: str, reason: str) -> None:
-        try:
-            await self.handler.mark_unreachable(CHANNEL, chat_id, reason)
-        except Exception:
-            log.exception("could not record that MAX chat %s is unreachable", chat_id)
+        await mark_unreachable(self.handler, CHANNEL, chat_id, reason)
 
     async def answer_press(self, press_ref: str, toast: str | None, language: str | None = None) -> None:
         notice = toast or translator(language or self.runtime.default_language)("max.pressed")
@@ -199,7 +188,7 @@ class MaxChannel:
         """Deliver one reply; raises RetryLater or Unreachable (DeliveryError for a bad request).
 
         Returns the mid of the last message sent, so the outbox can edit an appeal card later."""
-        messages = self._rendered(await self._with_uploads(reply))
+        messages = self._rendered(await with_uploads(reply, self._uploaded))
         last: str | None = None
         for message in messages:
             sent = await self.request_api("POST /messages", "POST", "/messages", params={"chat_id": chat_id},
@@ -209,7 +198,7 @@ class MaxChannel:
 
     async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
         """Edit a message by its mid; False when MAX refuses or it cannot be one message (send anew)."""
-        if any(file.channel == LOCAL for file in reply.attachments):
+        if has_local_files(reply):
             return False  # a new file goes in a new message: uploaded once, by send
         messages = self._rendered(reply)
         if len(messages) != 1:
@@ -241,23 +230,13 @@ class MaxChannel:
                        files: bool = False) -> T:
         delays = iter(self.retry_delays if retry else ())
         ready = iter(self.ready_delays if files else ())
-        while True:
-            try:
-                return await work()
-            except Exception as exc:  # classify re-raises what is not MAX's or the network's
-                failure = classify(exc, what)
-                not_ready = isinstance(exc, MaxApiError) and exc.not_ready
-                delay = next(ready if not_ready else delays, None) if isinstance(failure, RetryLater) else None
-                if delay is None:
-                    raise failure from exc
-            log.warning("%s; again in %.1f s", failure, delay)
-            await asyncio.sleep(delay)
 
-    async def _with_uploads(self, reply: Reply) -> Reply:
-        if not any(file.channel == LOCAL for file in reply.attachments):
-            return reply
-        return replace(reply, attachments=[await self._uploaded(file) if file.channel == LOCAL else file
-                                           for file in reply.attachments])
+        def next_delay(exc: Exception) -> float | None:
+            not_ready = isinstance(exc, MaxApiError) and exc.not_ready  # a fresh upload still processed
+            return next(ready if not_ready else delays, None)
+
+        # classify re-raises what is not MAX's or the network's
+        return await retrying(what, work, errors=(Exception,), classify=classify, next_delay=next_delay)
 
     async def _uploaded(self, file: Attachment) -> Attachment:
         path = Path(file.ref)

@@ -13,7 +13,7 @@ import time
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from bot.channels.kit import Backoff, wait_or_stop
+from bot.channels.kit import Backoff, unless_stopped, wait_or_stop
 from bot.channels.max.errors import MaxApiError
 from bot.events import HandlingDeferred
 
@@ -40,7 +40,7 @@ async def poll(channel: MaxChannel) -> None:
             break
         started = time.monotonic()
         try:
-            answer = await _until_stopped(channel, _fetch(channel, marker))
+            answer = await unless_stopped(channel.stopping, _fetch(channel, marker))
         except (MaxApiError, OSError, TimeoutError, ValueError) as exc:
             delay = backoff.next()
             log.warning("MAX long poll failed (%s); again in %.1f s", exc, delay)
@@ -76,16 +76,3 @@ async def _unsubscribe(channel: MaxChannel) -> None:
 async def _fetch(channel: MaxChannel, marker: str | None) -> dict[str, Any]:
     params: dict[str, Any] = {"limit": BATCH, "timeout": channel.poll_timeout, "marker": marker}
     return await channel.client.call("GET", "/updates", params=params, wait_s=channel.poll_timeout + 10)
-
-
-async def _until_stopped(channel: MaxChannel, work: Any) -> dict[str, Any] | None:
-    request = asyncio.ensure_future(work)
-    stopping = asyncio.ensure_future(channel.stopping.wait())
-    try:
-        await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopping.cancel()
-    if not request.done():
-        request.cancel()
-        return None
-    return request.result()

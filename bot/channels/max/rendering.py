@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.channels.kit import split_text, with_file_names
+from bot.channels.kit import reply_texts
 from bot.channels.max.intake import CHANNEL
 from bot.events import Attachment, Button, Reply
 
@@ -46,9 +46,7 @@ def render_reply(reply: Reply) -> list[OutgoingMessage]:
     if reply.is_toast_only:
         return []
     own = [file for file in reply.attachments if file.channel == CHANNEL]
-    foreign = [file for file in reply.attachments if file.channel != CHANNEL]
-    texts = split_text(with_file_names(reply.text, foreign), TEXT_LIMIT) or [""]
-    messages = [OutgoingMessage(text) for text in texts]
+    messages = [OutgoingMessage(text) for text in reply_texts(reply, CHANNEL, TEXT_LIMIT)]
     if own:
         messages[0] = replace(messages[0], files=tuple(file_attachment(file) for file in own))
     pages = keyboard_pages(reply.buttons)

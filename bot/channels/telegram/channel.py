@@ -30,6 +30,7 @@ from aiogram.types import (
 
 from bot.channels.base import Runtime
 from bot.channels.kit import PEEK_TIMEOUT_S, ChatOrder, apology, handle_patiently, read_heads
+from bot.channels.replying import mark_unreachable
 from bot.channels.telegram.common import (
     CHANNEL,
     IMMEDIATE_ATTEMPTS,
@@ -323,10 +324,7 @@ class TelegramChannel(SendingMixin, PollingMixin, WebhookMixin):
             logger.info("callback %s not answered: %s", query_id, exc)
 
     async def _mark_unreachable(self, chat_id: str, reason: str) -> None:
-        try:
-            await self._handler.mark_unreachable(CHANNEL, chat_id, reason)
-        except Exception:
-            logger.exception("mark_unreachable failed for telegram chat %s", chat_id)
+        await mark_unreachable(self._handler, CHANNEL, chat_id, reason)
 
     # --- commands ---
 

@@ -9,6 +9,7 @@ from typing import Final
 
 import bot.channels.lazy_aiogram  # noqa: F401  # isort: skip  (before aiogram: see that module)
 
+from bot.channels.replying import LOCAL as _LOCAL
 from bot.i18n import LANGUAGES, translator
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ TOAST_LIMIT: Final = 200
 # A file the bot made on this machine (a chart, an export, a protocol): its ref is an absolute path and it
 # is uploaded. Uploads are limited to 10 MB for a photo and 50 MB for other files
 # (https://core.telegram.org/bots/api#sending-files): a bigger photo goes as a document.
-LOCAL: Final = "local"
+LOCAL: Final = _LOCAL
 PHOTO_UPLOAD_LIMIT: Final = 10 * 1024 * 1024
 UPLOAD_LIMIT: Final = 50 * 1024 * 1024
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"  # https://core.telegram.org/bots/api#setwebhook

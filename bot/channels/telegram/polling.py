@@ -10,9 +10,7 @@ from functools import partial
 from typing import Any
 
 import bot.channels.lazy_aiogram  # noqa: F401  # isort: skip  (before aiogram: see that module)
-import contextlib
 from contextlib import AbstractAsyncContextManager
-from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -23,12 +21,11 @@ from aiogram.types import (
     Update,
 )
 
-from bot.channels.kit import Backoff, wait_or_stop
+from bot.channels.kit import Backoff, unless_stopped, wait_or_stop
 from bot.channels.telegram.common import ALLOWED_UPDATES, _arrives_within
 from bot.events import HandlingDeferred
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def _quiet(task: asyncio.Task[None]) -> None:
@@ -98,7 +95,7 @@ class PollingMixin:
         while not self._stopping.is_set():
             book.progress.clear()
             try:
-                updates = await self._unless_stopped(self.bot.get_updates(
+                updates = await unless_stopped(self._stopping, self.bot.get_updates(
                     offset=book.offset(), timeout=self._polling_timeout,
                     allowed_updates=list(ALLOWED_UPDATES), request_timeout=self._polling_timeout + 10,
                 ))
@@ -128,20 +125,6 @@ class PollingMixin:
             _, pending = await asyncio.wait(pending, timeout=self._shutdown_grace)
         for task in pending:
             task.cancel()  # not confirmed to Telegram: the next start gets these updates again
-
-    async def _unless_stopped(self, call: Awaitable[T]) -> T | None:
-        request = asyncio.ensure_future(call)
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if not request.done():
-            request.cancel()
-            with contextlib.suppress(asyncio.CancelledError, AiogramError):
-                await request
-            return None
-        return request.result()
 
     async def _confirm(self, book: _UpdateBook) -> None:
         """Tell Telegram which updates are done (getUpdates with the next offset confirms all below it)."""

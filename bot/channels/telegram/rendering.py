@@ -28,7 +28,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.channels import kit
+from bot.channels import kit, replying
 from bot.channels.telegram.common import (
     CALLBACK_DATA_LIMIT,
     CHANNEL,
@@ -96,7 +96,7 @@ def render(chat_id: int | str, reply: Reply, *, remove_keyboard: bool = False) -
     earlier away, on the first message free to carry it (not one with inline buttons).
     """
     files = _files(reply.attachments)
-    text_parts = split_text(_text_with_names(reply.text, files.named))
+    text_parts = split_text(kit.with_file_names(reply.text, files.named))
     methods: list[TelegramMethod[Any]] = [SendMessage(chat_id=chat_id, text=part) for part in text_parts]
     text_count = len(methods)
     methods += _file_methods(chat_id, files)
@@ -178,10 +178,6 @@ def _upload_size(attachment: Attachment) -> int | None:
     return size
 
 
-def _text_with_names(text: str, named: Sequence[Attachment]) -> str:
-    return kit.with_file_names(text, named)
-
-
 def _file_methods(chat_id: int | str, files: _Files) -> list[TelegramMethod[Any]]:
     methods: list[TelegramMethod[Any]] = []
     for start in range(0, len(files.photos), MEDIA_GROUP_LIMIT):
@@ -202,7 +198,7 @@ def render_edit(chat_id: int | str, message_id: int, reply: Reply) -> EditMessag
     (https://core.telegram.org/bots/api#updating-messages), and one message holds one text part.
     """
     files = _files(reply.attachments)
-    parts = split_text(_text_with_names(reply.text, files.named))
+    parts = split_text(kit.with_file_names(reply.text, files.named))
     if len(parts) != 1 or reply.request_buttons or files.sent:
         return None
     return EditMessageText(chat_id=chat_id, message_id=message_id, text=parts[0],
@@ -210,5 +206,5 @@ def render_edit(chat_id: int | str, message_id: int, reply: Reply) -> EditMessag
 
 
 def first_toast(replies: Sequence[Reply]) -> str | None:
-    toast = next((r.toast for r in replies if r.toast), None)
+    toast = replying.first_toast(replies)
     return toast[:TOAST_LIMIT] if toast else None

@@ -21,16 +21,7 @@ https://dev.vk.com/ru/api/upload/overview (uploading files).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from bot.channels.registry import names_from
 
-_MODULES = ("channel", "common", "intake", "rendering", "errors", "client", "polling", "webhook")
-
-
-def __getattr__(name: str) -> Any:
-    if not name.startswith("__"):
-        for module in _MODULES:
-            found = importlib.import_module(f"{__name__}.{module}")
-            if name in vars(found):
-                return vars(found)[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = names_from(__name__, ("channel", "common", "intake", "rendering", "errors", "client", "polling",
+                                   "webhook"))

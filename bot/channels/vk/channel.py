@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -17,16 +17,25 @@ from vk_api.exceptions import ApiError, ApiHttpError
 from vk_api.keyboard import VkKeyboard
 
 from bot.channels.base import Runtime
-from bot.channels.kit import PEEK_TIMEOUT_S, ChatOrder, apology, first_bytes, handle_patiently, read_heads
+from bot.channels.kit import PEEK_TIMEOUT_S, ChatOrder, first_bytes, read_heads
+from bot.channels.replying import (
+    first_toast,
+    has_local_files,
+    mark_unreachable,
+    replies_or_apology,
+    reply_in_order,
+    retrying,
+    with_uploads,
+)
 from bot.channels.vk.client import build_api, build_uploader
-from bot.channels.vk.common import CHANNEL, LOCAL, T
+from bot.channels.vk.common import CHANNEL, T
 from bot.channels.vk.errors import classify
 from bot.channels.vk.intake import ButtonPress, _media_ref, button_press, document_urls, incoming_from_event
 from bot.channels.vk.plugin import Vk
 from bot.channels.vk.polling import LongPollMixin
 from bot.channels.vk.rendering import (
+    EditedBy,
     OutgoingMessage,
-    first_toast,
     random_id_for,
     render_reply,
     snackbar,
@@ -94,22 +103,12 @@ class VkChannel(LongPollMixin, CallbackMixin):
 
     async def edit(self, chat_id: str, message_ref: str, reply: Reply) -> bool:
         """Edit a message sent earlier by its message_id; False when VK refuses (the caller sends anew)."""
-        if any(file.channel == LOCAL for file in reply.attachments):
+        if has_local_files(reply):
             return False  # a new file goes in a new message: uploaded once, by send
         messages = render_reply(reply)
-        if len(messages) != 1 or messages[0].standard_keyboard or not message_ref.isdigit():
+        if len(messages) != 1 or not message_ref.isdigit():
             return False
-        message = messages[0]
-        params = message._with_extras({"peer_id": int(chat_id), "message_id": int(message_ref),
-                                        "message": message.text})
-        try:
-            await self._call("messages.edit", params)
-        except Unreachable:
-            raise
-        except DeliveryError as exc:
-            log.info("VK edit of message %s in %s failed (%s); sending anew", message_ref, chat_id, exc)
-            return False
-        return True
+        return await self._edit(int(chat_id), "message_id", int(message_ref), messages[0])
 
     # running --------------------------------------------------------------------------------
 
@@ -177,7 +176,7 @@ class VkChannel(LongPollMixin, CallbackMixin):
         if incoming.location is not None or (incoming.payload is not None and press is None):
             self._standard_keyboard.discard(int(incoming.chat_id))  # VK hid the one-time keyboard
         incoming = await self._named(incoming)
-        incoming = await read_heads(incoming, functools.partial(self.peek, document_urls(event)))
+        incoming = await read_heads(incoming, partial(self.peek, document_urls(event)))
         await self._converse(incoming, press)
 
     async def peek(self, urls: Mapping[str, str], attachment: Attachment) -> bytes | None:
@@ -190,39 +189,19 @@ class VkChannel(LongPollMixin, CallbackMixin):
 
     async def _converse(self, incoming: Incoming, press: ButtonPress | None) -> None:
         try:
-            replies = await handle_patiently(self.handler, incoming, budget=self._patience, stopping=self._stopping)
+            replies = await replies_or_apology(self.handler, incoming, budget=self._patience,
+                                               stopping=self._stopping)
         except HandlingDeferred:
             if press is not None:
                 await self._answer(press, None)  # the spinner stops; VK gives the event again
             raise
-        except Exception:
-            log.exception("handler failed on %s", incoming.update_key)
-            replies = [apology(incoming.language)]
         if press is not None:
             # Always answered, even after a failure: otherwise the button spins for a minute.
             await self._answer(press, first_toast(replies))
-        await self._reply_now(incoming, replies, pressed=press is not None)
-
-    async def _reply_now(self, incoming: Incoming, replies: Sequence[Reply], *, pressed: bool) -> None:
-        edit_ref = incoming.message_ref if pressed else None
-        for index, reply in enumerate(replies):
-            ref = edit_ref if reply.replace else None
-            edit_ref = None if ref else edit_ref  # one message is edited at most once per press
-            try:
-                await self._deliver(int(incoming.chat_id), reply, f"{incoming.update_key}/{index}", ref)
-            except Unreachable as exc:
-                await self._mark_unreachable(incoming.chat_id, exc.reason)
-                return
-            except DeliveryError as exc:
-                # Later replies would not make sense without this one.
-                log.error("reply to %s not delivered: %s", incoming.update_key, exc)
-                return
-
-    async def _mark_unreachable(self, chat_id: str, reason: str) -> None:
-        try:
-            await self.handler.mark_unreachable(CHANNEL, chat_id, reason)
-        except Exception:
-            log.exception("could not record that VK chat %s is unreachable", chat_id)
+        peer_id = int(incoming.chat_id)
+        await reply_in_order(incoming, replies, incoming.message_ref if press is not None else None,
+                             partial(self._deliver, peer_id),
+                             partial(mark_unreachable, self.handler, CHANNEL, incoming.chat_id))
 
     async def _answer(self, press: ButtonPress, toast: str | None) -> None:
         params = {"event_id": press.event_id, "user_id": press.user_id, "peer_id": press.peer_id,
@@ -248,11 +227,12 @@ class VkChannel(LongPollMixin, CallbackMixin):
     # out ------------------------------------------------------------------------------------
 
     async def _deliver(self, peer_id: int, reply: Reply, dedup_key: str, edit_ref: str | None) -> str | None:
-        reply = await self._with_uploads(peer_id, reply)
+        reply = await with_uploads(reply, partial(self._uploaded, peer_id))
         messages = self._with_keyboard_cleared(peer_id, render_reply(reply))
         last: str | None = None
         for index, message in enumerate(messages):
-            if index == 0 and edit_ref and await self._edit(peer_id, int(edit_ref), message):
+            if index == 0 and edit_ref and await self._edit(peer_id, "conversation_message_id", int(edit_ref),
+                                                            message):
                 continue
             # Each part has its own id, derived from the key: a retried send repeats none of them.
             key = dedup_key if index == 0 else f"{dedup_key}#{index}"
@@ -270,25 +250,19 @@ class VkChannel(LongPollMixin, CallbackMixin):
         self._standard_keyboard.discard(peer_id)
         return [*messages[:-1], replace(messages[-1], keyboard=VkKeyboard.get_empty_keyboard())]
 
-    async def _edit(self, peer_id: int, conversation_message_id: int, message: OutgoingMessage) -> bool:
+    async def _edit(self, peer_id: int, id_kind: EditedBy, message_id: int, message: OutgoingMessage) -> bool:
+        """messages.edit; False when it cannot be (the caller sends anew), Unreachable raised."""
         if message.standard_keyboard:
             return False  # messages.edit takes inline keyboards only
         try:
-            await self._call("messages.edit", message.edit_params(peer_id, conversation_message_id))
+            await self._call("messages.edit", message.edit_params(peer_id, id_kind, message_id))
         except Unreachable:
             raise
         except DeliveryError as exc:
             # Too old (909), deleted, not ours: a new message says the same.
-            log.info("VK edit of %s in %s failed (%s); sending anew", conversation_message_id, peer_id, exc)
+            log.info("VK edit of %s in %s failed (%s); sending anew", message_id, peer_id, exc)
             return False
         return True
-
-    async def _with_uploads(self, peer_id: int, reply: Reply) -> Reply:
-        """The reply with each file the bot made uploaded for this peer (in place, in order)."""
-        if not any(file.channel == LOCAL for file in reply.attachments):
-            return reply
-        return replace(reply, attachments=[await self._uploaded(peer_id, file) if file.channel == LOCAL else file
-                                           for file in reply.attachments])
 
     async def _uploaded(self, peer_id: int, file: Attachment) -> Attachment:
         kind = upload_kind(file)
@@ -296,9 +270,9 @@ class VkChannel(LongPollMixin, CallbackMixin):
             return file
         name = upload_name(file)
         if kind == "photo":
-            upload = functools.partial(self._upload_photo, peer_id, file.ref)
+            upload = partial(self._upload_photo, peer_id, file.ref)
         else:
-            upload = functools.partial(self._upload_document, peer_id, file.ref, name)
+            upload = partial(self._upload_document, peer_id, file.ref, name)
         try:
             ref = await self._attempt(f"upload of a {kind}", upload)  # the file's name stays out of the log
         except (RetryLater, Unreachable):
@@ -322,20 +296,13 @@ class VkChannel(LongPollMixin, CallbackMixin):
 
     async def _call(self, method: str, params: dict[str, Any], *, retry: bool = True) -> Any:
         """One API call in a worker thread; rate limits and network failures retried with backoff."""
-        return await self._attempt(method, functools.partial(self.api.method, method, params), retry=retry)
+        return await self._attempt(method, partial(self.api.method, method, params), retry=retry)
 
     async def _attempt(self, what: str, work: Callable[[], T], *, retry: bool = True) -> T:
         delays = iter(self.retry_delays if retry else ())
-        while True:
-            try:
-                return await asyncio.to_thread(work)
-            except (ApiError, ApiHttpError, requests.RequestException) as exc:
-                failure = classify(exc, what)
-                delay = next(delays, None) if isinstance(failure, RetryLater) else None
-                if delay is None:
-                    raise failure from exc
-            log.warning("%s; retrying in %.1f s", failure, delay)
-            await asyncio.sleep(delay)
+        return await retrying(what, partial(asyncio.to_thread, work), classify=classify,
+                              errors=(ApiError, ApiHttpError, requests.RequestException),
+                              next_delay=lambda _: next(delays, None))
 
 
 def _check_settings(vk: Vk) -> None:

@@ -33,7 +33,6 @@ UNREACHABLE = {7, 18, 900, 901, 902, 917, 936, 945, 946}
 # https://dev.vk.com/ru/reference/objects/photo-sizes
 PHOTO_SIZE_RANK = {"s": 1, "m": 2, "x": 3, "o": 3, "p": 3, "q": 3, "r": 3, "y": 4, "z": 5, "w": 6, "base": 7}
 LANGUAGE_BY_LANG_ID = {0: "ru", 3: "en"}  # client_info.lang_id
-LOCAL = "local"  # a file the bot made, its ref a path on this machine
 # Uploads for messages (https://dev.vk.com/ru/api/upload/overview): a photo is JPG, PNG or GIF of up to
 # 50 MB; anything else (or a larger picture) goes as a document, up to 200 MB.
 PHOTO_FORMATS = frozenset({".jpg", ".jpeg", ".png", ".gif"})

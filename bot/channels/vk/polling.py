@@ -10,7 +10,6 @@ https://dev.vk.com/ru/api/bots-long-poll/getting-started
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Mapping
@@ -21,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import requests
 from vk_api.exceptions import ApiError
 
+from bot.channels.kit import unless_stopped, wait_or_stop
 from bot.channels.vk.client import in_daemon_thread
-from bot.channels.vk.common import CHANNEL, T
+from bot.channels.vk.common import CHANNEL
 from bot.channels.vk.intake import peer_of
 from bot.events import HandlingDeferred
 
@@ -96,7 +96,7 @@ class LongPollMixin:
             while not self._stopping.is_set():
                 try:
                     if server is None:
-                        server = await self._until_stopped(in_daemon_thread(self._server))
+                        server = await unless_stopped(self._stopping, in_daemon_thread(self._server))
                         if server is None:
                             return
                         log.info("VK long poll from position %s (VK is at %s)", ts or server.ts, server.ts)
@@ -106,7 +106,7 @@ class LongPollMixin:
                             ts = server.ts
                             self._position.opened(ts, 0)
                             await self._keep_position()
-                    answer = await self._until_stopped(in_daemon_thread(partial(self._check, server, ts)))
+                    answer = await unless_stopped(self._stopping, in_daemon_thread(partial(self._check, server, ts)))
                     if answer is None:
                         return
                 except Exception as exc:
@@ -115,7 +115,7 @@ class LongPollMixin:
                     delay = self.reconnect_delays[min(failures, len(self.reconnect_delays) - 1)]
                     failures += 1
                     log.warning("VK long poll failed (%s); retrying in %.1f s", exc, delay)
-                    await self._sleep(delay)
+                    await wait_or_stop(self._stopping, delay)
                     continue
                 failures = 0
                 failed = answer.get("failed")
@@ -167,7 +167,7 @@ class LongPollMixin:
                 return await self.runtime.cursors.load(CHANNEL, CURSOR)
             except Exception as exc:  # the database is away: the position matters more than a quick start
                 log.warning("VK long poll position not read (%s); trying again", type(exc).__name__)
-                if await self._sleep(1.0):
+                if await wait_or_stop(self._stopping, 1.0):
                     return None
 
     async def _keep_position(self) -> None:
@@ -187,22 +187,6 @@ class LongPollMixin:
                 return
             self._saved_ts = ts
             log.debug("VK long poll position %s saved", ts)
-
-    async def _until_stopped(self, future: asyncio.Future[T]) -> T | None:
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({future, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-        if not future.done():
-            future.cancel()  # the thread finishes its request on its own; its answer is dropped
-            return None
-        return future.result()
-
-    async def _sleep(self, seconds: float) -> bool:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        return self._stopping.is_set()
 
     async def _intake(self, event: Mapping[str, Any], batch: _Batch | None = None) -> None:
         await self._slots.acquire()  # back-pressure: the poll waits while too much is in flight

@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 # --- Reply -> VK ------------------------------------------------------------------------------
 
+# How messages.edit names the message: the id messages.send returned (the outbox keeps it), or the
+# id within the conversation (what a button press carries).
+EditedBy = Literal["message_id", "conversation_message_id"]
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -53,9 +57,8 @@ class OutgoingMessage:
                                   "disable_mentions": 1}
         return self._with_extras(params)
 
-    def edit_params(self, peer_id: int, conversation_message_id: int) -> dict[str, Any]:
-        return self._with_extras({"peer_id": peer_id, "conversation_message_id": conversation_message_id,
-                                  "message": self.text})
+    def edit_params(self, peer_id: int, id_kind: EditedBy, message_id: int) -> dict[str, Any]:
+        return self._with_extras({"peer_id": peer_id, id_kind: message_id, "message": self.text})
 
     def _with_extras(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.keyboard is not None:
@@ -77,7 +80,7 @@ def render_reply(reply: Reply) -> list[OutgoingMessage]:
         return []
     refs = [a.ref for a in reply.attachments if a.channel == CHANNEL]
     ref_chunks = [refs[i:i + ATTACHMENTS_PER_MESSAGE] for i in range(0, len(refs), ATTACHMENTS_PER_MESSAGE)]
-    messages = [OutgoingMessage(text) for text in split_text(_text_with_foreign_files(reply))]
+    messages = [OutgoingMessage(text) for text in kit.reply_texts(reply, CHANNEL, TEXT_LIMIT)]
     if ref_chunks:
         messages[0] = replace(messages[0], attachment=",".join(ref_chunks[0]))
         messages += [OutgoingMessage("", attachment=",".join(chunk)) for chunk in ref_chunks[1:]]
@@ -87,16 +90,6 @@ def render_reply(reply: Reply) -> list[OutgoingMessage]:
         messages[-1] = replace(messages[-1], keyboard=keyboards[0], standard_keyboard=standard)
         messages += [OutgoingMessage(CONTINUATION, keyboard=page) for page in keyboards[1:]]
     return [m if m.text or m.attachment else replace(m, text=CONTINUATION) for m in messages]
-
-
-def _text_with_foreign_files(reply: Reply) -> str:
-    # A Telegram file_id means nothing to VK: name the files instead.
-    return kit.with_file_names(reply.text, [a for a in reply.attachments if a.channel != CHANNEL])
-
-
-def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """Parts of at most ``limit`` characters (VK counts characters); one empty part for an empty text."""
-    return kit.split_text(text, limit) or [""]
 
 
 def label(text: str) -> str:
@@ -165,10 +158,6 @@ def _add_rows(keyboard: VkKeyboard, rows: list[list[Button]], add: Callable[...,
 
 def _is_standard(keyboard: str) -> bool:
     return not json.loads(keyboard).get("inline", False)
-
-
-def first_toast(replies: Sequence[Reply]) -> str | None:
-    return next((reply.toast for reply in replies if reply.toast), None)
 
 
 def snackbar(toast: str | None) -> dict[str, Any]:
