@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.observability import Metrics
+from bot.presenters import report_requests
 from bot.services import routing_learning
 from bot.services.calendar import ProductionCalendar
 from bot.services.classifier import Classifier, RoutingDataError, obtain
@@ -74,7 +75,7 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
     conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, extras=extras,
                                   metrics=metrics)
     return App(settings, engine, sessionmaker, calendar, conversations, extras, metrics,
-               ReportWorker(sessionmaker, settings, clock))
+               ReportWorker(sessionmaker, settings, clock, words=report_requests.WORDING))
 
 
 async def _classifier(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Classifier | None:

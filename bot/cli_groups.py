@@ -13,6 +13,7 @@ from typing import Any
 from bot.app import App
 from bot.channels import registry
 from bot.presenters import dates
+from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_minutes, meetings, staff
 from storage.expert_repo import ExpertRepo
 from storage.repositories import Repositories
@@ -99,7 +100,8 @@ async def summary_command(args: argparse.Namespace, app: App) -> int:
         if meeting is None or meeting.group_id not in app.settings.groups or meeting.status != "finished":
             print(f"meeting {args.meeting} is not a finished meeting of a known group", file=sys.stderr)
             return 1
-        text = await meeting_minutes.public_summary(office, meeting, args.language)
+        text = meeting_texts.public_summary(app.settings, args.language, meeting,
+                                            await meeting_minutes.outcomes(office, meeting))
     if args.out:
         await asyncio.to_thread(Path(args.out).write_text, text + "\n", encoding="utf-8")
         print(f"written: {args.out}")

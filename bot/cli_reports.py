@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.services import exports, reports
+from bot.presenters import report_files
+from bot.presenters import reports as report_texts
+from bot.services import reports
 from bot.services.reports import Period, PeriodError
 from storage.engine import create_read_engine
 
@@ -70,24 +72,25 @@ async def report_command(args: argparse.Namespace, app: App) -> int:
             standings = reports.ranking(report, settings)
             if args.report_command == "export" or (out is not None and out.suffix.lower() == ".xlsx"):
                 out = out or Path(f"appeals_{period.slug}.xlsx")
-                cut = await exports.workbook(session, report, standings, settings, language, out, EXCEL_MAX_ROWS)
-                print(f"{out}: the workbook for {period.label}" + (" (cut at Excel's row limit)" if cut else ""))
+                cut = await report_files.workbook(session, report, standings, settings, language, out, EXCEL_MAX_ROWS)
+                print(f"{out}: the workbook for {report_texts.label(period)}"
+                      + (" (cut at Excel's row limit)" if cut else ""))
                 return 0
     finally:
         await engine.dispose()
     if args.report_command == "ranking":
-        text = reports.ranking_text(report, standings, settings, language)
+        text = report_texts.ranking_text(report, standings, settings, language)
     else:
-        text = reports.stats_table(report, settings, language)
+        text = report_texts.stats_table(report, settings, language)
     if out is None:
         print(text)
     elif out.suffix.lower() == ".png":
         if args.report_command == "ranking":
-            await exports.ranking_chart(report, standings, settings, language, out)
+            await report_files.ranking_chart(report, standings, settings, language, out)
         else:
-            await exports.stats_chart(report, settings, language, out)
-        print(f"{out}: the chart for {period.label}")
+            await report_files.stats_chart(report, settings, language, out)
+        print(f"{out}: the chart for {report_texts.label(period)}")
     else:
         out.write_text(text + "\n", encoding="utf-8")
-        print(f"{out}: {args.report_command} for {period.label}")
+        print(f"{out}: {args.report_command} for {report_texts.label(period)}")
     return 0

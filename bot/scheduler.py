@@ -23,8 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Duration
-from bot.scans import Scan, SessionScan, deadlines, privacy, ratings, routing
-from bot.services import meetings, reports
+from bot.scans import Scan, SessionScan, deadlines, meetings, privacy, ratings, reports, routing
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:

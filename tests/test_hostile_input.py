@@ -20,7 +20,8 @@ from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.events import Attachment, Button, Reply
 from bot.payloads import make
-from bot.services import exports, validation
+from bot.presenters import report_files as exports
+from bot.services import validation
 from storage.models import Appeal, AppealAttachment, Conversation, User
 from storage.repositories import Repositories
 from tests.conftest import Clock

@@ -18,11 +18,13 @@ from bot.config import ExpertGroup
 from bot.domain import meeting_rules
 from bot.domain.meeting_rules import Mark, Tally
 from bot.events import Attachment, Reply
-from bot.payloads import make
+from bot.presenters.meetings import WORDING
+from bot.presenters.protocol_document import render
+from bot.scans import meetings as scans
 from bot.services import meeting_agenda, meeting_minutes, meetings, privacy
 from bot.services.calendar import ProductionCalendar
 from bot.services.meetings import MeetingDraft, Office, Refusal
-from bot.services.protocol import Change, ItemRecord, ProtocolRecord, render
+from bot.services.meetings.document import Change, ItemRecord, ProtocolRecord
 from storage.expert_models import Meeting, MeetingGuest, Protocol, Vote
 from storage.models import OutboxMessage, User
 from storage.repositories import Repositories
@@ -260,9 +262,17 @@ def test_every_state_and_choice_has_a_text(language: str) -> None:
     assert not missing
 
 
-def test_service_payloads_are_the_handlers_wire_format() -> None:
-    assert meetings.payload("ballot", 12, "f") == make("ballot", 12, "f")
-    assert meetings.payload("mt_new") == make("mt_new")
+def test_a_refusal_names_the_choice_and_the_date_in_the_members_words() -> None:
+    """The services give a choice as a message key and a date as a date; whoever shows the refusal words them."""
+    from types import SimpleNamespace
+
+    from bot.i18n import translator
+    from handlers.experts.base import _worded
+
+    for language, choice in (("ru", "против"), ("en", "against")):
+        ctx = SimpleNamespace(t=translator(language))
+        worded = _worded(ctx, {"choice": meetings.Key("vote.choice_against"), "date": date(2026, 12, 5), "max": 3})
+        assert worded == {"choice": choice, "date": "05.12.2026", "max": 3}
 
 
 # --- the services on a database ------------------------------------------------------------------
@@ -270,7 +280,7 @@ def test_service_payloads_are_the_handlers_wire_format() -> None:
 @asynccontextmanager
 async def office(app: App, now: datetime) -> AsyncIterator[Office]:
     async with app.sessionmaker() as session, session.begin():
-        yield Office(Repositories(session), app.settings, app.calendar, now)
+        yield Office(Repositories(session), app.settings, app.calendar, now, words=WORDING)
 
 
 async def seed(app: App, group: str = "nsi", roles: tuple[str, ...] = ROLES) -> list[User]:
@@ -416,9 +426,9 @@ async def test_a_vote_with_a_set_time_closes_by_itself(app: App) -> None:
     for member in (1, 2, 3):
         await press(app, people[member - 1], vote_id, "f", at)
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_votes(*scan, at + timedelta(minutes=4)) == 0
+    assert await scans.scan_votes(*scan, at + timedelta(minutes=4)) == 0
     assert await press(app, people[3], vote_id, "a", at + timedelta(minutes=5)) == "vote.closed"
-    assert await meetings.scan_votes(*scan, at + timedelta(minutes=5)) == 10
+    assert await scans.scan_votes(*scan, at + timedelta(minutes=5)) == 10
     assert (await vote_row(app, vote_id)).result == "adopted"  # 3 of 4 present
 
 
@@ -436,25 +446,25 @@ async def test_absentee_vote_reminds_only_non_voters_and_counts_quorum_on_ballot
     for member in (1, 2):                   # item 2: two ballots
         await press(app, people[member - 1], second, "f", msk(2026, 12, 2))
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_votes(*scan, msk(2026, 12, 9, 17)) == 0       # before "1d"
-    assert await meetings.scan_votes(*scan, msk(2026, 12, 9, 18)) == 5 + 8
+    assert await scans.scan_votes(*scan, msk(2026, 12, 9, 17)) == 0       # before "1d"
+    assert await scans.scan_votes(*scan, msk(2026, 12, 9, 18)) == 5 + 8
     reminded = await outbox(app, ":rem1d:")
     assert recipients([r for r in reminded if r.dedup_key.startswith(f"vote{first}:")]) == {"m6", "m7", "m8", "m9",
                                                                                            "m10"}
-    assert await meetings.scan_votes(*scan, msk(2026, 12, 9, 19)) == 0       # once
+    assert await scans.scan_votes(*scan, msk(2026, 12, 9, 19)) == 0       # once
     assert await press(app, people[5], first, "x", msk(2026, 12, 10, 17, 59)) is None
-    await meetings.scan_votes(*scan, deadline)
+    await scans.scan_votes(*scan, deadline)
     first_vote, second_vote = await vote_row(app, first), await vote_row(app, second)
     assert (first_vote.result, first_vote.counted) == ("adopted", 6)   # 4 for of 6 ballots cast
     assert (second_vote.result, second_vote.counted) == ("no_quorum", 2)
-    await meetings.scan_votes(*scan, deadline + timedelta(minutes=1))
+    await scans.scan_votes(*scan, deadline + timedelta(minutes=1))
     async with app.sessionmaker() as session:
         meeting = await session.get(Meeting, meeting_id)
         protocol = await session.scalar(select(Protocol).where(Protocol.meeting_id == meeting_id))
     assert meeting is not None and meeting.status == "finished"
     # Member 5 voted against: the protocol waits for a dissenting opinion until the window ends.
     assert protocol is not None and protocol.status == "waiting"
-    assert await meetings.scan_protocols(*scan, deadline + timedelta(hours=24)) == 2   # drafted, to chair + secretary
+    assert await scans.scan_protocols(*scan, deadline + timedelta(hours=24)) == 2   # drafted, to chair + secretary
 
 
 async def test_materials_reminder_and_automatic_sending_around_the_may_holidays(app: App) -> None:
@@ -462,16 +472,16 @@ async def test_materials_reminder_and_automatic_sending_around_the_may_holidays(
     # Tuesday 12 May 2026; 9 and 11 May are days off, so "2 working days before" is Thursday 7 May.
     meeting_id = await schedule(app, people[2], msk(2026, 4, 20), msk(2026, 5, 12, 15), materials=True)
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_materials(*scan, msk(2026, 5, 5, 12)) == 0
-    assert await meetings.scan_materials(*scan, msk(2026, 5, 6, 8, 59)) == 0     # before the office opens
-    assert await meetings.scan_materials(*scan, msk(2026, 5, 6, 9)) == 1        # the secretary: item 2 lacks files
+    assert await scans.scan_materials(*scan, msk(2026, 5, 5, 12)) == 0
+    assert await scans.scan_materials(*scan, msk(2026, 5, 6, 8, 59)) == 0     # before the office opens
+    assert await scans.scan_materials(*scan, msk(2026, 5, 6, 9)) == 1        # the secretary: item 2 lacks files
     reminder = (await outbox(app, ":matrem:"))[0]
     assert reminder.chat_id == "m3" and "О конкурсе проектов" in Reply.from_dict(reminder.reply).text
-    assert await meetings.scan_materials(*scan, msk(2026, 5, 6, 15)) == 0
-    assert await meetings.scan_materials(*scan, msk(2026, 5, 7, 9)) == 10       # to every member
+    assert await scans.scan_materials(*scan, msk(2026, 5, 6, 15)) == 0
+    assert await scans.scan_materials(*scan, msk(2026, 5, 7, 9)) == 10       # to every member
     sent = await outbox(app, ":mat:auto:")
     assert Reply.from_dict(sent[0].reply).attachments[0].name == "Справка.pdf"
-    assert await meetings.scan_materials(*scan, msk(2026, 5, 8, 9)) == 0
+    assert await scans.scan_materials(*scan, msk(2026, 5, 8, 9)) == 0
     async with office(app, msk(2026, 5, 8, 10)) as work:   # a late file goes out on its own
         meeting = await work.db.meeting(meeting_id)
         assert meeting is not None
@@ -488,10 +498,10 @@ async def test_member_reminders_skip_those_who_declined(app: App) -> None:
         for member in (9, 10):
             await meetings.answer_notice(work, people[member - 1], meeting_id, "n")
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_member_reminders(*scan, starts - timedelta(days=1, minutes=1)) == 0
-    assert await meetings.scan_member_reminders(*scan, starts - timedelta(days=1)) == 8
-    assert await meetings.scan_member_reminders(*scan, starts - timedelta(hours=2)) == 0
-    assert await meetings.scan_member_reminders(*scan, starts - timedelta(hours=1)) == 8
+    assert await scans.scan_member_reminders(*scan, starts - timedelta(days=1, minutes=1)) == 0
+    assert await scans.scan_member_reminders(*scan, starts - timedelta(days=1)) == 8
+    assert await scans.scan_member_reminders(*scan, starts - timedelta(hours=2)) == 0
+    assert await scans.scan_member_reminders(*scan, starts - timedelta(hours=1)) == 8
     assert "m9" not in recipients(await outbox(app, ":rem"))
 
 
@@ -500,7 +510,7 @@ async def test_reminders_can_be_turned_off(app: App) -> None:
     people = await seed(app)
     starts = msk(2026, 12, 3, 15)
     await schedule(app, people[2], msk(2026, 11, 23), starts)
-    assert await meetings.scan_member_reminders(app.sessionmaker, app.settings, app.calendar,
+    assert await scans.scan_member_reminders(app.sessionmaker, app.settings, app.calendar,
                                                 starts - timedelta(hours=1)) == 0
 
 
@@ -512,10 +522,10 @@ async def test_quorum_alert_one_working_day_before(app: App) -> None:
         for member in (1, 3, 4):
             await meetings.answer_notice(work, people[member - 1], meeting_id, "y")
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_quorum_alerts(*scan, msk(2026, 12, 10, 12)) == 0
-    assert await meetings.scan_quorum_alerts(*scan, msk(2026, 12, 11, 9)) == 2
+    assert await scans.scan_quorum_alerts(*scan, msk(2026, 12, 10, 12)) == 0
+    assert await scans.scan_quorum_alerts(*scan, msk(2026, 12, 11, 9)) == 2
     assert recipients(await outbox(app, ":quorum:")) == {"m1", "m3"}   # chair and secretary
-    assert await meetings.scan_quorum_alerts(*scan, msk(2026, 12, 11, 12)) == 0
+    assert await scans.scan_quorum_alerts(*scan, msk(2026, 12, 11, 12)) == 0
 
 
 async def test_quarter_reminder_when_no_meeting_is_scheduled(app: App) -> None:
@@ -524,13 +534,13 @@ async def test_quarter_reminder_when_no_meeting_is_scheduled(app: App) -> None:
     working_group = await seed(app, "mwg", ("chair", "secretary", "member"))
     scan = (app.sessionmaker, app.settings, app.calendar)
     # 30 June - 18 days = 12 June, Russia Day: the reminder comes on Thursday 11 June.
-    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 10, 12)) == 0
-    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 11, 9)) == 2
+    assert await scans.scan_quarter_reminders(*scan, msk(2026, 6, 10, 12)) == 0
+    assert await scans.scan_quarter_reminders(*scan, msk(2026, 6, 11, 9)) == 2
     assert recipients(await outbox(app, "grp:nsi:2026q2")) == {"m1", "m3"}
-    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 12, 9)) == 0
+    assert await scans.scan_quarter_reminders(*scan, msk(2026, 6, 12, 9)) == 0
     # The working group (14 days) is reminded on 16 June; one scheduled meeting silences it.
     await schedule(app, working_group[1], msk(2026, 6, 15), msk(2026, 6, 25, 15), group="mwg")
-    assert await meetings.scan_quarter_reminders(*scan, msk(2026, 6, 16, 9)) == 0
+    assert await scans.scan_quarter_reminders(*scan, msk(2026, 6, 16, 9)) == 0
 
 
 def test_protocol_document_reads_back(tmp_path: Path) -> None:
@@ -609,15 +619,15 @@ async def test_protocol_waits_for_signatures_then_goes_to_everyone(app: App) -> 
     assert protocol.status == "drafted"
     assert written_beside_database(app, protocol.path or "")
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_protocols(*scan, msk(2026, 12, 7, 12)) == 0     # within 3 working days
-    assert await meetings.scan_protocols(*scan, msk(2026, 12, 8, 9)) == 2      # due day: chair and secretary
-    assert await meetings.scan_protocols(*scan, msk(2026, 12, 8, 15)) == 0     # once a day
+    assert await scans.scan_protocols(*scan, msk(2026, 12, 7, 12)) == 0     # within 3 working days
+    assert await scans.scan_protocols(*scan, msk(2026, 12, 8, 9)) == 2      # due day: chair and secretary
+    assert await scans.scan_protocols(*scan, msk(2026, 12, 8, 15)) == 0     # once a day
     async with office(app, msk(2026, 12, 8, 16)) as work:
         with pytest.raises(Refusal, match=r"protocol\.not_approver"):
             await meetings.approve(work, people[5], protocol_id)
     async with office(app, msk(2026, 12, 8, 16)) as work:
         assert (await meetings.approve(work, people[0], protocol_id))[1] is False
-    assert await meetings.scan_protocols(*scan, msk(2026, 12, 9, 9)) == 1      # only the secretary now
+    assert await scans.scan_protocols(*scan, msk(2026, 12, 9, 9)) == 1      # only the secretary now
     async with office(app, msk(2026, 12, 9, 10)) as work:
         assert (await meetings.approve(work, people[2], protocol_id))[1] is True
     sent = await outbox(app, f"prot{protocol_id}:sent:")
@@ -636,8 +646,8 @@ async def test_signing_reminders_say_when_the_term_is_overdue(app: App) -> None:
         assert meeting is not None
         await meetings.finish(work, people[2], meeting)
     scan = (app.sessionmaker, app.settings, app.calendar)
-    await meetings.scan_protocols(*scan, msk(2026, 12, 8, 9))       # the due day: a reminder, not overdue
-    await meetings.scan_protocols(*scan, msk(2026, 12, 10, 9))      # two working days past the term
+    await scans.scan_protocols(*scan, msk(2026, 12, 8, 9))       # the due day: a reminder, not overdue
+    await scans.scan_protocols(*scan, msk(2026, 12, 10, 9))      # two working days past the term
     texts = [Reply.from_dict(r.reply).text for r in await outbox(app, ":rem:") if r.chat_id == "m1"]
     assert "утвердить до 08.12.2026" in texts[0] and "истёк" not in texts[0]
     assert "Срок утверждения протокола истёк 08.12.2026" in texts[1] and "просрочка — рабочих дней: 2" in texts[1]
@@ -704,7 +714,7 @@ async def test_invited_persons_get_notice_materials_and_no_ballot(app: App) -> N
         assert invite is not None
         await meeting_agenda.accept_guest(work, guest, invite)
     assert len(await outbox(app, ":guest:")) == 1
-    await meetings.scan_materials(app.sessionmaker, app.settings, app.calendar, msk(2026, 5, 7, 9))
+    await scans.scan_materials(app.sessionmaker, app.settings, app.calendar, msk(2026, 5, 7, 9))
     assert "g1" in recipients(await outbox(app, ":mat:auto:"))      # at the lead time, like members
     at = msk(2026, 5, 12, 15, 10)
     await open_meeting(app, people, meeting_id, at, present=[1, 2, 3, 4])
@@ -740,8 +750,8 @@ async def test_a_protocol_sent_back_reminds_the_secretary_to_correct_it(app: App
         with pytest.raises(Refusal, match=r"protocol\.not_ready"):
             await meetings.approve(work, people[0], protocol_id)     # nothing to approve until corrected
     scan = (app.sessionmaker, app.settings, app.calendar)
-    assert await meetings.scan_protocols(*scan, msk(2026, 12, 7, 10)) == 0   # before the term
-    assert await meetings.scan_protocols(*scan, msk(2026, 12, 9, 10)) == 1   # the secretary only
+    assert await scans.scan_protocols(*scan, msk(2026, 12, 7, 10)) == 0   # before the term
+    assert await scans.scan_protocols(*scan, msk(2026, 12, 9, 10)) == 1   # the secretary only
     reminder = Reply.from_dict((await outbox(app, ":fixrem:"))[0].reply)
     assert "просрочка — рабочих дней: 1" in reminder.text and "Уточните место проведения." in reminder.text
     async with office(app, msk(2026, 12, 9, 12)) as work:

@@ -24,6 +24,7 @@ from bot import cli_reports
 from bot.app import App
 from bot.delivery import Outbox
 from bot.events import Reply
+from bot.scans import reports as report_scans
 from bot.services import reports
 from bot.services.reports import PeriodError, parse_period
 from storage.models import Appeal, AppealEvent, OutboxMessage, ReportRequest, User
@@ -330,12 +331,12 @@ async def test_the_weekly_digest_goes_to_each_supervisor_once(app: App, world: d
                                 at=datetime(2026, 3, 3, 6, 0, tzinfo=UTC)))
     scan = (app.sessionmaker, app.settings, app.calendar)
     sunday = datetime(2026, 3, 8, 9, 0, tzinfo=UTC)
-    assert await reports.scan_weekly_digest(*scan, sunday) == 0  # not in working hours: it waits
+    assert await report_scans.scan_weekly_digest(*scan, sunday) == 0  # not in working hours: it waits
     holiday = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # Monday, but the day off for 8 March (a Sunday)
-    assert await reports.scan_weekly_digest(*scan, holiday) == 0
+    assert await report_scans.scan_weekly_digest(*scan, holiday) == 0
     tuesday = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 10:00 in Moscow, the first working morning
-    assert await reports.scan_weekly_digest(*scan, tuesday) == 1
-    assert await reports.scan_weekly_digest(*scan, tuesday + timedelta(hours=3)) == 0
+    assert await report_scans.scan_weekly_digest(*scan, tuesday) == 1
+    assert await report_scans.scan_weekly_digest(*scan, tuesday + timedelta(hours=3)) == 0
     async with app.sessionmaker() as session:
         digest = await session.scalar(select(OutboxMessage).where(OutboxMessage.dedup_key.like("digest:weekly:%")))
     assert digest is not None

@@ -123,7 +123,7 @@ async def test_a_redirected_appeal_counts_for_its_new_ministry_and_sector_everyw
 
 async def test_charts_count_in_whole_numbers_keep_the_legend_off_the_bars_and_write_a_decimal_comma(
         app: App, world: dict[str, int]) -> None:  # noqa: F811
-    from bot.services import exports
+    from bot.presenters import report_files as exports
 
     async with app.sessionmaker() as session:
         report = await reports.build_report(session, app.settings, parse_period("01.03.2026-31.03.2026", NOW, MOSCOW),

@@ -8,11 +8,9 @@ handlers or the channels (tools/check_layers.py).
 - ``deadlines``: deadline reminders to staff, the citizen's overdue notice, the supervisors' digest;
 - ``ratings``: the one reminder to rate an answer;
 - ``privacy``: retention of personal data;
-- ``routing``: retraining the routing classifier on the region's examples.
-
-The meeting scans still live in ``bot.services.meetings.scans`` and the weekly digest in
-``bot.services.reports``; the scheduler calls them directly (a ``meetings`` module here is their place
-once their texts are presenters).
+- ``routing``: retraining the routing classifier on the region's examples;
+- ``meetings``: the expert groups' materials, reminders, quorum alerts, votes and protocols;
+- ``reports``: the weekly digest to supervisors.
 """
 
 from __future__ import annotations

@@ -24,17 +24,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.events import Attachment, Reply
-from bot.i18n import translator
-from bot.services import exports, reports
+from bot.events import Reply
+from bot.services import exports
 from bot.services.audience import SUPERVISORS
 from bot.services.outbox import notify_user
-from bot.services.reports import Period
+from bot.services.periods import Period
 from storage.engine import create_read_engine, snapshot_sqlite, sqlite_file
 from storage.models import OutboxMessage, ReportRequest, User
 from storage.repositories import Repositories
@@ -80,46 +80,27 @@ class Job:
     language: str
 
 
-def _file(path: Path, kind: str, name: str) -> Attachment:
-    path.chmod(0o600)
-    return Attachment(kind=kind, ref=str(path.resolve()), channel="local", name=name)  # type: ignore[arg-type]
+class ReportWording(Protocol):
+    """What the worker is given to word reports (``bot.presenters.report_requests.WORDING``): a service never
+    words; it must pickle, to reach the report process."""
+
+    async def compose(self, session: AsyncSession, settings: Settings, kind: str, period: Period, language: str,
+                      now: datetime, directory: Path) -> Reply: ...
+
+    def failed(self, language: str) -> Reply: ...
 
 
-async def build(session: AsyncSession, settings: Settings, job: Job, now: datetime, directory: Path) -> Reply:
-    """The report's message: the text and its chart, or the workbook."""
-    period = Period.between(job.first, job.last, settings.region.zone)
-    language, slug = job.language, period.slug
-    report = await reports.build_report(session, settings, period, now)
-    if job.kind == "stats":
-        chart = await exports.stats_chart(report, settings, language,
-                                          exports.new_file(directory, f"stats-{slug}", ".png"))
-        return Reply(text=reports.stats_text(report, settings, language),
-                     attachments=[_file(chart, "photo", f"stats_{slug}.png")])
-    standings = reports.ranking(report, settings)
-    if job.kind == "ranking":
-        text = reports.ranking_text(report, standings, settings, language)
-        if not standings:
-            return Reply(text=text)
-        chart = await exports.ranking_chart(report, standings, settings, language,
-                                            exports.new_file(directory, f"ranking-{slug}", ".png"))
-        return Reply(text=text, attachments=[_file(chart, "photo", f"ranking_{slug}.png")])
-    path = exports.new_file(directory, f"appeals-{slug}", ".xlsx")
-    cut = await exports.workbook(session, report, standings, settings, language, path)
-    t = translator(language)
-    text = t("export.ready", period=period.label)
-    if cut:
-        text += "\n" + t("export.truncated", max=exports.MAX_ROWS)
-    return Reply(text=text, attachments=[_file(path, "document", f"appeals_{slug}.xlsx")])
-
-
-def build_in_child(settings: Settings, job: Job, now: datetime, directory: Path) -> dict[str, object]:
+def build_in_child(settings: Settings, job: Job, now: datetime, directory: Path,
+                   words: ReportWording) -> dict[str, object]:
     """In the report process: a read-only engine of its own, the report built, the reply as a dict."""
 
     async def main(url: str) -> dict[str, object]:
         engine = create_read_engine(url)
+        period = Period.between(job.first, job.last, settings.region.zone)
         try:
             async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-                return (await build(session, settings, job, now, directory)).to_dict()
+                return (await words.compose(session, settings, job.kind, period, job.language, now,
+                                            directory)).to_dict()
         finally:
             await engine.dispose()
 
@@ -161,6 +142,7 @@ class ReportWorker:
     directory: Path | None = None
     _pool: ProcessPoolExecutor | None = field(default=None, repr=False)
     _shared: bool = field(default=False, repr=False)
+    words: ReportWording = field(kw_only=True)
 
     def _process(self) -> ProcessPoolExecutor:
         """One report process, started on the first report."""
@@ -206,10 +188,10 @@ class ReportWorker:
         try:
             loop = asyncio.get_running_loop()
             reply = Reply.from_dict(await loop.run_in_executor(self._process(), build_in_child, self.settings, job,
-                                                               now, directory))
+                                                               now, directory, self.words))
         except Exception:
             log.exception("report request %s (%s) failed", job.id, job.kind)
-            reply = Reply(text=translator(job.language)("report.failed"))
+            reply = self.words.failed(job.language)
         await self._queue(job, reply)
         return 1
 
@@ -232,7 +214,7 @@ class ReportWorker:
                 return None
             job = Job(row.id, row.kind, row.first, row.last, user.language)
             if row.attempts > MAX_ATTEMPTS:  # it brought its process down each time: say so, stop trying
-                failed = Reply(text=translator(user.language)("report.failed"))
+                failed = self.words.failed(user.language)
                 await self._tell(Repositories(session), row, user, failed)
                 return None
             return job

@@ -4,12 +4,15 @@ pressed button's arguments, the meeting a member may see, the draft kept in the 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar
+from datetime import date
+from typing import Any, TypeVar
 
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters import dates
+from bot.presenters.meetings import WORDING
 from bot.services import meetings
-from bot.services.meetings import MeetingDraft, Office, Refusal
+from bot.services.meetings import Key, MeetingDraft, Office, Refusal
 from handlers import texts
 from handlers.context import Context
 from storage.expert_models import Meeting
@@ -21,15 +24,22 @@ T = TypeVar("T")
 
 
 def office(ctx: Context) -> Office:
-    return Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now)
+    return Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now, words=WORDING)
+
+
+def _worded(ctx: Context, params: dict[str, object]) -> dict[str, Any]:
+    """A refusal's parameters as shown: a message key in the user's language, a date as the region writes it."""
+    return {name: ctx.t(value) if isinstance(value, Key) else dates.day(value) if isinstance(value, date) else value
+            for name, value in params.items()}
 
 
 def refuse(ctx: Context, refusal: Refusal, buttons: list[list[Button]] | None = None) -> None:
     """A refused press: the reason as a message and as the button's toast; nothing has changed.
     ``buttons`` keep the way on under the refusal, so nobody is stuck."""
-    ctx.say(refusal.key, buttons=buttons, **refusal.params)
+    params = _worded(ctx, refusal.params)
+    ctx.say(refusal.key, buttons=buttons, **params)
     if ctx.event.is_button:
-        ctx.toast(refusal.key, **refusal.params)
+        ctx.toast(refusal.key, **params)
 
 
 async def attempt(ctx: Context, work: Awaitable[T], buttons: list[list[Button]] | None = None, *,

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meetings, validation
 from bot.services.meetings import MeetingDraft, Refusal
 from bot.services.meetings import agenda as meeting_agenda
@@ -293,7 +294,7 @@ async def show_preview(ctx: Context) -> None:
         refuse(ctx, Refusal("meeting.draft_incomplete"))
         return
     files = sum(len(item["materials"]) for item in draft.items)
-    card = meetings.meeting_card(ctx.settings, ctx.user.language, _preview_meeting(draft))
+    card = meeting_texts.meeting_card(ctx.settings, ctx.user.language, _preview_meeting(draft))
     approver = await meeting_agenda.approver_of(office(ctx), draft.group_id)
     approval = office(ctx).group(draft.group_id).agenda_approval and approver is not None and \
         approver.user_id != ctx.user.id

@@ -7,6 +7,7 @@ Registered by ``handlers.experts.setup``; the services check every press against
 from __future__ import annotations
 
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meetings
 from bot.services.meetings import Refusal, agenda
 from bot.services.meetings import minutes as proceedings
@@ -92,15 +93,16 @@ async def resubmit_protocol(ctx: Context) -> None:
 
 async def send_materials(ctx: Context) -> None:
     meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0)))
-    reply = await attempt(ctx, agenda.materials_for(office(ctx), ctx.user, meeting)) if meeting else None
-    if reply is None:
+    materials = await attempt(ctx, agenda.materials_for(office(ctx), ctx.user, meeting)) if meeting else None
+    if materials is None:
         return
-    ctx.replies.append(reply)
+    ctx.replies.append(meeting_texts.materials_reply(ctx.settings, ctx.user.language, materials))
 
 
 async def public_summary(ctx: Context) -> None:
     meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0)))
     if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)) is None:
         return
-    summary = await proceedings.public_summary(office(ctx), meeting, ctx.user.language)
+    summary = meeting_texts.public_summary(ctx.settings, ctx.user.language, meeting,
+                                           await proceedings.outcomes(office(ctx), meeting))
     ctx.say_text("\n\n".join([ctx.t("summary.header"), summary]))

@@ -4,6 +4,7 @@ meeting, attendance and check-in."""
 from __future__ import annotations
 
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meetings
 from bot.services.meetings import MeetingDraft, Refusal
 from handlers import texts
@@ -30,8 +31,8 @@ async def answer_notice(ctx: Context) -> None:
     if done is None:
         return
     meeting, answer = done
-    ctx.replies.append(meetings.notice_reply(ctx.settings, ctx.user.language, meeting, "meeting.notice_new",
-                                             answer=answer))
+    ctx.replies.append(meeting_texts.notice_reply(ctx.settings, ctx.user.language, meeting, "meeting.notice_new",
+                                                  answer=answer))
     ctx.replies[-1].replace = True
     ctx.toast("meeting.answer_saved")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meetings, validation
 from handlers import texts
 from handlers.context import Context
@@ -40,14 +41,14 @@ async def show_meeting(ctx: Context) -> None:
     member = await attempt(ctx, meetings.member_of(office(ctx), ctx.user, meeting.group_id)) if meeting else None
     if meeting is None or member is None:
         return
-    parts = [meetings.meeting_card(ctx.settings, ctx.user.language, meeting),
+    parts = [meeting_texts.meeting_card(ctx.settings, ctx.user.language, meeting),
              ctx.t("meeting.status_line", status=ctx.t(f"meeting.status_{meeting.status}"))]
     if member.role in meetings.ORGANIZERS:
         parts.extend(await _organizer_view(ctx, meeting))
         buttons = await _organizer_buttons(ctx, meeting)
     else:
         parts.extend(await _member_view(ctx, meeting))
-        buttons = meetings.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
+        buttons = meeting_texts.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
         if meeting.status != "proposed" and await office(ctx).db.materials(meeting.id):
             buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("mt_files", meeting.id))]]
     ctx.say_text("\n\n".join(parts), buttons=buttons)

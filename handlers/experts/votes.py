@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.events import Button
 from bot.payloads import make
+from bot.presenters import meetings as meeting_texts
 from bot.services import meetings
 from bot.services.meetings import Refusal
 from handlers.citizen import cancel_row, complain
@@ -62,7 +63,8 @@ async def cast_ballot(ctx: Context) -> None:
     cast = await attempt(ctx, meetings.cast(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1)))
     if cast is None:
         return
-    reply = meetings.ballot_reply(ctx.settings, ctx.user.language, cast.meeting, cast.item, cast.vote, cast.choice)
+    reply = meeting_texts.ballot_reply(ctx.settings, ctx.user.language, cast.meeting, cast.item, cast.vote,
+                                       cast.choice)
     reply.replace = True
     ctx.replies.append(reply)
     ctx.toast("vote.recorded", choice=ctx.t(f"vote.choice_{cast.choice}"))

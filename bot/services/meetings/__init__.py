@@ -12,13 +12,17 @@ The rules come from two regulations; every number is a per-group setting (`[grou
 
 The pure voting and attendance rules live in ``bot.domain.meeting_rules``. This package, by what each part is:
 
-- use cases: ``membership``, ``scheduling`` (the draft, publishing, materials, answers to the notice),
-  ``agenda`` (approval, changes, invited persons), ``attendance`` (the meeting itself), ``voting`` (votes
-  and dissenting opinions), ``approval`` (drafting and signing the protocol), ``minutes`` (attendance
-  marks, the protocol's record, sending back, copies, the public summary);
-- scans: ``scans`` (``SCANS``, the timed work the scheduler runs, one transaction each);
-- rendering: ``replies`` (texts and buttons owed to members), ``document`` (the protocol as DOCX);
-- shared: ``common`` (codes, ``Refusal``, ``Office``), ``timing`` (pure date and forecast rules).
+- use cases: ``membership``, ``scheduling`` (the draft, publishing, answers to the notice, moving,
+  cancelling), ``agenda`` (approval, changes, invited persons), ``attendance`` (the meeting itself),
+  ``voting`` (votes and dissenting opinions), ``approval`` (drafting and signing the protocol), ``minutes``
+  (sending back, correcting, the public summary's outcomes);
+- beneath them: ``presence`` (the roll, attendance marks), ``materials`` (sending materials), ``record``
+  (the protocol's record, writing it, copies, dissent still to come), ``document`` (the record's shape);
+- what is owed: ``notices`` (typed notices, no text; ``Office.tell`` has them worded by the ``Wording``
+  it was given: ``bot.presenters.meetings``);
+- shared: ``common`` (codes, ``Refusal``, ``Office``, names), ``timing`` (pure date and forecast rules).
+
+The timed work the scheduler runs is ``bot.scans.meetings``.
 
 Every public name is re-exported here, so ``from bot.services import meetings`` and ``meetings.<name>``
 keep working. Services flush; the caller commits.
@@ -28,8 +32,8 @@ from __future__ import annotations
 
 from bot.domain.meeting_rules import Tally, decide, has_quorum, presiding_of, quorum_needed
 from bot.services.meetings import agenda, minutes
-from bot.services.meetings.approval import advance_protocol, approve, approvers, protocol_dir
-from bot.services.meetings.attendance import Roll, check_in, finish, roll, start, toggle_presence
+from bot.services.meetings.approval import advance_protocol, approve
+from bot.services.meetings.attendance import check_in, finish, start, toggle_presence
 from bot.services.meetings.common import (
     ANSWERS,
     CHOICES,
@@ -40,33 +44,17 @@ from bot.services.meetings.common import (
     ROLES,
     TITLE_MAX,
     VOTE_MINUTES,
+    Key,
     Office,
     Refusal,
+    Wording,
+    group_name,
+    member_name,
 )
 from bot.services.meetings.membership import join, member_of, memberships, organizer_of, remove_member, set_full_name
-from bot.services.meetings.replies import (
-    agenda_text,
-    approval_reply,
-    ballot_reply,
-    group_name,
-    meeting_card,
-    member_name,
-    notice_reply,
-    payload,
-    protocol_file,
-    result_text,
-    rsvp_buttons,
-)
-from bot.services.meetings.scans import (
-    SCANS,
-    Sessionmaker,
-    scan_materials,
-    scan_member_reminders,
-    scan_protocols,
-    scan_quarter_reminders,
-    scan_quorum_alerts,
-    scan_votes,
-)
+from bot.services.meetings.notices import Notice
+from bot.services.meetings.presence import Roll, roll
+from bot.services.meetings.record import approvers, protocol_dir
 from bot.services.meetings.scheduling import (
     MeetingDraft,
     add_material,
@@ -113,29 +101,27 @@ __all__ = [
     "OFFSET_RE",
     "ORGANIZERS",
     "ROLES",
-    "SCANS",
     "TITLE_MAX",
     "VOTE_MINUTES",
     "WHEN_RE",
     "Cast",
     "Forecast",
+    "Key",
     "Meeting",
     "MeetingDraft",
+    "Notice",
     "Office",
     "Refusal",
     "Roll",
-    "Sessionmaker",
     "Tally",
+    "Wording",
     "add_material",
     "advance_protocol",
     "agenda",
-    "agenda_text",
     "answer_notice",
-    "approval_reply",
     "approve",
     "approvers",
     "at_local",
-    "ballot_reply",
     "cancel",
     "cast",
     "check_in",
@@ -152,36 +138,24 @@ __all__ = [
     "local_day",
     "materials_days",
     "may_dissent",
-    "meeting_card",
     "member_name",
     "member_of",
     "memberships",
     "minutes",
-    "notice_reply",
     "open_vote",
     "organizer_of",
     "parse_offset",
     "parse_when",
-    "payload",
     "presiding_of",
     "protocol_dir",
     "protocol_due_day",
-    "protocol_file",
     "quarter_of",
     "quarter_reminder_day",
     "quorum_forecast",
     "quorum_needed",
     "remove_member",
     "reschedule",
-    "result_text",
     "roll",
-    "rsvp_buttons",
-    "scan_materials",
-    "scan_member_reminders",
-    "scan_protocols",
-    "scan_quarter_reminders",
-    "scan_quorum_alerts",
-    "scan_votes",
     "schedule",
     "set_full_name",
     "start",

@@ -8,17 +8,14 @@ its chair (the deputy when the post is vacant) approves it; then the notices go 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from bot.domain import meeting_rules as rules
-from bot.events import Attachment, Button, Reply
-from bot.i18n import translator
 from bot.services import staff
 from bot.services.meetings import voting
 from bot.services.meetings.common import NAME_MAX, NAME_MIN, Office, Refusal, _stamp
+from bot.services.meetings.materials import files, guests_reachable
 from bot.services.meetings.membership import organizer_of
-from bot.services.meetings.replies import _date, group_name, meeting_card, notice_reply, payload
-from storage.expert_models import AgendaItem, GroupMember, Meeting, MeetingGuest, MeetingMaterial
+from bot.services.meetings.notices import AgendaForApproval, AgendaReturned, Materials, MeetingNotice
+from storage.expert_models import AgendaItem, GroupMember, Meeting, MeetingGuest
 from storage.expert_repo import ExpertRepo
 from storage.models import Invite, User
 
@@ -42,12 +39,8 @@ async def after_draft(office: Office, author: User, meeting: Meeting) -> None:
 
 
 async def _ask_approval(office: Office, meeting: Meeting, approver: GroupMember) -> None:
-    language = approver.user.language
-    t = translator(language)
-    reply = Reply(text="\n\n".join([t("agenda.for_approval"), meeting_card(office.settings, language, meeting)]),
-                  buttons=[[Button(t("agenda.approve_button"), payload("ag_ok", meeting.id)),
-                            Button(t("agenda.return_button"), payload("ag_back", meeting.id))]])
-    await office.tell(approver.user, reply, f"mt{meeting.id}:agenda:{_stamp(office.now)}:{approver.user_id}",
+    await office.tell(approver.user, AgendaForApproval(meeting),
+                      f"mt{meeting.id}:agenda:{_stamp(office.now)}:{approver.user_id}",
                       group=meeting.group_id)
 
 
@@ -58,8 +51,7 @@ async def publish(office: Office, meeting: Meeting, approved_by: int) -> None:
     meeting.notified_at = office.now
     members = await office.db.members(meeting.group_id)
     for member in members:
-        reply = notice_reply(office.settings, member.user.language, meeting, "meeting.notice_new")
-        await office.tell(member.user, reply, f"mt{meeting.id}:new:{member.user_id}",
+        await office.tell(member.user, MeetingNotice(meeting, "new"), f"mt{meeting.id}:new:{member.user_id}",
                       group=meeting.group_id)
     for guest, user in await guests_reachable(office, meeting):
         await _tell_guest(office, meeting, guest, user)
@@ -81,10 +73,7 @@ async def send_back(office: Office, by: User, meeting_id: int, comment: str) -> 
         raise Refusal("protocol.comment_invalid", max=2000)
     author = await office.repo.users.get(meeting.created_by_id)
     if author is not None:
-        t = translator(author.language)
-        reply = Reply(text=t("agenda.returned", id=meeting.id, comment=cleaned),
-                      buttons=[[Button(t("meeting.open_button"), payload("mt_view", meeting.id))]])
-        await office.tell(author, reply, f"mt{meeting.id}:agback:{_stamp(office.now)}")
+        await office.tell(author, AgendaReturned(meeting, cleaned), f"mt{meeting.id}:agback:{_stamp(office.now)}")
     return meeting
 
 
@@ -182,13 +171,11 @@ async def _notify_change(office: Office, meeting: Meeting, tag: str) -> None:
         return
     stamp = _stamp(office.now)
     for member in await office.db.members(meeting.group_id):
-        reply = notice_reply(office.settings, member.user.language, meeting, "agenda.changed")
-        await office.tell(member.user, reply, f"mt{meeting.id}:{tag}:{stamp}:{member.user_id}",
-                      group=meeting.group_id)
+        await office.tell(member.user, MeetingNotice(meeting, "changed"),
+                          f"mt{meeting.id}:{tag}:{stamp}:{member.user_id}", group=meeting.group_id)
     for guest, user in await guests_reachable(office, meeting):
-        reply = notice_reply(office.settings, user.language, meeting, "agenda.changed")
-        reply.buttons = []
-        await office.tell(user, reply, f"mt{meeting.id}:{tag}:{stamp}:g{guest.id}")
+        await office.tell(user, MeetingNotice(meeting, "changed", rsvp=False),
+                          f"mt{meeting.id}:{tag}:{stamp}:g{guest.id}")
 
 
 # --- invited persons -------------------------------------------------------------------------------
@@ -221,23 +208,12 @@ async def accept_guest(office: Office, user: User, invite: Invite) -> Meeting:
     return meeting
 
 
-async def guests_reachable(office: Office, meeting: Meeting) -> list[tuple[MeetingGuest, User]]:
-    found = []
-    for guest in await office.db.guests(meeting.id):
-        user = await office.repo.users.get(guest.user_id) if guest.user_id else None
-        if user is not None:
-            found.append((guest, user))
-    return found
-
-
 async def _tell_guest(office: Office, meeting: Meeting, guest: MeetingGuest, user: User) -> None:
-    reply = notice_reply(office.settings, user.language, meeting, "guest.notice")
-    reply.buttons = []
-    await office.tell(user, reply, f"mt{meeting.id}:guest:{guest.id}:{_stamp(meeting.notified_at)}")
+    await office.tell(user, MeetingNotice(meeting, "guest", rsvp=False),
+                      f"mt{meeting.id}:guest:{guest.id}:{_stamp(meeting.notified_at)}")
     materials = await office.db.materials(meeting.id)
     if meeting.materials_sent_at is not None and materials:
-        await office.tell(user, materials_reply(office, meeting, materials, user.language),
-                          f"mt{meeting.id}:guestmat:{guest.id}")
+        await office.tell(user, Materials(meeting, files(materials)), f"mt{meeting.id}:guestmat:{guest.id}")
 
 
 async def is_guest(office: Office, user: User, meeting: Meeting) -> bool:
@@ -246,21 +222,12 @@ async def is_guest(office: Office, user: User, meeting: Meeting) -> bool:
 
 # --- materials on request --------------------------------------------------------------------------
 
-def materials_reply(office: Office, meeting: Meeting, materials: Sequence[MeetingMaterial],
-                    language: str) -> Reply:
-    t = translator(language)
-    files = [Attachment(kind="document" if x.kind == "document" else "photo", ref=x.ref, channel=x.channel,
-                        name=x.name, size=x.size, mime=x.mime) for x in materials]
-    return Reply(text=t("meeting.materials", group=group_name(office.settings, meeting.group_id, language),
-                        date=_date(office.settings, meeting.starts_at), count=len(files)), attachments=files)
-
-
-async def materials_for(office: Office, user: User, meeting: Meeting) -> Reply:
+async def materials_for(office: Office, user: User, meeting: Meeting) -> Materials:
     """A member (or an invited person) asks for the materials from the meeting's view: all of them, now."""
     materials = await office.db.materials(meeting.id)
     if not materials:
         raise Refusal("meeting.no_materials")
-    return materials_reply(office, meeting, materials, user.language)
+    return Materials(meeting, files(materials))
 
 
 def check_place(format: str, place: str) -> None:

@@ -4,32 +4,17 @@ presiding member and the secretary."""
 from __future__ import annotations
 
 from datetime import date, time
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
-from bot.config import ExpertGroup, Settings
 from bot.domain.meeting_rules import presiding_of
-from bot.services.meetings import minutes as proceedings
+from bot.services.meetings import record as proceedings
 from bot.services.meetings.common import Office, Refusal
-from bot.services.meetings.replies import approval_reply
+from bot.services.meetings.notices import ProtocolForApproval
+from bot.services.meetings.record import approvers, protocol_dir
 from bot.services.meetings.timing import at_local, local_day
 from storage.expert_models import Meeting, Protocol
 from storage.models import User
 
-
-def protocol_dir(settings: Settings, group: ExpertGroup) -> Path:
-    """The group's setting, else "protocols/" beside the SQLite database, else in the working directory."""
-    if group.protocol_dir:
-        return Path(group.protocol_dir).expanduser().resolve()
-    url = make_url(settings.database.url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).expanduser().resolve().parent / "protocols"
-    return Path("protocols").resolve()
-
-
-def approvers(meeting: Meeting) -> set[int]:
-    return {uid for uid in (meeting.presiding_id, meeting.secretary_id) if uid is not None}
+__all__ = ["advance_protocol", "approve", "approvers", "protocol_dir"]
 
 
 async def advance_protocol(office: Office, meeting: Meeting, protocol: Protocol) -> None:
@@ -46,7 +31,7 @@ async def advance_protocol(office: Office, meeting: Meeting, protocol: Protocol)
     for user_id in approvers(meeting):
         user = await office.repo.users.get(user_id)
         if user is not None:
-            await office.tell(user, approval_reply(office.settings, user.language, meeting, protocol),
+            await office.tell(user, ProtocolForApproval(meeting, protocol),
                               f"prot{protocol.id}:approve:{user_id}", group=meeting.group_id)
 
 

@@ -72,7 +72,7 @@ async def organizer_of(office: Office, user: User, group_id: str) -> GroupMember
     return member
 
 
-async def _leaders(office: Office, group_id: str) -> list[GroupMember]:
+async def leaders(office: Office, group_id: str) -> list[GroupMember]:
     """Chair and secretary (the deputy when there is no chair): who hears about quorum and the quarter."""
     db = office.db
     chairs = list(await db.holders(group_id, "chair")) or list(await db.holders(group_id, "deputy"))

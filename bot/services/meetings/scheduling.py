@@ -3,18 +3,16 @@ moving and cancelling, the quorum forecast."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from bot.config import ExpertGroup
-from bot.events import Attachment, Reply
-from bot.i18n import translator
-from bot.services.meetings import agenda
-from bot.services.meetings.common import ANSWERS, FORMATS, Office, Refusal, _stamp
+from bot.events import Attachment
+from bot.services.meetings import agenda, materials
+from bot.services.meetings.common import ANSWERS, FORMATS, Office, Refusal, _stamp, member_name
 from bot.services.meetings.membership import member_of, organizer_of
-from bot.services.meetings.replies import _date, _time, group_name, member_name, notice_reply
+from bot.services.meetings.notices import MeetingNotice
 from bot.services.meetings.timing import Forecast, forecast, local_day
 from storage.expert_models import AgendaItem, Meeting, MeetingMaterial
 from storage.models import User
@@ -102,26 +100,8 @@ async def add_material(office: Office, by: User, meeting: Meeting, item_id: int,
         meeting.materials_sent_at = meeting.materials_sent_at or office.now  # voting has begun: no waiting
     if meeting.materials_sent_at is None:
         return False
-    await _send_materials(office, meeting, [material], "late")
+    await materials.send(office, meeting, [material], "late")
     return True
-
-
-async def _send_materials(office: Office, meeting: Meeting, materials: Sequence[MeetingMaterial], tag: str) -> None:
-    files = [Attachment(kind="document" if m.kind == "document" else "photo", ref=m.ref, channel=m.channel,
-                        name=m.name, size=m.size, mime=m.mime) for m in materials]
-    for material in materials:
-        material.sent_at = office.now
-    first = min(m.id for m in materials)
-    for member in await office.db.members(meeting.group_id):
-        t = translator(member.user.language)
-        reply = Reply(text=t("meeting.materials", group=group_name(office.settings, meeting.group_id,
-                                                                    member.user.language),
-                             date=_date(office.settings, meeting.starts_at), count=len(files)), attachments=files)
-        await office.tell(member.user, reply, f"mt{meeting.id}:mat:{tag}:{first}:{member.user_id}",
-                          group=meeting.group_id)
-    for guest, user in await agenda.guests_reachable(office, meeting):
-        await office.tell(user, agenda.materials_reply(office, meeting, materials, user.language),
-                          f"mt{meeting.id}:mat:{tag}:{first}:g{guest.id}")
 
 
 async def answer_notice(office: Office, user: User, meeting_id: int, code: str) -> tuple[Meeting, str]:
@@ -154,9 +134,8 @@ async def reschedule(office: Office, by: User, meeting: Meeting, starts_at: date
         if vote.status == "open":
             vote.closes_at = starts_at
     for member in await office.db.members(meeting.group_id):
-        reply = notice_reply(office.settings, member.user.language, meeting, "meeting.notice_moved",
-                             old=f"{_date(office.settings, old)} {_time(office.settings, old)}")
-        await office.tell(member.user, reply, f"mt{meeting.id}:moved:{_stamp(starts_at)}:{member.user_id}",
+        await office.tell(member.user, MeetingNotice(meeting, "moved", old=old),
+                          f"mt{meeting.id}:moved:{_stamp(starts_at)}:{member.user_id}",
                           group=meeting.group_id)
 
 
@@ -173,9 +152,8 @@ async def cancel(office: Office, by: User, meeting: Meeting) -> None:
         if vote.status == "open":
             vote.status, vote.closed_at = "cancelled", office.now
     for member in await office.db.members(meeting.group_id):
-        reply = notice_reply(office.settings, member.user.language, meeting, "meeting.notice_cancelled")
-        reply.buttons = []
-        await office.tell(member.user, reply, f"mt{meeting.id}:cancelled:{member.user_id}", group=meeting.group_id)
+        await office.tell(member.user, MeetingNotice(meeting, "cancelled", rsvp=False),
+                          f"mt{meeting.id}:cancelled:{member.user_id}", group=meeting.group_id)
 
 
 async def quorum_forecast(office: Office, meeting: Meeting) -> tuple[Forecast, dict[str, list[str]]]:

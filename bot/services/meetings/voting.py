@@ -8,13 +8,19 @@ from datetime import timedelta
 
 from bot.domain import meeting_rules as rules
 from bot.domain.meeting_rules import Tally, decide, has_quorum, presiding_of
-from bot.events import Reply
-from bot.i18n import translator
-from bot.services.meetings import approval, attendance, scheduling
-from bot.services.meetings import minutes as proceedings
-from bot.services.meetings.common import CHOICES, NAME_MIN, VOTE_MINUTES, Office, Refusal
+from bot.services.meetings import approval, materials, presence
+from bot.services.meetings.common import (
+    CHOICES,
+    NAME_MIN,
+    VOTE_MINUTES,
+    Key,
+    Office,
+    Refusal,
+    member_name,
+    names_by_choice,
+)
 from bot.services.meetings.membership import member_of
-from bot.services.meetings.replies import _names_by_choice, ballot_reply, member_name, result_text
+from bot.services.meetings.notices import BallotNotice, VoteResult
 from storage.expert_models import AgendaItem, Ballot, Dissent, GroupMember, Meeting, Vote
 from storage.models import User
 
@@ -26,7 +32,7 @@ async def open_vote(office: Office, by: User, meeting: Meeting, item_id: int, mi
     await office.db.meeting_for_update(meeting.id)  # two presses at once must not open two votes
     if meeting.status != "in_progress" or meeting.format == "absentee":
         raise Refusal("meeting.not_running")
-    present = await attendance.roll(office, meeting)
+    present = await presence.roll(office, meeting)
     if not present.quorum:
         raise Refusal("vote.no_quorum", present=len(present.present), needed=present.needed)
     if present.presiding != by.id:
@@ -56,24 +62,24 @@ async def _open_absentee(office: Office, meeting: Meeting, members: Sequence[Gro
     meeting.status, meeting.started_at = "in_progress", office.now
     chair = presiding_of((m.user_id, m.role) for m in members)
     meeting.presiding_id = chair
-    meeting.secretary_id = await attendance._secretary_id(office, meeting)
+    meeting.secretary_id = await presence.secretary_id(office, meeting)
     for item in meeting.items:
         vote = Vote(meeting_id=meeting.id, item_id=item.id, status="open", absentee=True, presiding_id=chair,
                     members=len(members), opened_at=office.now, closes_at=meeting.starts_at)
         await office.db.add(vote)
         await _hand_out_ballots(office, meeting, item, vote, members)
-    materials = await office.db.materials(meeting.id)
-    if materials:
+    found = await office.db.materials(meeting.id)
+    if found:
         meeting.materials_sent_at = office.now
-        await scheduling._send_materials(office, meeting, materials, "auto")
+        await materials.send(office, meeting, found, "auto")
 
 
 async def _hand_out_ballots(office: Office, meeting: Meeting, item: AgendaItem, vote: Vote,
                             voters: Sequence[GroupMember]) -> None:
     for member in voters:
         await office.db.add(Ballot(vote_id=vote.id, user_id=member.user_id))
-        reply = ballot_reply(office.settings, member.user.language, meeting, item, vote)
-        await office.tell(member.user, reply, f"vote{vote.id}:ballot:{member.user_id}", group=meeting.group_id)
+        await office.tell(member.user, BallotNotice(meeting, item, vote),
+                          f"vote{vote.id}:ballot:{member.user_id}", group=meeting.group_id)
 
 
 @dataclass(frozen=True)
@@ -101,9 +107,9 @@ async def cast(office: Office, user: User, vote_id: int, code: str) -> Cast:
     if not vote.absentee and not (await office.db.attendance_of(meeting.id, user.id)).present:
         raise Refusal("vote.left_meeting")  # a member who has left cannot vote
     if ballot.choice == choice:
-        raise Refusal("vote.same_choice", choice=translator(user.language)(f"vote.choice_{choice}"))
+        raise Refusal("vote.same_choice", choice=Key(f"vote.choice_{choice}"))
     ballot.choice, ballot.cast_at = choice, office.now
-    return Cast(meeting, await _item(office, vote), vote, choice)
+    return Cast(meeting, await item_of(office, vote), vote, choice)
 
 
 async def _meeting(office: Office, vote: Vote) -> Meeting:
@@ -112,7 +118,7 @@ async def _meeting(office: Office, vote: Vote) -> Meeting:
     return meeting
 
 
-async def _item(office: Office, vote: Vote) -> AgendaItem:
+async def item_of(office: Office, vote: Vote) -> AgendaItem:
     item = await office.db.item(vote.item_id)
     assert item is not None
     return item
@@ -152,22 +158,17 @@ async def close_vote(office: Office, vote: Vote) -> None:
 
 
 async def _announce_result(office: Office, meeting: Meeting, vote: Vote, ballots: Sequence[Ballot]) -> None:
-    item = await _item(office, vote)
+    item = await item_of(office, vote)
     members = await office.db.members(meeting.group_id)
     choices = {b.user_id: b.choice for b in ballots}
-    by_choice = _names_by_choice(members, choices)
+    by_choice = names_by_choice(members, choices)
     hours = office.group(meeting.group_id).dissent_hours
     presiding = next((member_name(mm) for mm in members if mm.user_id == vote.presiding_id), "—")
     for member in members:
-        language = member.user.language
-        t = translator(language)
-        text = result_text(office.settings, language, meeting, item, vote, by_choice)
-        rule = proceedings.explanation(t, vote, presiding, choices.get(vote.presiding_id or -1))
-        reply = Reply(text=text + ("\n\n" + rule if rule else ""))
-        if hours > 0 and rules.dissent_offered(vote.result, choices.get(member.user_id)):
-            reply.text += "\n\n" + t("vote.dissent_offer", hours=hours)
-            reply.buttons = proceedings.dissent_buttons(t, vote.id)
-        await office.tell(member.user, reply, f"vote{vote.id}:result:{member.user_id}", group=meeting.group_id)
+        offered = hours > 0 and rules.dissent_offered(vote.result, choices.get(member.user_id))
+        notice = VoteResult(meeting, item, vote, by_choice, presiding, choices.get(vote.presiding_id or -1),
+                            dissent_hours=hours if offered else 0)
+        await office.tell(member.user, notice, f"vote{vote.id}:result:{member.user_id}", group=meeting.group_id)
 
 
 # --- dissenting opinions -------------------------------------------------------------------------

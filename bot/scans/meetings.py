@@ -1,5 +1,6 @@
-"""Timed work the scheduler runs (``SCANS``): materials, reminders, quorum alerts, the quarter,
-votes and protocols. Each scan is one transaction."""
+"""The expert groups' timed work the scheduler runs (``SCANS``): materials, reminders, quorum alerts, the
+quarter, votes and protocols. Each scan is one transaction; the meeting services say what is owed and the
+presenter (``bot.presenters.meetings.WORDING``, given to the unit of work) words it."""
 
 from __future__ import annotations
 
@@ -9,24 +10,24 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.events import Button, Reply
-from bot.i18n import translator
+from bot.presenters.meetings import WORDING
 from bot.services.calendar import ProductionCalendar
+from bot.services.meetings import materials as meeting_materials
 from bot.services.meetings import minutes as proceedings
 from bot.services.meetings.approval import advance_protocol
-from bot.services.meetings.attendance import _wrap_up
+from bot.services.meetings.attendance import wrap_up
 from bot.services.meetings.common import Office, _stamp
-from bot.services.meetings.membership import _leaders
-from bot.services.meetings.replies import (
-    _date,
-    agenda_text,
-    approval_reply,
-    ballot_reply,
-    group_name,
-    notice_reply,
-    payload,
+from bot.services.meetings.membership import leaders
+from bot.services.meetings.notices import (
+    BallotNotice,
+    MaterialsMissing,
+    MeetingNotice,
+    Overdue,
+    ProtocolForApproval,
+    QuarterReminder,
+    QuorumAlert,
 )
-from bot.services.meetings.scheduling import _send_materials, quorum_forecast
+from bot.services.meetings.scheduling import quorum_forecast
 from bot.services.meetings.timing import (
     at_local,
     local_day,
@@ -36,7 +37,7 @@ from bot.services.meetings.timing import (
     quarter_of,
     quarter_reminder_day,
 )
-from bot.services.meetings.voting import _item, close_vote
+from bot.services.meetings.voting import close_vote, item_of
 from storage.expert_models import Meeting, Protocol
 from storage.repositories import Repositories
 
@@ -46,7 +47,7 @@ Sessionmaker = async_sessionmaker[AsyncSession]
 async def _run(sessionmaker: Sessionmaker, settings: Settings, calendar: ProductionCalendar, now: datetime,
                work: Any) -> int:
     async with sessionmaker() as session, session.begin():
-        office = Office(Repositories(session), settings, calendar, now)
+        office = Office(Repositories(session), settings, calendar, now, words=WORDING)
         await work(office)
         return office.queued
 
@@ -70,16 +71,13 @@ async def _materials_of(office: Office, meeting: Meeting) -> None:
     send_at = office.office_open(send_day)
     if meeting.materials_sent_at is None and materials and office.now >= send_at:
         meeting.materials_sent_at = office.now
-        await _send_materials(office, meeting, materials, "auto")
+        await meeting_materials.send(office, meeting, materials, "auto")
         return
     lacking = [i for i in meeting.items if not any(m.item_id == i.id for m in materials)]
     if meeting.materials_sent_at is None and lacking and office.now >= office.office_open(remind_day):
+        notice = MaterialsMissing(meeting, lacking, group.materials_lead_days)
         for secretary in await office.db.holders(meeting.group_id, "secretary"):
-            t = translator(secretary.user.language)
-            reply = Reply(text=t("meeting.materials_missing", date=_date(office.settings, meeting.starts_at),
-                                 items=agenda_text(secretary.user.language, lacking), days=group.materials_lead_days),
-                          buttons=[[Button(t("meeting.add_materials_button"), payload("mt_mat", meeting.id))]])
-            await office.tell(secretary.user, reply, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:matrem:"
+            await office.tell(secretary.user, notice, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:matrem:"
                               f"{secretary.user_id}", once=True, group=meeting.group_id)
 
 
@@ -103,8 +101,8 @@ async def _remind_members(office: Office, meeting: Meeting) -> None:
         for member in await office.db.members(meeting.group_id):
             if member.user_id in declined:
                 continue
-            reply = notice_reply(office.settings, member.user.language, meeting, "meeting.reminder")
-            await office.tell(member.user, reply, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:rem{offset}:"
+            await office.tell(member.user, MeetingNotice(meeting, "reminder"),
+                              f"mt{meeting.id}:{_stamp(meeting.starts_at)}:rem{offset}:"
                               f"{member.user_id}", once=True, group=meeting.group_id)
 
 
@@ -126,12 +124,9 @@ async def _alert_quorum(office: Office, meeting: Meeting) -> None:
     outlook, _ = await quorum_forecast(office, meeting)
     if outlook.yes >= outlook.needed:
         return
-    for leader in await _leaders(office, meeting.group_id):
-        t = translator(leader.user.language)
-        reply = Reply(text=t("meeting.quorum_alert", date=_date(office.settings, meeting.starts_at),
-                             yes=outlook.yes, maybe=outlook.maybe, needed=outlook.needed, members=outlook.members),
-                      buttons=[[Button(t("meeting.open_button"), payload("mt_view", meeting.id))]])
-        await office.tell(leader.user, reply, f"mt{meeting.id}:{_stamp(meeting.starts_at)}:quorum:{leader.user_id}",
+    for leader in await leaders(office, meeting.group_id):
+        await office.tell(leader.user, QuorumAlert(meeting, outlook),
+                          f"mt{meeting.id}:{_stamp(meeting.starts_at)}:quorum:{leader.user_id}",
                           once=True, group=meeting.group_id)
 
 
@@ -148,13 +143,9 @@ async def scan_quarter_reminders(sessionmaker: Sessionmaker, settings: Settings,
             if await office.db.count_meetings(group_id, *span):
                 continue
             quarter = (start.month - 1) // 3 + 1
-            for leader in await _leaders(office, group_id):
-                t = translator(leader.user.language)
-                reply = Reply(text=t("meeting.quarter_reminder", group=group_name(settings, group_id,
-                                                                                  leader.user.language),
-                                     quarter=quarter, year=start.year, end=end.strftime("%d.%m.%Y")),
-                              buttons=[[Button(t("meeting.new_button"), payload("mt_new"))]])
-                await office.tell(leader.user, reply, f"grp:{group_id}:{start.year}q{quarter}:{leader.user_id}",
+            for leader in await leaders(office, group_id):
+                await office.tell(leader.user, QuarterReminder(group_id, quarter, start.year, end),
+                                  f"grp:{group_id}:{start.year}q{quarter}:{leader.user_id}",
                                   once=True, group=group_id)
     return await _run(sessionmaker, settings, calendar, now, work)
 
@@ -177,7 +168,7 @@ async def scan_votes(sessionmaker: Sessionmaker, settings: Settings, calendar: P
 async def _absentee_round(office: Office, meeting: Meeting) -> None:
     votes = await office.db.votes(meeting.id)
     if votes and all(v.status != "open" for v in votes):
-        await _wrap_up(office, meeting)
+        await wrap_up(office, meeting)
         return
     members = {m.user_id: m for m in await office.db.members(meeting.group_id)}
     for offset in office.group(meeting.group_id).absentee_reminders:
@@ -185,14 +176,13 @@ async def _absentee_round(office: Office, meeting: Meeting) -> None:
         if not meeting.notified_at < due <= office.now:
             continue
         for vote in votes:
-            item = await _item(office, vote)
+            item = await item_of(office, vote)
             for ballot in await office.db.ballots(vote.id):
                 member = members.get(ballot.user_id)
                 if ballot.choice is not None or vote.status != "open" or member is None:
                     continue
-                reply = ballot_reply(office.settings, member.user.language, meeting, item, vote,
-                                     header="vote.reminder")
-                await office.tell(member.user, reply, f"vote{vote.id}:{_stamp(meeting.starts_at)}:rem{offset}:"
+                await office.tell(member.user, BallotNotice(meeting, item, vote, reminder=True),
+                                  f"vote{vote.id}:{_stamp(meeting.starts_at)}:rem{offset}:"
                                   f"{ballot.user_id}", once=True, group=meeting.group_id)
 
 
@@ -230,11 +220,9 @@ async def _remind_signers(office: Office, meeting: Meeting, protocol: Protocol) 
         user = await office.repo.users.get(user_id)
         if user is None:
             continue
-        reply = approval_reply(office.settings, user.language, meeting, protocol)
-        t = translator(user.language)
-        late = office.calendar.working_days_between(due, today)
-        reply.text = proceedings.overdue_note(t, due, today, late, group.protocol_days) + "\n\n" + reply.text
-        await office.tell(user, reply, f"prot{protocol.id}:rem:{today.isoformat()}:{user_id}", once=True,
+        overdue = Overdue(due, today, office.calendar.working_days_between(due, today), group.protocol_days)
+        await office.tell(user, ProtocolForApproval(meeting, protocol, overdue),
+                          f"prot{protocol.id}:rem:{today.isoformat()}:{user_id}", once=True,
                           group=meeting.group_id)
 
 
