@@ -2,7 +2,7 @@
 
 Run from the repository root:
     python bench/routing.py [--config config.toml] [--eval tests/data/routing_eval.csv]
-        [--eval-real tests/data/routing_eval_real.csv]
+        [--eval-real tests/data/routing_eval_real.csv] [--eval-letters tests/data/routing_eval_letters.csv]
         [--dev ../shared/data/routing_dev_cheboksary.csv] [--errors] [--learning-curve FILE.csv]
 
 For the project's own evaluation sets (short written appeals; long letters written the way citizens
@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
 from bot.config import Settings, load  # noqa: E402
 from bot.services import classifier as routing  # noqa: E402
 from bot.services.classifier import Classifier, LabelledText  # noqa: E402
+from bot.services.routing_model import LONG_WORDS  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "routing_dev_cheboksary.csv"
 TARGETS = {"top-1": 0.75, "macro-F1": 0.60, "confident precision": 0.90}
@@ -69,13 +70,14 @@ def macro_f1(pairs: list[tuple[str, str]], labels: list[str]) -> tuple[float, di
 
 def score(classifier: Classifier, settings: Settings, cases: list[tuple[str, str]], title: str,
           errors: bool = False) -> dict[str, float]:
-    timings, top1, confident = [], [], []
+    timings, top1, confident, long = [], [], [], 0
     for text, expected in cases:
         started = time.perf_counter()
         suggestions = classifier.suggest(text, top=3)
         timings.append((time.perf_counter() - started) * 1000)
         got = suggestions[0].sector_id if suggestions else ""
         top1.append(got)
+        long += bool(suggestions and suggestions[0].long)
         if classifier.is_confident(suggestions):
             confident.append(got == expected)
         if errors and got != expected:
@@ -86,7 +88,7 @@ def score(classifier: Classifier, settings: Settings, cases: list[tuple[str, str
     f1, recalls = macro_f1([(e, p) for p, (_, e) in zip(top1, cases, strict=True)], labels)
     counts = Counter(e for _, e in cases)
     precision = sum(confident) / len(confident) if confident else 0.0
-    print(f"{title}: {n} appeals")
+    print(f"{title}: {n} appeals, {long / n:.0%} of them letters")
     print(f"  top-1 accuracy:        {accuracy:.3f}")
     print(f"  macro-F1 ({len(labels)} labels):  {f1:.3f}")
     print(f"  confident suggestions: {len(confident) / n:.3f} of appeals, right in {precision:.3f}")
@@ -132,6 +134,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config.toml")
     parser.add_argument("--eval", type=Path, default=ROOT / "tests" / "data" / "routing_eval.csv")
     parser.add_argument("--eval-real", type=Path, default=ROOT / "tests" / "data" / "routing_eval_real.csv")
+    parser.add_argument("--eval-letters", type=Path, default=ROOT / "tests" / "data" / "routing_eval_letters.csv")
     parser.add_argument("--dev", type=Path, default=DEV)
     parser.add_argument("--errors", action="store_true", help="list the misrouted appeals of the project's own set")
     parser.add_argument("--learning-curve", type=Path, help="a labelled CSV: learn from half, score the other half")
@@ -146,14 +149,17 @@ def main() -> None:
         print(f"trained on {len(base)} examples in {time.perf_counter() - started:.1f} s (cached in {path.parent})")
     started = time.perf_counter()
     classifier = routing.obtain_here(settings, base)
+    model = classifier.model
     print(f"model load: {(time.perf_counter() - started) * 1000:.0f} ms; confident from "
-          f"{classifier.model.sector_threshold:.2f} (sector), {classifier.model.category_threshold:.2f} (category), "
-          "calibrated by cross-validation on the project's own examples")
+          f"{model.sector_threshold:.2f} (sector), {model.category_threshold:.2f} (category) for short texts, "
+          f"{model.letter_sector_threshold:.2f} / {model.letter_category_threshold:.2f} for letters "
+          f"(>= {LONG_WORDS} content words, their sentences agreeing), calibrated by cross-validation on the "
+          "project's own examples and letters")
 
     score(classifier, settings, read_labelled(settings, args.eval), f"project's set {args.eval.name}", args.errors)
-    if args.eval_real.is_file():
-        score(classifier, settings, read_labelled(settings, args.eval_real), f"project's set {args.eval_real.name}",
-              args.errors)
+    for own in (args.eval_real, args.eval_letters):
+        if own.is_file():
+            score(classifier, settings, read_labelled(settings, own), f"project's set {own.name}", args.errors)
     if args.dev.is_file():
         figures = score(classifier, settings, read_labelled(settings, args.dev), f"real appeals {args.dev.name}")
         print("  targets: " + ", ".join(f"{k} >= {v:.2f}: {'met' if figures[k] >= v else 'MISSED'}"

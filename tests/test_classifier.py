@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import time
 from pathlib import Path
 
@@ -27,6 +28,9 @@ KNOWLEDGE = ROOT / "routing.toml"
 EVAL_SET = ROOT / "tests" / "data" / "routing_eval.csv"
 # Letters as citizens write them (long, several topics, no keywords), written apart from routing.toml.
 REAL_EVAL_SET = ROOT / "tests" / "data" / "routing_eval_real.csv"
+# Long letters (greetings, addresses, officialese, several complaints) written with routing.toml's
+# `letters`: every fourth was set aside here before training, never trained on or calibrated with.
+LETTERS_EVAL_SET = ROOT / "tests" / "data" / "routing_eval_letters.csv"
 # A small knowledge file: models trained on it take seconds, not a minute.
 SMALL = """
 [housing.heating]
@@ -53,13 +57,38 @@ def classifier(settings: Settings) -> Classifier:
     return routing.obtain_here(settings, read_knowledge(settings, KNOWLEDGE))
 
 
+def trained_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SMALL's model, trained once per session (per xdist worker) into the session's temporary directory:
+    a test copies it into its own cache directory (files are keyed by their inputs), so only the
+    trainings a test is about take time. (Both test modules call this: pytest imports them apart.)"""
+    scratch = tmp_path_factory.getbasetemp() / "small-model"
+    scratch.mkdir(exist_ok=True)
+    settings = load(ROOT / "config.toml", environ={})
+    (scratch / "routing.toml").write_text(SMALL, encoding="utf-8")
+    settings.routing.model_dir = str(scratch / "models")
+    knowledge = read_knowledge(settings, scratch / "routing.toml")
+    path = routing.model_path(settings, routing.model_key(settings, knowledge))
+    return path if path.is_file() else routing.train_here(settings, knowledge)
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained_small(tmp_path_factory)
+
+
+def with_small_model(models: Path, small_model: Path) -> None:
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(small_model, models / small_model.name)
+
+
 @pytest.fixture
-def small(tmp_path: Path) -> Settings:
+def small(tmp_path: Path, small_model: Path) -> Settings:
     settings = load(ROOT / "config.toml", environ={})
     knowledge = tmp_path / "routing.toml"
     knowledge.write_text(SMALL, encoding="utf-8")
     settings.routing.knowledge = str(knowledge)
     settings.routing.model_dir = str(tmp_path / "models")
+    with_small_model(tmp_path / "models", small_model)
     return settings
 
 
@@ -164,7 +193,7 @@ def test_the_category_is_named_only_when_the_model_is_as_sure_of_it(classifier: 
 def test_the_cached_model_is_rebuilt_when_its_inputs_change(small: Settings) -> None:
     models = Path(small.routing.model_dir)
     knowledge = Path(small.routing.knowledge)
-    first = routing.obtain_here(small, read_knowledge(small, knowledge))
+    first = routing.obtain_here(small, read_knowledge(small, knowledge))  # the session's copy: loaded
     files = sorted(models.glob("routing-*.npz"))
     assert len(files) == 1
     stamp = files[0].stat().st_mtime_ns
@@ -248,7 +277,7 @@ def test_eval_set_sector_accuracy_floor(classifier: Classifier) -> None:
 
 def test_eval_set_is_not_in_the_training_data() -> None:
     knowledge = KNOWLEDGE.read_text(encoding="utf-8").lower()
-    for path in (EVAL_SET, REAL_EVAL_SET):
+    for path in (EVAL_SET, REAL_EVAL_SET, LETTERS_EVAL_SET):
         with path.open(encoding="utf-8", newline="") as source:
             leaked = [row["text"] for row in csv.DictReader(source) if f'"{row["text"].lower()}"' in knowledge]
         assert leaked == []
@@ -262,3 +291,50 @@ def test_citizens_letters_sector_accuracy_floor(classifier: Classifier) -> None:
     assert sum(row["sector"] == "other" for row in cases) / len(cases) >= 0.10
     right = sum(best(classifier, row["text"]).sector_id == row["sector"] for row in cases)
     assert right / len(cases) >= 0.85
+
+
+def test_a_letter_is_judged_by_the_bar_calibrated_on_letters(classifier: Classifier) -> None:
+    model = classifier.model
+    assert model.sector_threshold <= model.letter_sector_threshold < 1.0, "letters are never easier than short texts"
+    assert model.category_threshold <= model.letter_category_threshold
+    between = (model.sector_threshold + model.letter_sector_threshold) / 2
+    assert classifier.is_confident([Suggestion("housing", "heating", between)])
+    assert not classifier.is_confident([Suggestion("housing", "heating", between, long=True)])
+    assert classifier.is_confident([Suggestion("housing", "heating", 1.0, long=True)])
+    assert not classifier.is_confident([Suggestion("housing", "heating", 1.0, long=True, agreed=False)]), \
+        "a letter whose sentences pull another way is never offered"
+
+
+def test_a_long_letter_is_recognised_as_one(classifier: Classifier) -> None:
+    letter = ("Здравствуйте! Пишу вам от имени жителей дома 12 по улице Ленина. Уже вторую неделю в квартирах нет "
+              "горячей воды, батареи холодные, дети мёрзнут. Управляющая компания на звонки не отвечает. Просим "
+              "принять меры и восстановить отопление и горячее водоснабжение. С уважением, жители дома.")
+    suggestion = best(classifier, letter)
+    assert suggestion.long and suggestion.agreed and suggestion.sector_id == "housing"
+    assert not best(classifier, "нет горячей воды уже неделю").long
+    several = classifier.suggest("Здравствуйте. Пишу по нескольким вопросам. Во-первых, автобус номер 12 ходит раз в "
+                                 "час и водители грубят. Во-вторых, в поликлинике невозможно записаться к терапевту. "
+                                 "В-третьих, в школе сына кормят плохо. Прошу разобраться.")
+    assert several[0].long and not classifier.is_confident(several)
+
+
+def test_letters_in_routing_toml_teach_and_calibrate(settings: Settings, tmp_path: Path) -> None:
+    knowledge = tmp_path / "routing.toml"
+    knowledge.write_text('[housing.heating]\nexamples = ["нет горячей воды"]\n'
+                         'letters = ["Здравствуйте, в квартире холодно, батареи еле тёплые, прошу принять меры"]\n',
+                         encoding="utf-8")
+    read = [k for k in read_knowledge(settings, knowledge) if k.sector_id == "housing" and k.category_id == "heating"]
+    assert [(k.text[:16], k.letter, k.weight) for k in read[-2:]] == [
+        ("нет горячей воды", False, 1.0), ("Здравствуйте, в ", True, 1.0)]
+    as_example = [LabelledText(k.text, k.sector_id, k.category_id) for k in read]
+    assert routing.model_key(settings, read) != routing.model_key(settings, as_example), "a letter is not an example"
+
+
+def test_own_letters_set_aside_are_routed_and_confident_ones_are_right(classifier: Classifier) -> None:
+    with LETTERS_EVAL_SET.open(encoding="utf-8", newline="") as source:
+        cases = list(csv.DictReader(source))
+    assert len(cases) >= 60
+    suggestions = [(classifier.suggest(row["text"]), row["sector"]) for row in cases]
+    assert sum(s[0].sector_id == sector for s, sector in suggestions) / len(cases) >= 0.85
+    confident = [s[0].sector_id == sector for s, sector in suggestions if classifier.is_confident(s)]
+    assert confident and sum(confident) / len(confident) >= 0.95

@@ -18,12 +18,17 @@ from storage.models import Appeal
 from storage.repositories import Repositories
 from storage.routing_models import RoutingExample
 from tests.conftest import Clock
-from tests.test_classifier import SMALL
+from tests.test_classifier import SMALL, trained_small, with_small_model
 from tests.test_ministry_work import Office, press_on, submit
 from tests.utils.chat import Chat
 
 ROOT = Path(__file__).resolve().parent.parent
 HOT_WATER = "Нет горячей воды уже неделю в доме на Ленина 5, управляйка не отвечает"
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained_small(tmp_path_factory)
 
 
 @pytest.fixture
@@ -32,12 +37,14 @@ def office(app: App, clock: Clock) -> Office:
 
 
 @pytest.fixture
-async def small_app(settings: Settings, clock: Clock, tmp_path: Path) -> App:
-    """The bot on a small routing.toml: its models train in seconds (in a child process, as in production)."""
+async def small_app(settings: Settings, clock: Clock, tmp_path: Path, small_model: Path) -> App:
+    """The bot on a small routing.toml, its model ready (the session's); retrains run in a child process,
+    as in production."""
     knowledge = tmp_path / "routing.toml"
     knowledge.write_text(SMALL, encoding="utf-8")
     settings.routing.knowledge = str(knowledge)
     settings.routing.model_dir = str(tmp_path / "models")
+    with_small_model(tmp_path / "models", small_model)
     built = await build_app(settings, clock=clock, migrate=False)
     yield built
     await built.close()
@@ -124,6 +131,19 @@ async def test_when_unsure_every_sector_is_listed_the_likely_ones_first(citizen:
     assert len(sectors) == 9 and "Другое / вне направлений ЦУР" in sectors
     await citizen.press(sectors[0])
     assert "Выберите категорию" in citizen.text
+
+
+async def test_an_unsure_long_letter_gets_the_list(citizen: Chat) -> None:
+    await citizen.send("/new")
+    await citizen.press("Согласен")
+    await citizen.send("Смирнов Олег")
+    await citizen.press("Пропустить")
+    await citizen.send("Здравствуйте. Пишу по нескольким вопросам. Во-первых, автобус номер 12 ходит раз в час и "
+                       "водители грубят. Во-вторых, в поликлинике невозможно записаться к терапевту. В-третьих, "
+                       "в школе сына кормят плохо. Прошу разобраться.")
+    assert "Не уверен" in citizen.text and "Похоже" not in citizen.text
+    sectors = [b.label for r in citizen.replies for row in r.buttons for b in row if ":sector:" in b.payload]
+    assert len(sectors) == 9 and set(sectors[:3]) == {"Здравоохранение", "Образование", "Транспорт"}
 
 
 async def test_a_sure_sector_with_an_unsure_category_asks_only_the_category(app: App, citizen: Chat) -> None:
@@ -258,26 +278,28 @@ def run(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedPr
                           timeout=120, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def small_config(tmp_path: Path) -> Path:
-    """The shipped config on a scratch database, a small routing.toml and a scratch model cache."""
+def small_config(tmp_path: Path, small_model: Path) -> Path:
+    """The shipped config on a scratch database, a small routing.toml and a scratch model cache
+    holding that routing.toml's model (the session's)."""
     config = (ROOT / "config.toml").read_text(encoding="utf-8")
     config = config.replace('url = "sqlite+aiosqlite:///appeals.db"', f'url = "sqlite+aiosqlite:///{tmp_path}/bot.db"')
     config = config.replace('model_dir = ""', f'model_dir = "{tmp_path}/models"')
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
     (tmp_path / "routing.toml").write_text(SMALL, encoding="utf-8")
+    with_small_model(tmp_path / "models", small_model)
     return tmp_path / "config.toml"
 
 
-def test_classify_import_and_train_from_the_command_line(tmp_path: Path) -> None:
-    config = str(small_config(tmp_path))
-    result = run("--config", config, "classify", stdin="нет света во всём подъезде второй день\nавтобус 12 не пришёл\n")
+def test_classify_import_and_train_from_the_command_line(tmp_path: Path, small_model: Path) -> None:
+    config = str(small_config(tmp_path, small_model))
+    text = "ушлепки с квадроциклами гоняют по дюнам у озера"
+    result = run("--config", config, "classify",
+                 stdin=f"нет света во всём подъезде второй день\nавтобус 12 не пришёл\n{text}\n")
     assert result.returncode == 0, result.stderr
     lines = [line.split("\t") for line in result.stdout.splitlines()]
-    assert [line[0] for line in lines] == ["Энергетика", "Транспорт"]
+    assert len(lines) == 3 and [line[0] for line in lines[:2]] == ["Энергетика", "Транспорт"]
     assert all(len(line) == 3 and 0 <= float(line[2]) <= 1 for line in lines)
-
-    text = "ушлепки с квадроциклами гоняют по дюнам у озера"
-    before = run("--config", config, "classify", stdin=text + "\n")
+    before = lines[2]
     csv = tmp_path / "region.csv"
     csv.write_text("text,sector,category\n" + "\n".join(
         f"{line},Дороги,Прочие по направлению" for line in (
@@ -288,15 +310,15 @@ def test_classify_import_and_train_from_the_command_line(tmp_path: Path) -> None
     trained = run("--config", config, "routing", "train")
     assert trained.returncode == 0 and "trained on" in trained.stdout, trained.stderr
     after = run("--config", config, "classify", stdin=text + "\n")
-    assert after.stdout.split("\t")[:2] == ["Дороги", "Прочие по направлению"] != before.stdout.split("\t")[:2]
+    assert after.stdout.split("\t")[:2] == ["Дороги", "Прочие по направлению"] != before[:2]
     report = run("--config", config, "routing", "report")
     assert report.returncode == 0 and "no appeal has a suggestion yet" in report.stdout
 
 
-def test_routing_import_names_the_bad_line(tmp_path: Path) -> None:
+def test_routing_import_names_the_bad_line(tmp_path: Path, small_model: Path) -> None:
     csv = tmp_path / "bad.csv"
     csv.write_text("text,sector,category\nяма на дороге,Дороги,Ямы и ремонт дорог\nчто-то,Экология,x\n",
                    encoding="utf-8")
-    result = run("--config", str(small_config(tmp_path)), "routing", "import", str(csv))
+    result = run("--config", str(small_config(tmp_path, small_model)), "routing", "import", str(csv))
     assert result.returncode == 2 and "line 3" in result.stderr
     assert "imported" not in result.stdout

@@ -39,14 +39,14 @@ from bot.services.routing_model import RoutingModel
 log = logging.getLogger(__name__)
 
 # Bump when the features or the training change: every cached model is then retrained.
-MODEL_VERSION = "3"
+MODEL_VERSION = "4"
 # Cached models of other inputs older than this are deleted when a new one is trained.
 STALE_DAYS = 30
 
 
 def items_for_training(knowledge: Iterable[LabelledText]) -> list[dict]:
     return [{"text": k.text, "sector": k.sector_id, "category": k.category_id, "weight": k.weight,
-             "fixed": k.weight != 1.0} for k in knowledge]
+             "fixed": k.weight != 1.0, "letter": k.letter} for k in knowledge]
 
 
 def _labels(settings: Settings) -> tuple[list[str], list[tuple[str, str]]]:
@@ -60,7 +60,7 @@ def model_key(settings: Settings, knowledge: list[LabelledText]) -> str:
     digest = hashlib.sha256(MODEL_VERSION.encode())
     digest.update(json.dumps([sectors, pairs], ensure_ascii=False).encode())
     for item in knowledge:
-        digest.update(json.dumps([item.text, item.sector_id, item.category_id, item.weight],
+        digest.update(json.dumps([item.text, item.sector_id, item.category_id, item.weight, item.letter],
                                  ensure_ascii=False).encode())
     return digest.hexdigest()[:24]
 
@@ -88,11 +88,7 @@ def train_here(settings: Settings, knowledge: list[LabelledText]) -> Path:
 
     key = model_key(settings, knowledge)
     target = model_path(settings, key)
-    data = _training_input(settings, knowledge, key)
-    arrays, meta = routing_train.train(data["items"], data["sectors"], [tuple(p) for p in data["pairs"]],
-                                       routing_train.Meaning(routing_train.navec_path()))
-    meta["key"] = key
-    routing_train.write_model(arrays, meta, target)
+    routing_train.train_into(_training_input(settings, knowledge, key), target)
     return target
 
 
@@ -189,6 +185,8 @@ class Suggestion:
     category_id: str
     confidence: float
     category_confidence: float = 0.0
+    long: bool = False  # a letter-length text: judged by the thresholds calibrated on letters
+    agreed: bool = True  # a letter's sentences lean the same way as the whole letter
 
 
 class Classifier:
@@ -207,16 +205,15 @@ class Classifier:
         if not prediction.known:
             return []
         best_category, best_p = prediction.categories[0] if prediction.categories else ("other", 0.0)
-        found = [Suggestion(prediction.sectors[0][0], best_category, prediction.sectors[0][1], best_p)]
-        for sector_id, p in prediction.sectors[1:top]:
-            sector = self.model.pairs
-            category = next((c for s, c in sector if s == sector_id), "other")
-            found.append(Suggestion(sector_id, category, p))
-        return found[:top]
+        (best, p), *others = prediction.sectors[:top]
+        return ([Suggestion(best, best_category, p, best_p, prediction.long, prediction.agreed)] + [
+            Suggestion(s, next((c for ps, c in self.model.pairs if ps == s), "other"), p, long=prediction.long)
+            for s, p in others])[:top]
 
     def is_confident(self, suggestions: list[Suggestion]) -> bool:
-        """Offer "probably this sector" only above the threshold calibrated to be right >= 9 in 10."""
-        return bool(suggestions) and suggestions[0].confidence >= self.model.sector_threshold
+        """Offer "probably this sector" only above the bar calibrated to be right >= 9 in 10 (a letter's own)."""
+        return bool(suggestions) and suggestions[0].agreed and (
+            suggestions[0].confidence >= self.model.sector_bar(suggestions[0].long))
 
     def category_within(self, text: str, sector_id: str) -> str:
         """The most likely category of the text inside a given sector ("" if the model has none)."""
@@ -225,7 +222,7 @@ class Classifier:
 
     def category_confident(self, suggestion: Suggestion) -> bool:
         """Name the category too only when it is as sure of it (its own calibrated threshold)."""
-        return suggestion.category_confidence >= self.model.category_threshold
+        return suggestion.category_confidence >= self.model.category_bar(suggestion.long)
 
 
 def classify_stream(classifier: Classifier, settings: Settings, lines: Iterable[str], out: TextIO) -> None:

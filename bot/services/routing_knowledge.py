@@ -25,6 +25,7 @@ class LabelledText:
     sector_id: str
     category_id: str
     weight: float = 1.0
+    letter: bool = False  # a whole letter as citizens write them: also calibrates confidence on long text
 
 
 class RoutingDataError(ValueError):
@@ -89,11 +90,11 @@ def _category_table(
 ) -> list[LabelledText]:
     found: list[LabelledText] = []
     for key, value in table.items():
-        weight = {"keywords": KEYWORD_WEIGHT, "examples": 1.0}.get(key)
+        weight = {"keywords": KEYWORD_WEIGHT, "examples": 1.0, "letters": 1.0}.get(key)
         if weight is None or not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            problems.append(f"{where}: {key}: expected keywords = [...] or examples = [...] (strings)")
+            problems.append(f"{where}: {key}: expected keywords, examples or letters = [...] (strings)")
             continue
-        found.extend(LabelledText(v, sector_id, category_id, weight) for v in value if v.strip())
+        found.extend(LabelledText(v, sector_id, category_id, weight, key == "letters") for v in value if v.strip())
     return found
 
 

@@ -31,8 +31,12 @@ import numpy as np
 import snowballstemmer
 
 MAX_CHARS = 3000
+# A text of at least this many content words is a letter: its confidence is judged by the thresholds
+# calibrated on held-out letters (greetings, addresses and several complaints make long text harder).
+LONG_WORDS = 15
 GRAM_SIZES = (3, 4, 5)
 WORD_RE = re.compile(r"[а-яa-z]+")
+SENTENCE_RE = re.compile(r"[.!?;\n]+")
 # Function words, greetings and address abbreviations: they say nothing about the sector.
 STOP_WORDS = frozenset(
     """
@@ -45,6 +49,9 @@ STOP_WORDS = frozenset(
     вопрос вопросу вопросом помогите помочь разобраться ситуация ситуации ситуацией обращение обращаюсь
     подскажите куда можно нужно
     г ул д кв пр
+    уважаемый уважаемая здраствуйте вечер времени суток заранее благодарю благодарна благодарен уважением
+    проживаю проживающей проживающего являюсь неоднократно данный данной данного изложенного основании
+    сообщаю довожу сведения просьба
     """.split()
 )
 
@@ -106,6 +113,8 @@ class Prediction:
     sectors: list[tuple[str, float]]
     categories: list[tuple[str, float]]
     known: bool  # the text had at least one word or n-gram the model knows
+    long: bool = False  # LONG_WORDS content words or more
+    agreed: bool = True  # a long text's sentences lean the same way as the whole (_sentences_agree)
 
 
 class RoutingModel:
@@ -124,6 +133,8 @@ class RoutingModel:
         self.emb_scores = arrays["emb_scores"]  # navec word -> its pull on each sector (already weighted)
         self.sector_threshold = float(meta["sector_threshold"])
         self.category_threshold = float(meta["category_threshold"])
+        self.letter_sector_threshold = float(meta.get("letter_sector_threshold", self.sector_threshold))
+        self.letter_category_threshold = float(meta.get("letter_category_threshold", self.category_threshold))
         # Temperature scaling fitted on held-out examples (routing_train._temperature).
         self.sector_temperature = float(meta.get("sector_temperature", 1.0))
         self.category_temperature = float(meta.get("category_temperature", 1.0))
@@ -134,6 +145,12 @@ class RoutingModel:
             arrays = {name: data[name] for name in data.files if name != "meta"}
             meta = json.loads(bytes(data["meta"]).decode("utf-8"))
         return cls(arrays, meta)
+
+    def sector_bar(self, long: bool) -> float:
+        return self.letter_sector_threshold if long else self.sector_threshold
+
+    def category_bar(self, long: bool) -> float:
+        return self.letter_category_threshold if long else self.category_threshold
 
     def _meaning(self, tokens: list[str]) -> np.ndarray:
         if not tokens or len(self.emb_hashes) == 0:
@@ -146,21 +163,41 @@ class RoutingModel:
             return np.zeros(len(self.sector_ids))
         return self.emb_scores[found].astype(np.float64).mean(axis=0)
 
-    def predict(self, text: str) -> Prediction:
-        tokens = words(text)
+    def _sector_p(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Sector probabilities of tokens, with the n-gram indices and weights (for the pair model)."""
         w_index, w_values = weighted(word_terms(tokens), self.word_vocabulary, self.word_idf)
         c_index, c_values = weighted(char_terms(tokens), self.char_vocabulary, self.char_idf)
         meaning = self._meaning(tokens)
         known = len(w_index) + len(c_index) > 0 or bool(meaning.any())
         sector = (self.sector_bias + self.weights["sector_word"][:, w_index] @ w_values
                   + self.weights["sector_char"][:, c_index] @ c_values + meaning)
-        sector_p = _softmax(sector / self.sector_temperature)
+        return _softmax(sector / self.sector_temperature), (w_index, c_index), (w_values, c_values), known
+
+    def predict(self, text: str) -> Prediction:
+        tokens = words(text)
+        sector_p, (w_index, c_index), (w_values, c_values), known = self._sector_p(tokens)
         order = np.argsort(-sector_p)
         sectors = [(self.sector_ids[i], float(sector_p[i])) for i in order]
         best = sectors[0][0]
         pair = (self.pair_bias + self.weights["pair_word"][:, w_index] @ w_values
                 + self.weights["pair_char"][:, c_index] @ c_values)
-        return Prediction(sectors, self._within(pair, best), known)
+        long = len(tokens) >= LONG_WORDS
+        # Two views must agree before a letter is offered: the category model (n-grams alone, trained
+        # apart) names a category of the same sector, and its sentences lean the same way. Only a letter
+        # sure enough to be offered pays for the second check.
+        agreed = not long or (self.pairs[int(pair.argmax())][0] == best and (
+            sectors[0][1] < self.letter_sector_threshold or self._sentences_agree(text, int(order[0]))))
+        return Prediction(sectors, self._within(pair, best), known, long, agreed)
+
+    def _sentences_agree(self, text: str, best: int) -> bool:
+        """A letter's sentences, each scored alone, put most weight on the same sector as the whole
+        letter: a letter whose complaints pull several ways is not one to be sure of."""
+        total = np.zeros(len(self.sector_ids))
+        for sentence in SENTENCE_RE.split(normalise(text)):
+            tokens = words(sentence)
+            if tokens:
+                total += self._sector_p(tokens)[0]
+        return int(total.argmax()) == best
 
     def _within(self, pair: np.ndarray, sector_id: str) -> list[tuple[str, float]]:
         inside = [i for i, (s, _) in enumerate(self.pairs) if s == sector_id]

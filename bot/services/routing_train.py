@@ -21,6 +21,7 @@ import sys
 import tempfile
 import warnings
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,12 @@ SECTOR_C, PAIR_C = 5.0, 5.0
 CV_FOLDS = 3
 # Short written examples are easier than citizens' letters, so the bar on them is above 9 in 10.
 CALIBRATION_PRECISION = 0.95
+# A letter (long, greetings, several complaints) is where a pensioner is most easily misled: wider margin.
+LETTER_PRECISION = 0.98
 MIN_THRESHOLD = 0.35
+PROJECT_CHUNK = 16384
+# Fewer held-out letters than this calibrate nothing: letters are then judged like short texts.
+MIN_LETTERS = 40
 
 
 def navec_path() -> Path | None:
@@ -90,16 +96,22 @@ class Meaning:
         return self.vectors(self.rows[found]).mean(axis=0) if len(found) else np.zeros(self.dim)
 
     def project(self, weights: np.ndarray) -> np.ndarray:
-        """Every word's pull on each class, weights (classes x dim) applied through the codebooks."""
+        """Every word's pull on each class, weights (classes x dim): vectors rebuilt in chunks (~60 MB)."""
         if len(self.hashes) == 0:
             return np.zeros((0, weights.shape[0]), dtype=np.float16)
-        quantisers, _, width = self.codes.shape
-        out = np.zeros((len(self.rows), weights.shape[0]), dtype=np.float32)
-        chosen = self.indexes[self.rows]
-        for q in range(quantisers):
-            table = self.codes[q] @ weights[:, q * width:(q + 1) * width].T
-            out += table[chosen[:, q]]
+        out = np.empty((len(self.rows), weights.shape[0]), dtype=np.float32)
+        quantisers = np.arange(self.codes.shape[0])[None, :]
+        transposed = weights.T.astype(np.float32)
+        for start in range(0, len(self.rows), PROJECT_CHUNK):
+            chosen = self.indexes[self.rows[start:start + PROJECT_CHUNK]]
+            out[start:start + len(chosen)] = self.codes[quantisers, chosen].reshape(len(chosen), -1) @ transposed
         return out.astype(np.float16)
+
+
+@lru_cache(maxsize=1)
+def shared_meaning() -> Meaning:
+    """navec, loaded once per process (the CLI and the tests train several models in one)."""
+    return Meaning(navec_path())
 
 
 def _vocabulary(documents: list[Counter[str]]) -> tuple[list[str], np.ndarray]:
@@ -137,7 +149,7 @@ def _model(c: float):
     return LogisticRegression(C=c, max_iter=3000, tol=1e-3, class_weight="balanced")
 
 
-def _threshold(confidence: list[float], right: list[bool]) -> float:
+def _threshold(confidence: list[float], right: list[bool], precision: float = CALIBRATION_PRECISION) -> float:
     """The lowest confidence at which the suggestions at or above it are right often enough."""
     order = np.argsort(confidence)[::-1]
     values = np.asarray(confidence)[order]
@@ -145,7 +157,7 @@ def _threshold(confidence: list[float], right: list[bool]) -> float:
     best = 1.0
     for n in range(len(values)):
         last_of_its_value = n + 1 == len(values) or values[n + 1] < values[n]
-        if last_of_its_value and n + 1 >= 10 and hits[n] / (n + 1) >= CALIBRATION_PRECISION:
+        if last_of_its_value and n + 1 >= 10 and hits[n] / (n + 1) >= precision:
             best = float(values[n])
     return max(best, MIN_THRESHOLD)
 
@@ -225,8 +237,9 @@ def _softmax(scores: np.ndarray, t: float) -> np.ndarray:
 
 
 def _calibrate(items, x_sector, x_pair, y_sector, y_pair, weight, pairs) -> dict[str, float]:
-    """Temperatures and thresholds from out-of-fold scores of the written examples (keywords and
-    config names always stay in training)."""
+    """Temperatures and thresholds from out-of-fold scores of the written examples and letters
+    (keywords and config names always stay in training). Short texts are judged by the examples'
+    thresholds, letters (LONG_WORDS content words or more) by the held-out letters' own."""
     held = np.array([not item.get("fixed", False) for item in items])
     candidates = np.flatnonzero(held)
     if len(candidates) < CV_FOLDS * 10:
@@ -235,32 +248,45 @@ def _calibrate(items, x_sector, x_pair, y_sector, y_pair, weight, pairs) -> dict
     rng = np.random.default_rng(20)
     fold_of = np.full(len(items), -1)
     fold_of[candidates] = rng.permutation(len(candidates)) % CV_FOLDS
-    sector_scores, sector_truth, pair_scores, pair_truth = [], [], [], []
+    sector_scores, sector_truth, sector_letter = [], [], []
+    pair_scores, pair_truth, pair_letter = [], [], []
     for fold in range(CV_FOLDS):
         test = fold_of == fold
         rows = ~test
+        letters = [bool(items[i].get("letter")) for i in np.flatnonzero(test)]
         sector_model = _model(SECTOR_C).fit(x_sector[rows], y_sector[rows], sample_weight=weight[rows])
         pair_model = _model(PAIR_C).fit(x_pair[rows], y_pair[rows], sample_weight=weight[rows])
-        for scores, truth in zip(sector_model.decision_function(x_sector[test]), y_sector[test], strict=True):
+        for scores, truth, letter in zip(sector_model.decision_function(x_sector[test]), y_sector[test], letters,
+                                         strict=True):
             sector_scores.append(scores)
+            sector_letter.append(letter)
             sector_truth.append(int(np.searchsorted(sector_model.classes_, truth))
                                 if truth in sector_model.classes_ else -1)
-        for scores, truth in zip(pair_model.decision_function(x_pair[test]), y_pair[test], strict=True):
+        for scores, truth, letter in zip(pair_model.decision_function(x_pair[test]), y_pair[test], letters,
+                                         strict=True):
             # The category is chosen among the true sector's categories (when the sector is right).
             inside = [k for k, c in enumerate(pair_model.classes_) if pairs[c][0] == pairs[truth][0]]
             if len(inside) > 1:
                 pair_scores.append(scores[inside])
+                pair_letter.append(letter)
                 pair_truth.append(next((i for i, k in enumerate(inside) if pair_model.classes_[k] == truth), -1))
     sector_t, pair_t = _temperature(sector_scores, sector_truth), _temperature(pair_scores, pair_truth)
-    sector_p = [_softmax(s, sector_t) for s in sector_scores]
-    pair_p = [_softmax(s, pair_t) for s in pair_scores]
-    return {
-        "sector_temperature": sector_t, "category_temperature": pair_t,
-        "sector_threshold": _threshold([float(p.max()) for p in sector_p],
-                                       [int(p.argmax()) == k for p, k in zip(sector_p, sector_truth, strict=True)]),
-        "category_threshold": _threshold([float(p.max()) for p in pair_p],
-                                         [int(p.argmax()) == k for p, k in zip(pair_p, pair_truth, strict=True)]),
-    }
+    found = {"sector_temperature": sector_t, "category_temperature": pair_t}
+    for name, scores, truth, letter, t in (("sector", sector_scores, sector_truth, sector_letter, sector_t),
+                                           ("category", pair_scores, pair_truth, pair_letter, pair_t)):
+        p = [_softmax(s, t) for s in scores]
+        confidence = np.array([float(q.max()) for q in p])
+        right = np.array([int(q.argmax()) == k for q, k in zip(p, truth, strict=True)])
+        letter = np.array(letter, dtype=bool)
+        short = list(confidence[~letter]), list(right[~letter])
+        found[f"{name}_threshold"] = _threshold(*short)
+        if letter.sum() >= MIN_LETTERS:
+            # The written letters are easier than real ones (fewer of them go wrong than real letters do),
+            # so a letter must clear the bar of both, each at the wider margin.
+            found[f"letter_{name}_threshold"] = max(_threshold(*short, LETTER_PRECISION),
+                                                    _threshold(list(confidence[letter]), list(right[letter]),
+                                                               LETTER_PRECISION))
+    return found
 
 
 def write_model(arrays: dict, meta: dict, target: Path) -> None:
@@ -277,11 +303,15 @@ def write_model(arrays: dict, meta: dict, target: Path) -> None:
             os.unlink(temporary)
 
 
-def train_file(knowledge: Path, target: Path) -> None:
-    data = json.loads(knowledge.read_text(encoding="utf-8"))
-    arrays, meta = train(data["items"], data["sectors"], [tuple(p) for p in data["pairs"]], Meaning(navec_path()))
+def train_into(data: dict, target: Path) -> None:
+    """Train on what bot/services/classifier.py gathered ({key, sectors, pairs, items}) into target."""
+    arrays, meta = train(data["items"], data["sectors"], [tuple(p) for p in data["pairs"]], shared_meaning())
     meta["key"] = data["key"]
     write_model(arrays, meta, target)
+
+
+def train_file(knowledge: Path, target: Path) -> None:
+    train_into(json.loads(knowledge.read_text(encoding="utf-8")), target)
 
 
 if __name__ == "__main__":
