@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.domain.errors import Refusal
+from bot.domain.roles import Role
 from bot.events import Button
 from bot.i18n import LANGUAGES
 from bot.payloads import make
-from bot.services import staff
+from bot.services import staff, users
 from handlers import citizen, texts, workplace
 from handlers.citizen import MIN_FREE_TEXT
 from handlers.context import Context
@@ -62,19 +66,16 @@ async def start(ctx: Context) -> None:
 
 async def redeem_code(ctx: Context, code: str) -> None:
     """An invite from `appeals-bot staff invite` (deep link /start CODE, or the code typed, as in VK)."""
-    result = await staff.redeem(ctx.repo, ctx.user, code, ctx.now)
-    if result.problem is not None or result.invite is None:
-        ctx.say(result.problem or "invite.unknown")
-        return
-    ctx.user.display_name = (ctx.event.user_name or ctx.user.display_name or "")[:200] or None
+    invite = await staff.redeem(ctx.repo, ctx.user, code, ctx.now)
+    users.keep_messenger_name(ctx.user, ctx.event.user_name)
     ctx.reset()
-    if result.invite.group_id is not None:
+    if invite.group_id is not None:
         from handlers import experts
 
-        await experts.join_group(ctx, result.invite)
+        await experts.join_group(ctx, invite)
         return
-    if result.invite.role == "operator":
-        ctx.say("invite.operator", ministry=texts.ministry_name(ctx, result.invite.ministry_id or ""))
+    if invite.role == Role.OPERATOR:
+        ctx.say("invite.operator", ministry=texts.ministry_name(ctx, invite.ministry_id or ""))
     else:
         ctx.say("invite.supervisor")
     ctx.say("help.staff")
@@ -104,7 +105,7 @@ async def choose_language(ctx: Context) -> None:
     if code not in LANGUAGES:
         await stale_button(ctx)
         return
-    ctx.user.language = code
+    users.set_language(ctx.user, code)
     ctx.say("lang.changed", replace=True)
     if ctx.state:
         await texts.router(ctx).prompt(ctx)
@@ -134,7 +135,12 @@ async def idle(ctx: Context) -> None:
 
 
 async def stale_button(ctx: Context) -> None:
-    ctx.say("error.stale_button")
+    await outdated(ctx, Refusal("error.stale_button"))
+
+
+async def outdated(ctx: Context, refusal: Any) -> None:
+    """A press on a button its object has outgrown: the reason, the stale-button toast, the step's question again."""
+    ctx.say(refusal.key, **refusal.params)
     ctx.toast("error.stale_toast")
     await texts.router(ctx).prompt(ctx)
 
@@ -149,7 +155,7 @@ async def refuse_unsupported(ctx: Context) -> bool:
 
 
 async def refuse_citizen_in_group(ctx: Context) -> bool:
-    if not ctx.event.is_group or ctx.user.role != "citizen":
+    if not ctx.event.is_group or ctx.user.role != Role.CITIZEN:
         return True
     if ctx.event.is_button or ctx.event.text.startswith("/"):
         # Only what was addressed to the bot gets an answer: group chatter is not for us.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,13 +11,19 @@ from typing import Any
 from sqlalchemy.orm.attributes import flag_modified
 
 from bot.config import Settings
+from bot.domain.errors import Refusal
 from bot.events import Button, Incoming, Reply
 from bot.i18n import Translator, translator
 from bot.payloads import Payload
 from bot.services.appeals import Draft
 from bot.services.calendar import ProductionCalendar
+from bot.services.meetings import Refusal as MeetingRefusal
 from storage.models import Conversation, User
 from storage.repositories import Repositories
+
+# The ways a service says a polite no (the meeting services' own class until they raise the domain's):
+# a step lets them pass and the router shows them (handlers.router.Router.dispatch).
+REFUSALS = (Refusal, MeetingRefusal)
 
 
 @dataclass
@@ -64,6 +72,15 @@ class Context:
         self._touch()
         self.conversation.data = {k: v for k, v in (self.conversation.data or {}).items() if k.startswith("_")}
         flag_modified(self.conversation, "data")
+
+    @contextmanager
+    def ending_dialog(self) -> Iterator[None]:
+        """Within: a refusal also ends the dialog (the appeal or meeting it was about has changed meanwhile)."""
+        try:
+            yield
+        except REFUSALS:
+            self.reset()
+            raise
 
     @property
     def draft(self) -> Draft:

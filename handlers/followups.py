@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain.appeals import AppealStatus
 from bot.events import Attachment, Button
 from bot.payloads import make
 from bot.presenters.ratings import rate_row
@@ -23,7 +24,7 @@ from bot.services import operator as operator_service
 from bot.services.followups import JOIN_WINDOW, WITHDRAWABLE
 from handlers import cards, citizen, common, operator, texts
 from handlers.context import Context
-from handlers.router import Router
+from handlers.router import Router, refusals, said
 from storage.models import Appeal
 
 JOIN_KEY = "_clarification"  # the reply being joined: survives ctx.reset() (leading underscore)
@@ -154,10 +155,9 @@ async def _new_appeal(ctx: Context, message: dict[str, Any]) -> None:
     await citizen.begin(ctx, message.get("text", ""))
     files = _files(message)
     if files and ctx.state:
-        draft = ctx.draft
-        for attachment in files[:ctx.settings.limits.attachments_max_count]:
-            draft.add_attachment(attachment)
-        ctx.save_draft(draft)
+        with citizen.drafting(ctx) as draft:
+            for attachment in files[:ctx.settings.limits.attachments_max_count]:
+                draft.add_attachment(attachment)
 
 
 # --- the clarification reply, joined over a short window ----------------------------------------
@@ -178,6 +178,7 @@ async def enter_clarification(ctx: Context) -> None:
         await texts.router(ctx).prompt(ctx)
 
 
+@refusals(said)
 async def deliver_clarification(ctx: Context, appeal_id: int, text: str, files: list[Attachment]) -> None:
     """Record the message as (part of) the reply and queue it for the ministry when the window has passed."""
     join = ctx.data.get(JOIN_KEY) or {}
@@ -186,8 +187,7 @@ async def deliver_clarification(ctx: Context, appeal_id: int, text: str, files: 
         joined = await followups.join_clarification(ctx.repo, appeal_id, int(join["event_id"]), ctx.user, text, files)
         if joined is not None:
             prefix = f"clarified:{appeal_id}:{joined.event.id}:"
-            for row in await followups.pending_notices(ctx.repo, prefix):
-                await ctx.repo.session.delete(row)
+            await followups.drop_pending_notices(ctx.repo, prefix)
             parts = int(join.get("parts", 1)) + 1
             all_files = await followups.clarification_files(ctx.repo, appeal_id, joined.files)
             await operator.notify_ministry(ctx, joined.appeal, "clarify.received", f"{prefix}{parts}",
@@ -195,14 +195,10 @@ async def deliver_clarification(ctx: Context, appeal_id: int, text: str, files: 
             ctx.set_state(ctx.state, **{JOIN_KEY: {**join, "until": until.isoformat(), "parts": parts}})
             ctx.say("clarify.joined", number=joined.appeal.number)
             return
-    outcome = await operator_service.receive_clarification(
+    appeal = await operator_service.receive_clarification(
         ctx.repo, appeal_id, ctx.user, text, files, ctx.now,
         pause_deadline=ctx.settings.deadlines.pause_on_clarification)
-    if not outcome.ok or outcome.appeal is None:
-        ctx.say(outcome.problem or "error.appeal_not_found", number=outcome.appeal.number if outcome.appeal else "")
-        return
-    appeal = outcome.appeal
-    event = (await ctx.repo.appeals.events(appeal.id))[-1]
+    event = await appeals.latest_event(ctx.repo, appeal)
     await operator.notify_ministry(ctx, appeal, "clarify.received", f"clarified:{appeal.id}:{event.id}:1",
                                    files=files, due_at=until, text=text or "—")
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
@@ -249,7 +245,7 @@ async def show_appeal(ctx: Context, appeal: Appeal) -> None:
 
 def _actions(ctx: Context, appeal: Appeal, rating: Any) -> list[list[Button]]:
     rows: list[list[Button]] = []
-    if appeal.status == "clarification_requested":
+    if appeal.status == AppealStatus.CLARIFICATION_REQUESTED:
         rows.append([ctx.button("clarify.reply_button", make("clreply", appeal.id))])
     if appeal.status in ratings.ANSWERED:
         window = timedelta(hours=ctx.settings.ratings.change_window_hours)
@@ -272,12 +268,10 @@ async def ask_withdraw(ctx: Context) -> None:
         [ctx.button("withdraw.yes", make("wdrawok", appeal.id)), ctx.button("withdraw.no", make("open", appeal.id))]])
 
 
+@refusals(common.outdated)
 async def withdraw(ctx: Context) -> None:
-    assert ctx.payload is not None
-    appeal = await followups.withdraw(ctx.repo, ctx.user, ctx.payload.int_arg(0) or 0, ctx.now)
-    if appeal is None:
-        await common.stale_button(ctx)
-        return
+    appeal = await followups.withdraw(ctx.repo, ctx.user, (ctx.payload.int_arg(0) if ctx.payload else None) or 0,
+                                      ctx.now)
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     await operator.notify_ministry(ctx, appeal, "withdraw.to_ministry", f"withdrawn:{appeal.id}")
     ctx.say("withdraw.done", number=appeal.number, replace=True)

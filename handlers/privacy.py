@@ -43,7 +43,7 @@ async def send_my_data(ctx: Context) -> None:
 
 
 async def ask_withdrawal(ctx: Context) -> None:
-    open_appeals = [a for a in await ctx.repo.privacy.appeals(ctx.user.id) if a.status in privacy.OPEN_STATUSES]
+    open_appeals = await privacy.open_appeals(ctx.repo, ctx.user)
     ctx.say("privacy.withdraw_ask", buttons=[
         [ctx.button("privacy.withdraw_yes", make("withdraw", "yes"))],
         [ctx.button("privacy.withdraw_no", make("withdraw", "no"))]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.roles import Role
 from handlers.context import Context
 
 WINDOW_S = 60
@@ -11,7 +12,7 @@ def allow(ctx: Context) -> bool:
     """False when a citizen sends more than the limit per minute: the first refused message of a window gets
     a polite explanation; the rest get nothing and change nothing (the caller stores nothing for them), so a
     flood can neither fill the chat with our answers nor the database with its rows."""
-    if ctx.user.role != "citizen":
+    if ctx.user.role != Role.CITIZEN:
         return True
     limit = ctx.settings.limits.messages_per_minute
     now = ctx.now.timestamp()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 
 from bot.payloads import describe, parse
-from handlers.context import Context
+from bot.presenters import dates
+from bot.services.meetings import Key
+from handlers.context import REFUSALS, Context
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,51 @@ SCHEMA_MISTAKES = ("no such table", "no such column", "has no column", "syntax e
 
 Step = Callable[[Context], Awaitable[None]]
 Guard = Callable[[Context], bool]
+# How a dialog shows a refusal (the refusal: bot.domain.errors.Refusal or the meeting services' own).
+Presenter = Callable[[Context, Any], Awaitable[None]]
+S = TypeVar("S", bound=Callable[..., Awaitable[None]])
+
+
+def refusals(present: Presenter) -> Callable[[S], S]:
+    """A step (or a part of one) whose dialog shows refusals its own way, ``present``, wherever it is called
+    from; the router shows the others with ``refused``."""
+
+    def wrap(step: S) -> S:
+        @functools.wraps(step)
+        async def presented(ctx: Context, *args: Any, **kwargs: Any) -> None:
+            try:
+                await step(ctx, *args, **kwargs)
+            except REFUSALS as refusal:
+                _log_refusal(ctx, refusal)
+                await present(ctx, refusal)
+
+        return presented  # type: ignore[return-value]
+
+    return wrap
+
+
+def _log_refusal(ctx: Context, refusal: Any) -> None:
+    log.info("refused %s for %s:%s in state %r", refusal.key, ctx.event.channel, ctx.event.user_id, ctx.state)
+
+
+def worded(ctx: Context, params: dict[str, object]) -> dict[str, Any]:
+    """A refusal's parameters as shown: a message key in the user's language, a date as the region writes it."""
+    return {name: ctx.t(value) if isinstance(value, Key) else dates.day(value) if isinstance(value, date) else value
+            for name, value in params.items()}
+
+
+async def said(ctx: Context, refusal: Any) -> None:
+    """The reason as a message, nothing more (no toast even for a press)."""
+    ctx.say(refusal.key, **worded(ctx, refusal.params))
+
+
+async def refused(ctx: Context, refusal: Any) -> None:
+    """The plain polite no: the reason as a message and, for a press, as the button's toast (what the step did
+    before stays done). Buttons a step attached to the refusal (``handlers.experts.base.way_on``) stay under it."""
+    params = worded(ctx, refusal.params)
+    ctx.say(refusal.key, buttons=getattr(refusal, "buttons", None), **params)
+    if ctx.event.is_button:
+        ctx.toast(refusal.key, **params)
 
 
 @dataclass
@@ -72,13 +122,22 @@ class Router:
             step = self.commands.get(name)
             if step is not None:
                 ctx.extras["argument"] = argument.strip()
-                await step(ctx)
+                await self._run(ctx, step)
                 return
         on_input = self.inputs.get(ctx.state)
         if on_input is not None:
-            await on_input(ctx)
+            await self._run(ctx, on_input)
         elif self.idle is not None:
-            await self.idle(ctx)
+            await self._run(ctx, self.idle)
+
+    async def _run(self, ctx: Context, step: Step) -> None:
+        """The step; a refusal from the services it calls is shown here, the one place (what the step did
+        before it stays done: the update's transaction commits)."""
+        try:
+            await step(ctx)
+        except REFUSALS as refusal:
+            _log_refusal(ctx, refusal)
+            await refused(ctx, refusal)
 
     async def _press(self, ctx: Context) -> None:
         payload = parse(ctx.event.payload)
@@ -87,10 +146,10 @@ class Router:
             log.info("stale or unknown button %s from %s:%s in state %r", describe(ctx.event.payload, self.buttons),
                      ctx.event.channel, ctx.event.user_id, ctx.state)
             if self.stale is not None:
-                await self.stale(ctx)
+                await self._run(ctx, self.stale)
             return
         ctx.payload = payload
-        await route.step(ctx)
+        await self._run(ctx, route.step)
 
 
 def is_transient(exc: BaseException) -> bool:

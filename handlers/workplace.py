@@ -8,13 +8,14 @@ Latin keyboard, ``CUR-2026-000123``.
 
 from __future__ import annotations
 
+from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
 from bot.services import staff, validation
 from handlers import texts
 from handlers.cards import short_name
 from handlers.context import Context
-from handlers.operator import parse_number, show_appeal_command
+from handlers.operator import parse_number, refuse, show_appeal_command
 from handlers.router import Router
 
 NAME_STATE = "staff_name"
@@ -63,7 +64,7 @@ async def enter_name(ctx: Context) -> None:
         ctx.say(problem, max=ctx.settings.limits.name_max_length)
         await ask_name(ctx)
         return
-    ctx.user.full_name = name
+    staff.set_full_name(ctx.user, name)
     ctx.reset()
     ctx.say("staff.name_saved", name=short_name(ctx.user) or name, buttons=menu_buttons(ctx))
 
@@ -87,8 +88,7 @@ async def press_menu(ctx: Context) -> None:
     allowed = SUPERVISOR_MENU if staff.is_supervisor(ctx.user) else OPERATOR_MENU if staff.is_staff(ctx.user) else ()
     step = texts.router(ctx).commands.get(name) if name in allowed else None
     if step is None:
-        ctx.say("operator.staff_only")
-        ctx.toast("operator.refused_toast")
+        await refuse(ctx, Refusal("operator.staff_only"))
         return
     ctx.extras["argument"] = ""
     await step(ctx)

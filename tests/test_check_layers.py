@@ -78,6 +78,26 @@ def test_a_new_backward_import_fails(tree: Path, path: str, text: str, arrow: st
     assert f"NEW {arrow}" in out.splitlines()
 
 
+def test_a_handler_reaching_for_the_database_fails_but_the_transaction_owners_may(tree: Path) -> None:
+    """Handlers call services: SQLAlchemy and the repositories belong to the modules that open an update's
+    transaction (handlers/__init__.py, context.py, router.py), and to no other handler."""
+    session = "from sqlalchemy.ext.asyncio import AsyncSession\nfrom storage.repositories import Repositories\n"
+    write(tree, {"storage/repositories/__init__.py": "class Repositories:\n    pass\n",
+                 "handlers/__init__.py": session, "handlers/context.py": session,
+                 "handlers/router.py": "from sqlalchemy import exc\n"})
+    code, out = check(tree)
+    assert code == 0, out
+    write(tree, {"handlers/operator/__init__.py": "", "handlers/operator/queue.py": session,
+                 "handlers/privacy.py": "def erase():\n    import sqlalchemy\n"})
+    code, out = check(tree)
+    assert code == 1
+    assert {"NEW arrow handlers.operator.queue -> sqlalchemy.ext.asyncio",
+            "NEW arrow handlers.operator.queue -> storage.repositories",
+            "NEW arrow handlers.privacy -> sqlalchemy"} <= set(out.splitlines())
+    assert not any(line.startswith(("NEW arrow handlers ", "NEW arrow handlers.context ", "NEW arrow handlers.router "))
+                   for line in out.splitlines())
+
+
 def test_a_known_backward_import_passes_until_another_one_comes(tree: Path) -> None:
     write(tree, {"bot/scheduler.py": "from handlers import citizen\n",
                  "tools/layers_baseline.txt": "arrow bot.scheduler -> handlers.citizen\n"})

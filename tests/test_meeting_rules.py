@@ -267,7 +267,7 @@ def test_a_refusal_names_the_choice_and_the_date_in_the_members_words() -> None:
     from types import SimpleNamespace
 
     from bot.i18n import translator
-    from handlers.experts.base import _worded
+    from handlers.router import worded as _worded
 
     for language, choice in (("ru", "против"), ("en", "against")):
         ctx = SimpleNamespace(t=translator(language))

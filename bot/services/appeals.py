@@ -117,3 +117,20 @@ async def citizen_appeal(repo: Repositories, citizen: User, appeal_id: int) -> A
 
 async def history(repo: Repositories, appeal: Appeal) -> Sequence[AppealEvent]:
     return await repo.appeals.events(appeal.id)
+
+
+async def count_of_citizen(repo: Repositories, citizen: User) -> int:
+    """How many appeals the citizen has registered (the /my list's length)."""
+    return await repo.appeals.count_of_citizen(citizen.id)
+
+
+async def by_typed_number(repo: Repositories, seq: int, year: int | None, this_year: int) -> Appeal | None:
+    """The appeal a typed number names: ``year``'s; without a year, this year's, else the latest such."""
+    if year is None:
+        return await repo.appeals.by_seq(seq, this_year) or await repo.appeals.by_seq(seq)
+    return await repo.appeals.by_seq(seq, year)
+
+
+async def latest_event(repo: Repositories, appeal: Appeal) -> AppealEvent:
+    """The appeal's newest history event (the one an action just recorded)."""
+    return (await repo.appeals.events(appeal.id))[-1]

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.domain.appeals import ANSWERED, OPEN, AppealStatus, move
+from bot.domain.errors import Refusal
 from bot.events import Attachment
 from storage.models import Appeal, AppealAttachment, AppealEvent, OutboxMessage, User
 from storage.repositories import Repositories
@@ -84,11 +85,12 @@ async def clarification_files(repo: Repositories, appeal_id: int, count: int) ->
 WITHDRAWABLE = OPEN
 
 
-async def withdraw(repo: Repositories, citizen: User, appeal_id: int, now: datetime) -> Appeal | None:
-    """The citizen takes the appeal back (59-ФЗ art. 11 p. 7 lets them): it leaves every queue; None if not open."""
+async def withdraw(repo: Repositories, citizen: User, appeal_id: int, now: datetime) -> Appeal:
+    """The citizen takes the appeal back (59-ФЗ art. 11 p. 7 lets them): it leaves every queue. Refused (the
+    button is out of date) when it is not theirs or not open any more."""
     appeal = await repo.appeals.get_for_update(appeal_id)
     if appeal is None or appeal.citizen_id != citizen.id or appeal.status not in WITHDRAWABLE:
-        return None
+        raise Refusal("error.stale_button")
     previous = appeal.status
     move(appeal, AppealStatus.WITHDRAWN)
     appeal.next_reminder_at = None
@@ -102,3 +104,9 @@ async def pending_notices(repo: Repositories, key_prefix: str) -> Sequence[Outbo
     return (await repo.session.scalars(
         select(OutboxMessage).where(OutboxMessage.dedup_key.startswith(key_prefix, autoescape=True),
                                     OutboxMessage.status == "pending", OutboxMessage.attempts == 0))).all()
+
+
+async def drop_pending_notices(repo: Repositories, key_prefix: str) -> None:
+    """Unsend the notices of a reply still being joined: the joined reply replaces them."""
+    for row in await pending_notices(repo, key_prefix):
+        await repo.session.delete(row)

@@ -223,3 +223,8 @@ async def withdraw_appeals(repo: Repositories, user: User, now: datetime) -> lis
                                                  status=appeal.status, at=now))
         withdrawn.append(appeal)
     return withdrawn
+
+
+async def open_appeals(repo: Repositories, user: User) -> list[Appeal]:
+    """The person's appeals still open: what withdrawing consent would withdraw."""
+    return [a for a in await repo.privacy.appeals(user.id) if a.status in OPEN_STATUSES]

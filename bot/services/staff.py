@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from bot.config import Settings
 from bot.domain.appeals import OPEN, AppealStatus
 from bot.domain.appeals import move as move_appeal
+from bot.domain.errors import Refusal
 from bot.domain.roles import GRANTABLE, STAFF, Role, capabilities
 from bot.services.audience import cancel_queued
 from storage.models import Appeal, AppealEvent, Invite, OutboxMessage, User
@@ -23,14 +24,6 @@ CODE_LENGTH = 10
 
 class InviteError(Exception):
     """An invite cannot be issued (unknown ministry, bad role)."""
-
-
-@dataclass(frozen=True)
-class Redeemed:
-    """The outcome of redeeming a code: ``problem`` is a message key when it failed."""
-
-    invite: Invite | None
-    problem: str | None = None
 
 
 def new_code() -> str:
@@ -55,20 +48,21 @@ async def create_invite(repo: Repositories, settings: Settings, role: str, minis
                                               group_id=group_id, created_at=now, expires_at=now + ttl))
 
 
-async def redeem(repo: Repositories, user: User, code: str, now: datetime) -> Redeemed:
-    """Use a code once. Staff roles are applied here; group invites are returned for the experts flow."""
+async def redeem(repo: Repositories, user: User, code: str, now: datetime) -> Invite:
+    """Use a code once (refused when unknown, used or expired). Staff roles are applied here; group invites
+    are returned for the experts flow."""
     invite = await repo.staff.invite_for_update(code.strip().upper())
     if invite is None:
-        return Redeemed(None, "invite.unknown")
+        raise Refusal("invite.unknown")
     if invite.used_at is not None:
-        return Redeemed(invite, "invite.used")
+        raise Refusal("invite.used")
     if invite.expires_at <= now:
-        return Redeemed(invite, "invite.expired")
+        raise Refusal("invite.expired")
     invite.used_by_id, invite.used_at = user.id, now
     if invite.group_id is None:
         user.role = invite.role
         user.ministry_id = invite.ministry_id if capabilities(invite.role).has_ministry else None
-    return Redeemed(invite)
+    return invite
 
 
 async def staff_list(repo: Repositories) -> Sequence[User]:
@@ -138,3 +132,8 @@ def may_handle(user: User, appeal: Appeal) -> bool:
     if may.may_see_all_ministries:
         return True
     return may.may_answer and may.has_ministry and user.ministry_id == appeal.ministry_id
+
+
+def set_full_name(user: User, name: str) -> None:
+    """The staff member's full name, as cards and protocols write it (checked by the dialog)."""
+    user.full_name = name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.roles import Role
-from storage.models import Consent, User
+from storage.models import Consent, Conversation, User
 from storage.repositories import Repositories
 
 
@@ -34,3 +34,23 @@ async def record_consent(repo: Repositories, user: User, accepted: bool, operato
 
 async def mark_unreachable(repo: Repositories, channel: str, chat_id: str, reason: str, now: datetime) -> None:
     await repo.users.mark_unreachable(channel, chat_id, reason, now)
+
+
+async def by_id(repo: Repositories, user_id: int | None) -> User | None:
+    """The person with this id; None for no id or an unknown one."""
+    return await repo.users.get(user_id) if user_id else None
+
+
+async def dialog(repo: Repositories, channel: str, chat_id: str) -> Conversation:
+    """The dialog kept for a chat (created empty), e.g. the private chat a group's dialog continues in."""
+    return await repo.conversations.load(channel, chat_id)
+
+
+def set_language(user: User, language: str) -> None:
+    """The language every later message to the person is written in."""
+    user.language = language
+
+
+def keep_messenger_name(user: User, name: str | None) -> None:
+    """The name the messenger gives (or the one known), kept when the person joins the staff or a group."""
+    user.display_name = (name or user.display_name or "")[:200] or None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from bot.events import Button
 from bot.payloads import make
 from bot.services.appeals import Draft
@@ -35,12 +39,19 @@ async def advance(ctx: Context, finished: str) -> None:
     await go(ctx, NEXT[finished])
 
 
+@contextmanager
+def drafting(ctx: Context) -> Iterator[Draft]:
+    """The appeal's draft, to change within the block; kept in the dialog when the block ends."""
+    draft = ctx.draft
+    yield draft
+    ctx.save_draft(draft)
+
+
 async def store(ctx: Context, finished: str, **fields: object) -> None:
     """The step's answer written into the draft, then on to the next step (or back to the summary)."""
-    draft = ctx.draft
-    for field, value in fields.items():
-        setattr(draft, field, value)
-    ctx.save_draft(draft)
+    with drafting(ctx) as draft:
+        for field, value in fields.items():
+            setattr(draft, field, value)
     await advance(ctx, finished)
 
 
@@ -51,6 +62,11 @@ async def complain(ctx: Context, key: str, **params: object) -> None:
     prompt = ctx.replies[start:]
     del ctx.replies[start:]
     ctx.say(key, buttons=prompt[-1].buttons if prompt else [], **params)
+
+
+async def complained(ctx: Context, refusal: Any) -> None:
+    """A refusal of what was typed, shown as ``complain`` shows it (for ``handlers.router.refusals``)."""
+    await complain(ctx, refusal.key, **refusal.params)
 
 
 async def hint_buttons(ctx: Context) -> None:

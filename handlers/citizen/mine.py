@@ -17,7 +17,7 @@ async def my_appeals(ctx: Context) -> None:
         return
     offset = ctx.payload.int_arg(0) if ctx.payload else 0
     offset = offset or 0
-    total = await ctx.repo.appeals.count_of_citizen(ctx.user.id)
+    total = await appeals.count_of_citizen(ctx.repo, ctx.user)
     if total == 0:
         ctx.say("my.empty", buttons=[[ctx.button("menu.new", make("new"))]])
         return

@@ -11,6 +11,7 @@ from handlers.citizen.base import (
     advance,
     cancel_row,
     complain,
+    drafting,
     go,
     hint_buttons,
     stale_button,
@@ -138,39 +139,37 @@ async def ask_sector(ctx: Context) -> None:
 async def enter_sector_text(ctx: Context) -> None:
     """Instead of a button the citizen describes the problem: it joins the text and we propose a sector."""
     text = ctx.event.text.strip()
-    draft = ctx.draft
     if not text or ctx.extras.get("classifier") is None:
         await hint_buttons(ctx)
         return
-    problem = validation.check_text_part(len(draft.text), text, ctx.settings.limits)
+    length = len(ctx.draft.text)
+    problem = validation.check_text_part(length, text, ctx.settings.limits)
     if problem:
-        await complain(ctx, problem, max=ctx.settings.limits.text_max_length, length=len(draft.text))
+        await complain(ctx, problem, max=ctx.settings.limits.text_max_length, length=length)
         return
-    draft.text_parts.append(text)
-    suggest(ctx, draft, draft.text)
+    with drafting(ctx) as draft:
+        draft.text_parts.append(text)
+        suggest(ctx, draft, draft.text)
     if not draft.suggestion_pending:
-        ctx.save_draft(draft)
         await hint_buttons(ctx)
         return
-    ctx.save_draft(draft)
     ctx.say("suggest.text_kept")
     await ask_sector(ctx)
 
 
 async def answer_suggestion(ctx: Context) -> None:
-    assert ctx.payload is not None
-    draft = ctx.draft
-    draft.suggestion_pending = False
-    accepted = ctx.payload.arg(0) == "yes" and draft.suggested_sector_id in ctx.settings.sectors
-    if accepted:
-        draft.sector_id, draft.category_id = draft.suggested_sector_id, draft.suggested_category_id
-    ctx.save_draft(draft)
+    with drafting(ctx) as draft:
+        draft.suggestion_pending = False
+        accepted = (ctx.payload is not None and ctx.payload.arg(0) == "yes"
+                    and draft.suggested_sector_id in ctx.settings.sectors)
+        if accepted:
+            draft.sector_id, draft.category_id = draft.suggested_sector_id, draft.suggested_category_id
+            if not draft.suggestion_category_confident:
+                draft.category_id = None
     if not accepted:
         await ask_sector(ctx)
         return
     if not draft.suggestion_category_confident:
-        draft.category_id = None
-        ctx.save_draft(draft)
         await go(ctx, "category")
         return
     ctx.say("appeal.category_chosen", replace=True, sector=texts.sector_name(ctx, draft.sector_id),
@@ -196,15 +195,13 @@ async def ask_category(ctx: Context) -> None:
 
 
 async def choose_category(ctx: Context) -> None:
-    assert ctx.payload is not None
-    draft = ctx.draft
-    sector = ctx.settings.sectors.get(draft.sector_id or "")
-    category_id = ctx.payload.arg(0) or ""
+    sector = ctx.settings.sectors.get(ctx.draft.sector_id or "")
+    category_id = (ctx.payload.arg(0) if ctx.payload else None) or ""
     if sector is None or sector.category(category_id) is None:
         await stale_button(ctx)
         return
-    draft.category_id = category_id
-    ctx.save_draft(draft)
+    with drafting(ctx) as draft:
+        draft.category_id = category_id
     ctx.say("appeal.category_chosen", replace=True, sector=texts.sector_name(ctx, draft.sector_id),
             category=texts.category_name(ctx, draft.sector_id, category_id))
     await advance(ctx, "category")
@@ -224,23 +221,21 @@ async def ask_text(ctx: Context) -> None:
 
 
 async def enter_text(ctx: Context) -> None:
-    draft = ctx.draft
     limits = ctx.settings.limits
-    if ctx.event.attachments:
-        # A photo with a caption (or an album) while writing: keep both, nothing is lost.
-        _take_attachments(ctx, draft)
     text = ctx.event.text.strip()
-    if text:
-        problem = validation.check_text_part(len(draft.text), text, limits)
-        if problem:
-            ctx.save_draft(draft)
-            await complain(ctx, problem, max=limits.text_max_length, length=len(draft.text))
-            return
-        draft.text_parts.append(text)
-    elif not ctx.event.attachments:
+    if not text and not ctx.event.attachments:
         await complain(ctx, "hint.text_expected")
         return
-    ctx.save_draft(draft)
+    with drafting(ctx) as draft:
+        if ctx.event.attachments:
+            # A photo with a caption (or an album) while writing: keep both, nothing is lost.
+            _take_attachments(ctx, draft)
+        problem = validation.check_text_part(len(draft.text), text, limits) if text else None
+        if text and not problem:
+            draft.text_parts.append(text)
+    if problem:
+        await complain(ctx, problem, max=limits.text_max_length, length=len(draft.text))
+        return
     ctx.say("appeal.text_added", length=len(draft.text), buttons=[
         [ctx.button("button.done", make("done", "text"))], cancel_row(ctx)])
 
@@ -281,9 +276,8 @@ async def enter_attachments(ctx: Context) -> None:
     if not ctx.event.attachments:
         await complain(ctx, "hint.attachments_expected")
         return
-    draft = ctx.draft
-    _take_attachments(ctx, draft)
-    ctx.save_draft(draft)
+    with drafting(ctx) as draft:
+        _take_attachments(ctx, draft)
     ctx.say("appeal.attachments_count", count=len(draft.attachments), max=ctx.settings.limits.attachments_max_count,
             buttons=[[ctx.button("button.done", make("done", "attachments"))], cancel_row(ctx)])
 

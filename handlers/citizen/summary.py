@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.appeals import AppealStatus
 from bot.payloads import make
 from bot.services import appeals
 from handlers import cards, texts
@@ -56,7 +57,7 @@ async def start_clarification_reply(ctx: Context) -> None:
     if appeal is None:
         ctx.say("error.appeal_not_found")
         return
-    if appeal.status != "clarification_requested":
+    if appeal.status != AppealStatus.CLARIFICATION_REQUESTED:
         ctx.say("clarify.not_waiting", number=appeal.number)
         return
     # Whatever the citizen was doing (a new appeal half-written) waits and resumes afterwards.

@@ -6,15 +6,16 @@ Registered by ``handlers.experts.setup``; the services check every press against
 
 from __future__ import annotations
 
+from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
-from bot.services import meetings
-from bot.services.meetings import Refusal, agenda
+from bot.services import meeting_facts, meetings
+from bot.services.meetings import agenda
 from handlers import texts
-from handlers.citizen import cancel_row, complain
+from handlers.citizen import cancel_row, complain, complained
 from handlers.context import Context
-from handlers.experts.base import attempt, draft_of, meeting_of, office, refuse, refused, save_draft
-from handlers.router import Router
+from handlers.experts.base import draft_of, meeting_of, office, save_draft, typed_or_leaving
+from handlers.router import Router, refusals
 from storage.models import Invite
 
 FIELDS = agenda.FIELDS
@@ -63,12 +64,9 @@ async def ask_decision(ctx: Context) -> None:
     ctx.say("agenda.ask_decision", n=n, title=title, buttons=[cancel_row(ctx)])
 
 
+@refusals(complained)
 async def enter_decision(ctx: Context) -> None:
-    try:
-        decision = agenda.clean("decision", ctx.event.text)
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    decision = agenda.clean("decision", ctx.event.text)
     draft = draft_of(ctx)
     draft.items[-1]["decision"] = decision
     save_draft(ctx, draft, "mt_agenda")
@@ -125,15 +123,13 @@ async def ask_draft_field_text(ctx: Context) -> None:
     ctx.say(f"agenda.ask_field_{ctx.data.get('edit_field', 'title')}", buttons=[cancel_row(ctx)])
 
 
+@refusals(complained)
 async def enter_draft_field(ctx: Context) -> None:
     field, index = str(ctx.data.get("edit_field")), int(ctx.data.get("edit_index") or 0)
     draft = draft_of(ctx)
-    try:
-        draft.items[index][field] = agenda.clean(field, ctx.event.text)
-    except (Refusal, IndexError) as problem:
-        refusal = problem if isinstance(problem, Refusal) else Refusal("meeting.not_found")
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    if not -len(draft.items) <= index < len(draft.items):  # the index came with a button: checked, not trusted
+        raise Refusal("meeting.not_found")
+    draft.items[index][field] = agenda.clean(field, ctx.event.text)
     save_draft(ctx, draft, "mt_preview")
     ctx.say("agenda.item_saved")
     await texts.router(ctx).prompt(ctx)
@@ -151,11 +147,8 @@ async def remove_draft_item(ctx: Context) -> None:
 # --- the chair's approval ------------------------------------------------------------------------
 
 async def approve_agenda(ctx: Context) -> None:
-    meeting = await attempt(ctx, agenda.approve(office(ctx), ctx.user, _arg(ctx, 0)))
-    if meeting is None:
-        return
-    members = await office(ctx).db.members(meeting.group_id)
-    ctx.say("agenda.approved_ok", count=len(members), replace=True,
+    meeting = await agenda.approve(office(ctx), ctx.user, _arg(ctx, 0))
+    ctx.say("agenda.approved_ok", count=await meeting_facts.member_count(office(ctx), meeting.group_id), replace=True,
             buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
 
@@ -167,42 +160,31 @@ async def ask_agenda_comment_text(ctx: Context) -> None:
     ctx.say("agenda.ask_return_comment", buttons=[cancel_row(ctx)])
 
 
+@refusals(typed_or_leaving("protocol.comment_invalid"))
 async def enter_agenda_comment(ctx: Context) -> None:
-    try:
-        await agenda.send_back(office(ctx), ctx.user, int(ctx.data.get("meeting_id") or 0), ctx.event.text)
-    except Refusal as refusal:
-        if refusal.key == "protocol.comment_invalid":
-            await complain(ctx, refusal.key, **refusal.params)
-            return
-        ctx.reset()
-        refuse(ctx, refusal)
-        return
+    await agenda.send_back(office(ctx), ctx.user, int(ctx.data.get("meeting_id") or 0), ctx.event.text)
     ctx.reset()
     ctx.say("agenda.returned_ok")
 
 
 async def resubmit_agenda(ctx: Context) -> None:
-    meeting = await attempt(ctx, agenda.resubmit(office(ctx), ctx.user, _arg(ctx, 0)))
-    if meeting is None:
-        return
+    meeting = await agenda.resubmit(office(ctx), ctx.user, _arg(ctx, 0))
     ctx.say("agenda.resubmitted" if meeting.status == "proposed" else "agenda.approved_ok",
-            count=len(await office(ctx).db.members(meeting.group_id)))
+            count=await meeting_facts.member_count(office(ctx), meeting.group_id))
 
 
 # --- changes after publishing --------------------------------------------------------------------
 
-async def _meeting(ctx: Context) -> meetings.Meeting | None:
-    meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0) or int(ctx.data.get("meeting_id") or 0)), reset=True)
-    if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id),
-                                        reset=True) is None:
-        return None
+async def _meeting(ctx: Context) -> meetings.Meeting:
+    """The meeting being changed, if the person organizes its group; else a refusal that ends the dialog."""
+    with ctx.ending_dialog():
+        meeting = await meeting_of(ctx, _arg(ctx, 0) or int(ctx.data.get("meeting_id") or 0))
+        await meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)
     return meeting
 
 
 async def choose_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is None:
-        return
     rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
                     make("ag_item", meeting.id, item.id))] for item in meeting.items]
     ctx.say("agenda.choose_item", buttons=[*rows, [ctx.button("agenda.add_item_button", make("ag_add", meeting.id))]])
@@ -210,8 +192,8 @@ async def choose_item(ctx: Context) -> None:
 
 async def item_menu(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    item = next((i for i in meeting.items if i.id == _arg(ctx, 1)), None) if meeting else None
-    if meeting is None or item is None:
+    item = next((i for i in meeting.items if i.id == _arg(ctx, 1)), None)
+    if item is None:
         return
     rows = [[ctx.button(f"agenda.field_{field}", make("ag_f", meeting.id, item.id, field)) for field in FIELDS],
             [ctx.button("agenda.remove_button", make("ag_rm", meeting.id, item.id))]]
@@ -231,67 +213,41 @@ async def ask_field_text(ctx: Context) -> None:
     ctx.say(f"agenda.ask_field_{ctx.data.get('edit_field', 'title')}", buttons=[cancel_row(ctx)])
 
 
+@refusals(typed_or_leaving("agenda.field_invalid"))
 async def enter_field(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is None:
-        return
-    try:
-        await agenda.change_item(office(ctx), ctx.user, meeting, int(ctx.data.get("item_id") or 0),
-                                 str(ctx.data.get("edit_field")), ctx.event.text)
-    except Refusal as refusal:
-        if refusal.key == "agenda.field_invalid":
-            await complain(ctx, refusal.key, **refusal.params)
-            return
-        ctx.reset()
-        refuse(ctx, refusal)
-        return
+    await agenda.change_item(office(ctx), ctx.user, meeting, int(ctx.data.get("item_id") or 0),
+                             str(ctx.data.get("edit_field")), ctx.event.text)
     ctx.reset()
     ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
 
 async def remove_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is None:
-        return
-    if await refused(ctx, agenda.remove_item(office(ctx), ctx.user, meeting, _arg(ctx, 1))):
-        return
+    await agenda.remove_item(office(ctx), ctx.user, meeting, _arg(ctx, 1))
     ctx.say("agenda.item_removed", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
 
 async def ask_new_item(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is not None:
-        await _go(ctx, "ag_new_title", meeting_id=meeting.id)
+    await _go(ctx, "ag_new_title", meeting_id=meeting.id)
 
 
 async def ask_new_title(ctx: Context) -> None:
     ctx.say("agenda.ask_new_title", buttons=[cancel_row(ctx)])
 
 
+@refusals(typed_or_leaving("agenda.field_invalid"))
 async def enter_new_title(ctx: Context) -> None:
-    try:
-        title = agenda.clean("title", ctx.event.text)
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    title = agenda.clean("title", ctx.event.text)
     meeting = await _meeting(ctx)
-    if meeting is not None:
-        await _go(ctx, "ag_new_decision", ag_title=title, ag_n=len(meeting.items) + 1)
+    await _go(ctx, "ag_new_decision", ag_title=title, ag_n=len(meeting.items) + 1)
 
 
+@refusals(typed_or_leaving("agenda.field_invalid"))
 async def enter_new_decision(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is None:
-        return
-    try:
-        await agenda.add_item(office(ctx), ctx.user, meeting, str(ctx.data.get("ag_title")), ctx.event.text)
-    except Refusal as refusal:
-        if refusal.key == "agenda.field_invalid":
-            await complain(ctx, refusal.key, **refusal.params)
-            return
-        ctx.reset()
-        refuse(ctx, refusal)
-        return
+    await agenda.add_item(office(ctx), ctx.user, meeting, str(ctx.data.get("ag_title")), ctx.event.text)
     ctx.reset()
     ctx.say("agenda.item_saved", buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])
 
@@ -300,33 +256,21 @@ async def enter_new_decision(ctx: Context) -> None:
 
 async def ask_guest(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is not None:
-        await _go(ctx, "guest_name", meeting_id=meeting.id)
+    await _go(ctx, "guest_name", meeting_id=meeting.id)
 
 
 async def ask_guest_text(ctx: Context) -> None:
     ctx.say("guest.ask", buttons=[cancel_row(ctx)])
 
 
+@refusals(typed_or_leaving("guest.invalid"))
 async def enter_guest(ctx: Context) -> None:
     meeting = await _meeting(ctx)
-    if meeting is None:
-        return
-    try:
-        guest, code = await agenda.invite_guest(office(ctx), ctx.user, meeting, ctx.event.text)
-    except Refusal as refusal:
-        if refusal.key == "guest.invalid":
-            await complain(ctx, refusal.key, **refusal.params)
-            return
-        ctx.reset()
-        refuse(ctx, refusal)
-        return
+    guest, code = await agenda.invite_guest(office(ctx), ctx.user, meeting, ctx.event.text)
     ctx.reset()
     ctx.say("guest.added", name=guest.full_name, code=code)
 
 
 async def join_as_guest(ctx: Context, invite: Invite) -> None:
-    meeting = await attempt(ctx, agenda.accept_guest(office(ctx), ctx.user, invite))
-    if meeting is None:
-        return
+    meeting = await agenda.accept_guest(office(ctx), ctx.user, invite)
     ctx.say("guest.joined", id=meeting.id)

@@ -1,69 +1,57 @@
-"""What the expert group's conversations share: the unit of work, a refusal shown politely, the
-pressed button's arguments, the meeting a member may see, the draft kept in the dialog."""
+"""What the expert group's conversations share: the unit of work, how a refusal is shown, the pressed
+button's arguments, the meeting a member may see, the draft kept in the dialog.
+
+Services refuse by raising; the router shows the refusal (``handlers.router.refused``). A step whose
+typed text may be refused marks itself ``@refusals(typed_or_leaving(KEY))``; ``ctx.ending_dialog()``
+leaves the dialog on a refusal, ``way_on(buttons)`` keeps buttons under it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from datetime import date
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from bot.events import Button
 from bot.payloads import make
-from bot.presenters import dates
 from bot.presenters.meetings import WORDING
-from bot.services import meetings
-from bot.services.meetings import Key, MeetingDraft, Office, Refusal
+from bot.services import meeting_facts, meetings
+from bot.services.meetings import MeetingDraft, Office, Refusal
 from handlers import texts
-from handlers.context import Context
+from handlers.citizen import complain
+from handlers.context import REFUSALS, Context
+from handlers.router import Presenter, refused
 from storage.expert_models import Meeting
 
 LIST_SIZE = 10
 PLACE_MAX = 500
-
-T = TypeVar("T")
 
 
 def office(ctx: Context) -> Office:
     return Office(ctx.repo, ctx.settings, ctx.calendar, ctx.now, words=WORDING)
 
 
-def _worded(ctx: Context, params: dict[str, object]) -> dict[str, Any]:
-    """A refusal's parameters as shown: a message key in the user's language, a date as the region writes it."""
-    return {name: ctx.t(value) if isinstance(value, Key) else dates.day(value) if isinstance(value, date) else value
-            for name, value in params.items()}
-
-
-def refuse(ctx: Context, refusal: Refusal, buttons: list[list[Button]] | None = None) -> None:
-    """A refused press: the reason as a message and as the button's toast; nothing has changed.
-    ``buttons`` keep the way on under the refusal, so nobody is stuck."""
-    params = _worded(ctx, refusal.params)
-    ctx.say(refusal.key, buttons=buttons, **params)
-    if ctx.event.is_button:
-        ctx.toast(refusal.key, **params)
-
-
-async def attempt(ctx: Context, work: Awaitable[T], buttons: list[list[Button]] | None = None, *,
-                  reset: bool = False) -> T | None:
-    """Await a service call: its result, or None once its refusal is shown (``refuse``; ``reset`` leaves
-    the dialog first). For calls whose result is never None; ``refused`` is for those that return nothing."""
+@contextmanager
+def way_on(buttons: list[list[Button]]) -> Iterator[None]:
+    """Within: a refusal keeps ``buttons`` under it (the way on), so nobody is stuck."""
     try:
-        return await work
-    except Refusal as refusal:
-        if reset:
-            ctx.reset()
-        refuse(ctx, refusal, buttons)
-        return None
+        yield
+    except REFUSALS as refusal:
+        refusal.buttons = buttons  # type: ignore[union-attr]
+        raise
 
 
-async def refused(ctx: Context, work: Awaitable[object], buttons: list[list[Button]] | None = None, *,
-                  reset: bool = False) -> bool:
-    """Await a service call that returns nothing: True when it was refused (and the refusal shown)."""
-    return await attempt(ctx, _done(work), buttons, reset=reset) is None
+def typed_or_leaving(mistake: str) -> Presenter:
+    """A dialog step's refusals: ``mistake`` is the typed text's (said with the step's buttons, the question
+    stands); any other means the meeting changed meanwhile, and the dialog ends."""
 
+    async def present(ctx: Context, refusal: Any) -> None:
+        if refusal.key == mistake:
+            await complain(ctx, refusal.key, **refusal.params)
+            return
+        ctx.reset()
+        await refused(ctx, refusal)
 
-async def _done(work: Awaitable[object]) -> bool:
-    await work
-    return True
+    return present
 
 
 def group_label(ctx: Context, group_id: str) -> str:
@@ -80,7 +68,7 @@ def text_arg(ctx: Context, index: int) -> str:
 
 async def meeting_of(ctx: Context, meeting_id: int | None) -> Meeting:
     """The meeting, if the person is a member of its group (members only ever see their groups' meetings)."""
-    meeting = await office(ctx).db.meeting(meeting_id) if meeting_id else None
+    meeting = await meeting_facts.meeting(office(ctx), meeting_id)
     if meeting is None or meeting.group_id not in ctx.settings.groups:
         raise Refusal("meeting.not_found")
     await meetings.member_of(office(ctx), ctx.user, meeting.group_id)
@@ -100,11 +88,10 @@ async def go(ctx: Context, state: str) -> None:
     await texts.router(ctx).prompt(ctx)
 
 
-async def _organized(ctx: Context) -> Meeting | None:
-    """The meeting of the pressed button, if the presser organizes its group; else a refusal is shown."""
-    meeting = await attempt(ctx, meeting_of(ctx, arg(ctx, 0)))
-    if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)) is None:
-        return None
+async def _organized(ctx: Context) -> Meeting:
+    """The meeting of the pressed button, if the presser organizes its group; else a refusal."""
+    meeting = await meeting_of(ctx, arg(ctx, 0))
+    await meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)
     return meeting
 
 

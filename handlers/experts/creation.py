@@ -4,38 +4,27 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from bot.domain.errors import Refusal
 from bot.events import Button
 from bot.payloads import make
 from bot.presenters import meetings as meeting_texts
-from bot.services import meetings, validation
-from bot.services.meetings import MeetingDraft, Refusal
+from bot.services import meeting_facts, meetings, validation
+from bot.services.meetings import MeetingDraft
+from bot.services.meetings import Refusal as MeetingRefusal
 from bot.services.meetings import agenda as meeting_agenda
 from handlers import common, texts
-from handlers.citizen import cancel_row, complain
+from handlers.citizen import cancel_row, complain, complained
 from handlers.context import Context
 from handlers.experts import agenda as expert_agenda
-from handlers.experts.base import (
-    PLACE_MAX,
-    arg,
-    attempt,
-    draft_of,
-    go,
-    group_label,
-    meeting_of,
-    office,
-    refuse,
-    refused,
-    save_draft,
-    text_arg,
-)
+from handlers.experts.base import PLACE_MAX, arg, draft_of, go, group_label, meeting_of, office, save_draft, text_arg
+from handlers.router import refusals, refused
 from storage.expert_models import AgendaItem, Meeting
 
 
 async def new_meeting(ctx: Context) -> None:
     groups = [m for m in await meetings.memberships(office(ctx), ctx.user) if m.role in meetings.ORGANIZERS]
     if not groups:
-        refuse(ctx, Refusal("experts.not_organizer"))
-        return
+        raise Refusal("experts.not_organizer")
     if len(groups) == 1:
         await begin_draft(ctx, groups[0].group_id)
         return
@@ -50,8 +39,7 @@ async def ask_group(ctx: Context) -> None:
 
 async def choose_group(ctx: Context) -> None:
     group_id = text_arg(ctx, 0)
-    if await refused(ctx, meetings.organizer_of(office(ctx), ctx.user, group_id)):
-        return
+    await meetings.organizer_of(office(ctx), ctx.user, group_id)
     await begin_draft(ctx, group_id)
 
 
@@ -66,17 +54,14 @@ async def ask_when(ctx: Context) -> None:
     ctx.say(key, buttons=[cancel_row(ctx)])
 
 
+@refusals(complained)
 async def enter_when(ctx: Context) -> None:
     starts_at = meetings.parse_when(ctx.event.text, ctx.settings.region.zone, ctx.now)
     if starts_at is None:
         await complain(ctx, "meeting.when_invalid")
         return
     draft = draft_of(ctx)
-    try:
-        warnings = meetings.check_when(office(ctx), office(ctx).group(draft.group_id), starts_at)
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    warnings = meetings.check_when(office(ctx), office(ctx).group(draft.group_id), starts_at)
     draft.starts_at = starts_at.isoformat()
     save_draft(ctx, draft)
     if warnings:
@@ -90,9 +75,9 @@ async def ask_when_check(ctx: Context) -> None:
     when = draft.when
     try:
         if when is None:
-            raise Refusal("meeting.when_invalid")
+            raise MeetingRefusal("meeting.when_invalid")
         warnings = meetings.check_when(office(ctx), office(ctx).group(draft.group_id), when)
-    except Refusal:
+    except MeetingRefusal:  # not a refusal to show: the question goes back a step
         await go(ctx, "mt_when")  # the moment has passed while the secretary was thinking
         return
     lines = [ctx.t(key, **params) for key, params in warnings]
@@ -110,18 +95,17 @@ async def redo_when(ctx: Context) -> None:
     await go(ctx, "mt_when")
 
 
+@refusals(refused)  # shown here: the typed moment was right, the meeting changed meanwhile
 async def accept_when(ctx: Context) -> None:
     meeting_id = ctx.data.get("meeting_id")
     if meeting_id is None:
         await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_format")
         return
     when = draft_of(ctx).when
-    meeting = await attempt(ctx, meeting_of(ctx, meeting_id), reset=True)
-    if meeting is None:
-        return
-    assert when is not None
-    if await refused(ctx, meetings.reschedule(office(ctx), ctx.user, meeting, when), reset=True):
-        return
+    with ctx.ending_dialog():
+        meeting = await meeting_of(ctx, meeting_id)
+        assert when is not None  # enter_when kept it
+        await meetings.reschedule(office(ctx), ctx.user, meeting, when)
     ctx.reset()
     ctx.say("meeting.moved", id=meeting.id, when=texts.local_datetime(ctx, when), replace=ctx.event.is_button)
 
@@ -153,17 +137,14 @@ async def ask_place(ctx: Context) -> None:
     ctx.say(key, buttons=[cancel_row(ctx)])
 
 
+@refusals(complained)
 async def enter_place(ctx: Context) -> None:
     place = " ".join(ctx.event.text.split())
     if not place or len(place) > PLACE_MAX:
         await complain(ctx, "meeting.place_invalid", max=PLACE_MAX)
         return
     draft = draft_of(ctx)
-    try:
-        meeting_agenda.check_place(draft.format, place)
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    meeting_agenda.check_place(draft.format, place)
     draft.place = place
     save_draft(ctx, draft)
     await go(ctx, "mt_preview" if ctx.data.get("preview_edit") else "mt_agenda")
@@ -206,10 +187,10 @@ async def _material_items(ctx: Context) -> list[tuple[int | None, str]]:
     return [(item.id, item.title) for item in meeting.items]
 
 
+@refusals(refused)  # a question: asked again after a restart or a hint, outside any step
 async def ask_materials(ctx: Context) -> None:
-    items = await attempt(ctx, _material_items(ctx), reset=True)
-    if items is None:
-        return
+    with ctx.ending_dialog():
+        items = await _material_items(ctx)
     index = int(ctx.data.get("material_index", 0))
     if index >= len(items):
         await next_materials(ctx)
@@ -225,13 +206,11 @@ async def enter_materials(ctx: Context) -> None:
         await complain(ctx, "hint.attachments_expected")
         return
     index = int(ctx.data.get("material_index", 0))
-    try:
+    with ctx.ending_dialog():
         items = await _material_items(ctx)
+        if index >= len(items):  # the published agenda lost items meanwhile
+            raise Refusal("meeting.not_found")
         added, sent = await _take_materials(ctx, items[index][0], index)
-    except (Refusal, IndexError) as problem:
-        ctx.reset()
-        refuse(ctx, problem if isinstance(problem, Refusal) else Refusal("meeting.not_found"))
-        return
     last = index == len(items) - 1
     label = "meeting.materials_finish" if last else "meeting.materials_next"
     ctx.say("meeting.materials_sent_now" if sent else "meeting.materials_added", count=added,
@@ -291,7 +270,7 @@ async def show_preview(ctx: Context) -> None:
     draft = draft_of(ctx)
     if draft.when is None or draft.format not in meetings.FORMATS or not draft.items:
         ctx.reset()
-        refuse(ctx, Refusal("meeting.draft_incomplete"))
+        await refused(ctx, Refusal("meeting.draft_incomplete"))  # a question, not a step: shown here
         return
     files = sum(len(item["materials"]) for item in draft.items)
     card = meeting_texts.meeting_card(ctx.settings, ctx.user.language, _preview_meeting(draft))
@@ -303,16 +282,13 @@ async def show_preview(ctx: Context) -> None:
                  buttons=expert_agenda.preview_buttons(ctx, draft.items, approval))
 
 
+@refusals(complained)
 async def publish(ctx: Context) -> None:
     work = office(ctx)
-    try:
-        meeting = await meetings.schedule(work, ctx.user, draft_of(ctx))
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    meeting = await meetings.schedule(work, ctx.user, draft_of(ctx))
     ctx.reset()
     key = "meeting.published_absentee" if meeting.format == "absentee" else "meeting.published"
     if meeting.status == "proposed":
         key = "agenda.sent_for_approval_absentee" if meeting.format == "absentee" else "agenda.sent_for_approval"
-    ctx.say(key, id=meeting.id, count=len(await work.db.members(meeting.group_id)), replace=True,
+    ctx.say(key, id=meeting.id, count=await meeting_facts.member_count(work, meeting.group_id), replace=True,
             buttons=[[ctx.button("meeting.open_button", make("mt_view", meeting.id))]])

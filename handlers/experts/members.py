@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from bot.payloads import make
 from bot.services import meetings
-from bot.services.meetings import Refusal
-from handlers.citizen import complain
+from handlers.citizen import complained
 from handlers.context import Context
 from handlers.experts import agenda as expert_agenda
-from handlers.experts.base import attempt, group_label, office
+from handlers.experts.base import group_label, office
+from handlers.router import refusals
 from storage.models import Invite
 
 
@@ -17,10 +17,7 @@ async def join_group(ctx: Context, invite: Invite) -> None:
     if invite.role == "guest":
         await expert_agenda.join_as_guest(ctx, invite)
         return
-    member = await attempt(ctx, meetings.join(office(ctx), ctx.user, invite.group_id or "", invite.role,
-                                              ctx.user.display_name or ""))
-    if member is None:
-        return
+    member = await meetings.join(office(ctx), ctx.user, invite.group_id or "", invite.role, ctx.user.display_name or "")
     ctx.say("experts.joined", group=group_label(ctx, member.group_id), role=ctx.t(f"experts.role_{member.role}"))
     ctx.set_state("expert_name")
     await ask_name(ctx)
@@ -33,21 +30,15 @@ async def ask_name(ctx: Context) -> None:
     ctx.say("experts.ask_name", buttons=rows)
 
 
+@refusals(complained)
 async def enter_name(ctx: Context) -> None:
-    try:
-        await meetings.set_full_name(office(ctx), ctx.user, ctx.event.text)
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    await meetings.set_full_name(office(ctx), ctx.user, ctx.event.text)
     await _named(ctx)
 
 
+@refusals(complained)
 async def keep_name(ctx: Context) -> None:
-    try:
-        await meetings.set_full_name(office(ctx), ctx.user, ctx.user.display_name or "")
-    except Refusal as refusal:
-        await complain(ctx, refusal.key, **refusal.params)
-        return
+    await meetings.set_full_name(office(ctx), ctx.user, ctx.user.display_name or "")
     await _named(ctx)
 
 

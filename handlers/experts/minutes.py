@@ -6,16 +6,17 @@ Registered by ``handlers.experts.setup``; the services check every press against
 
 from __future__ import annotations
 
+from bot.domain.errors import Refusal
 from bot.payloads import make
 from bot.presenters import meetings as meeting_texts
-from bot.services import meetings
-from bot.services.meetings import Refusal, agenda
+from bot.services import meeting_facts, meetings
+from bot.services.meetings import agenda
 from bot.services.meetings import minutes as proceedings
 from handlers import texts
-from handlers.citizen import cancel_row, complain
+from handlers.citizen import cancel_row
 from handlers.context import Context
-from handlers.experts.base import attempt, meeting_of, office, refuse, refused
-from handlers.router import Router
+from handlers.experts.base import meeting_of, office, typed_or_leaving
+from handlers.router import Router, refusals
 
 
 def setup(router: Router) -> None:
@@ -34,14 +35,12 @@ def _arg(ctx: Context, index: int) -> int:
 
 
 async def leave_meeting(ctx: Context) -> None:
-    if await refused(ctx, proceedings.leave(office(ctx), ctx.user, _arg(ctx, 0))):
-        return
+    await proceedings.leave(office(ctx), ctx.user, _arg(ctx, 0))
     ctx.say("meeting.left", time=texts.local_datetime(ctx, ctx.now)[-5:], replace=True)
 
 
 async def decline_dissent(ctx: Context) -> None:
-    if await refused(ctx, proceedings.decline(office(ctx), ctx.user, _arg(ctx, 0))):
-        return
+    await proceedings.decline(office(ctx), ctx.user, _arg(ctx, 0))
     ctx.say("vote.dissent_declined")
     ctx.toast("vote.dissent_declined")
 
@@ -55,28 +54,18 @@ async def ask_protocol_comment_text(ctx: Context) -> None:
     ctx.say("protocol.ask_comment", buttons=[cancel_row(ctx)])
 
 
+@refusals(typed_or_leaving("protocol.comment_invalid"))
 async def enter_protocol_comment(ctx: Context) -> None:
-    try:
-        await proceedings.send_back(office(ctx), ctx.user, int(ctx.data.get("protocol_id") or 0), ctx.event.text)
-    except Refusal as refusal:
-        if refusal.key == "protocol.comment_invalid":
-            await complain(ctx, refusal.key, **refusal.params)
-            return
-        ctx.reset()
-        refuse(ctx, refusal)
-        return
+    await proceedings.send_back(office(ctx), ctx.user, int(ctx.data.get("protocol_id") or 0), ctx.event.text)
     ctx.reset()
     ctx.say("protocol.returned_ok")
 
 
 async def correct_protocol(ctx: Context) -> None:
     """The secretary sees the comment, the items' speakers to correct, and the button to send it again."""
-    work = office(ctx)
-    protocol = await work.db.protocol(_arg(ctx, 0))
-    meeting = await work.db.meeting(protocol.meeting_id) if protocol else None
+    protocol, meeting = await meeting_facts.protocol_and_meeting(office(ctx), _arg(ctx, 0))
     if protocol is None or meeting is None or protocol.status != "returned" or meeting.secretary_id != ctx.user.id:
-        refuse(ctx, Refusal("protocol.not_returned" if protocol and meeting else "protocol.not_secretary"))
-        return
+        raise Refusal("protocol.not_returned" if protocol and meeting else "protocol.not_secretary")
     rows = [[ctx.button("agenda.field_speaker", make("ag_f", meeting.id, item.id, "speaker")),
              ctx.button("agenda.edit_item_button", make("ag_item", meeting.id, item.id), n=item.position)]
             for item in meeting.items][:8]
@@ -85,24 +74,19 @@ async def correct_protocol(ctx: Context) -> None:
 
 
 async def resubmit_protocol(ctx: Context) -> None:
-    protocol = await attempt(ctx, proceedings.resubmit(office(ctx), ctx.user, _arg(ctx, 0)))
-    if protocol is None:
-        return
+    protocol = await proceedings.resubmit(office(ctx), ctx.user, _arg(ctx, 0))
     ctx.say("protocol.resubmitted", number=protocol.number)
 
 
 async def send_materials(ctx: Context) -> None:
-    meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0)))
-    materials = await attempt(ctx, agenda.materials_for(office(ctx), ctx.user, meeting)) if meeting else None
-    if materials is None:
-        return
+    meeting = await meeting_of(ctx, _arg(ctx, 0))
+    materials = await agenda.materials_for(office(ctx), ctx.user, meeting)
     ctx.replies.append(meeting_texts.materials_reply(ctx.settings, ctx.user.language, materials))
 
 
 async def public_summary(ctx: Context) -> None:
-    meeting = await attempt(ctx, meeting_of(ctx, _arg(ctx, 0)))
-    if meeting is None or await attempt(ctx, meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)) is None:
-        return
+    meeting = await meeting_of(ctx, _arg(ctx, 0))
+    await meetings.organizer_of(office(ctx), ctx.user, meeting.group_id)
     summary = meeting_texts.public_summary(ctx.settings, ctx.user.language, meeting,
                                            await proceedings.outcomes(office(ctx), meeting))
     ctx.say_text("\n\n".join([ctx.t("summary.header"), summary]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from bot.events import Button
 from bot.payloads import make
 from bot.presenters import meetings as meeting_texts
-from bot.services import meetings, validation
+from bot.services import meeting_facts, meetings, validation
 from handlers import texts
 from handlers.context import Context
-from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, attempt, group_label, meeting_of, office
+from handlers.experts.base import LIST_SIZE, _meeting_buttons, _roll_line, arg, group_label, meeting_of, office
 from storage.expert_models import Meeting
 
 
@@ -17,8 +17,7 @@ async def list_meetings(ctx: Context) -> None:
     if not groups:
         ctx.say("experts.not_member")
         return
-    found = await office(ctx).db.meetings_of([g.group_id for g in groups],
-                                             ("proposed", "scheduled", "in_progress", "finished"), LIST_SIZE)
+    found = await meeting_facts.listed(office(ctx), [g.group_id for g in groups], LIST_SIZE)
     names = texts.names(ctx)
     lines = [ctx.t("meeting.list_header")] if found else [ctx.t("meeting.list_empty")]
     rows = []
@@ -37,10 +36,8 @@ async def show_meeting(ctx: Context) -> None:
     if raw is None:
         await list_meetings(ctx)
         return
-    meeting = await attempt(ctx, meeting_of(ctx, raw))
-    member = await attempt(ctx, meetings.member_of(office(ctx), ctx.user, meeting.group_id)) if meeting else None
-    if meeting is None or member is None:
-        return
+    meeting = await meeting_of(ctx, raw)
+    member = await meetings.member_of(office(ctx), ctx.user, meeting.group_id)
     parts = [meeting_texts.meeting_card(ctx.settings, ctx.user.language, meeting),
              ctx.t("meeting.status_line", status=ctx.t(f"meeting.status_{meeting.status}"))]
     if member.role in meetings.ORGANIZERS:
@@ -49,7 +46,7 @@ async def show_meeting(ctx: Context) -> None:
     else:
         parts.extend(await _member_view(ctx, meeting))
         buttons = meeting_texts.rsvp_buttons(ctx.user.language, meeting) if _answerable(meeting) else []
-        if meeting.status != "proposed" and await office(ctx).db.materials(meeting.id):
+        if meeting.status != "proposed" and await meeting_facts.has_materials(office(ctx), meeting.id):
             buttons = [*buttons, [ctx.button("meeting.get_materials_button", make("mt_files", meeting.id))]]
     ctx.say_text("\n\n".join(parts), buttons=buttons)
 
@@ -65,7 +62,7 @@ def _answerable(meeting: Meeting) -> bool:
 async def _member_view(ctx: Context, meeting: Meeting) -> list[str]:
     if not _answerable(meeting):
         return []
-    row = await office(ctx).db.attendance_of(meeting.id, ctx.user.id)
+    row = await meeting_facts.attendance(office(ctx), meeting.id, ctx.user.id)
     key = f"meeting.answer_{row.answer}" if row.answer else "meeting.answer_none"
     return [ctx.t("meeting.your_answer", answer=ctx.t(key))]
 
@@ -82,13 +79,10 @@ async def _organizer_view(ctx: Context, meeting: Meeting) -> list[str]:
                       none_names=", ".join(names["none"]) or dash)]
     if meeting.status == "in_progress" and meeting.format != "absentee":
         return [_roll_line(ctx, await meetings.roll(work, meeting))]
-    lines = []
-    for vote in await work.db.votes(meeting.id):
-        cast = sum(1 for b in await work.db.ballots(vote.id) if b.choice is not None)
-        item = await work.db.item(vote.item_id)
-        lines.append(ctx.t("meeting.vote_line", n=item.position if item else 0, cast=cast, members=vote.members,
-                           status=ctx.t(f"vote.status_{vote.status}")))
-    protocol = await work.db.protocol_of(meeting.id)
+    lines = [ctx.t("meeting.vote_line", n=line.position, cast=line.cast, members=line.members,
+                   status=ctx.t(f"vote.status_{line.status}"))
+             for line in await meeting_facts.vote_lines(work, meeting.id)]
+    protocol = await meeting_facts.protocol_of(work, meeting.id)
     if protocol is not None:
         lines.append(ctx.t("meeting.protocol_line", status=ctx.t(f"protocol.status_{protocol.status}")))
     return ["\n".join(lines)] if lines else []
@@ -111,7 +105,7 @@ async def _organizer_buttons(ctx: Context, meeting: Meeting) -> list[list[Button
         return [[ctx.button("meeting.move_deadline_button", make("mt_move", meeting.id)),
                  ctx.button("meeting.cancel_button", make("mt_drop", meeting.id))]]
     if meeting.status == "in_progress":
-        votes = await office(ctx).db.votes(meeting.id)
+        votes = await meeting_facts.votes(office(ctx), meeting.id)
         closing = [[ctx.button("vote.close_button", make("vote_close", v.id))] for v in votes if v.status == "open"]
         edit_agenda = [ctx.button("agenda.edit_button", make("ag_edit", meeting.id))]
         return [*closing, *_meeting_buttons(ctx, meeting), edit_agenda]
@@ -120,7 +114,7 @@ async def _organizer_buttons(ctx: Context, meeting: Meeting) -> list[list[Button
 
 async def _finished_buttons(ctx: Context, meeting: Meeting) -> list[list[Button]]:
     rows = [[ctx.button("summary.button", make("mt_sum", meeting.id))]]
-    protocol = await office(ctx).db.protocol_of(meeting.id)
+    protocol = await meeting_facts.protocol_of(office(ctx), meeting.id)
     if protocol is not None and protocol.status == "returned" and meeting.secretary_id == ctx.user.id:
         rows.insert(0, [ctx.button("protocol.correct_button", make("pfix", protocol.id))])
     return rows

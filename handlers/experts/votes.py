@@ -5,28 +5,25 @@ from __future__ import annotations
 from bot.events import Button
 from bot.payloads import make
 from bot.presenters import meetings as meeting_texts
-from bot.services import meetings
-from bot.services.meetings import Refusal
+from bot.services import meeting_facts, meetings
 from handlers.citizen import cancel_row, complain
 from handlers.context import Context
 from handlers.experts.base import (
     _meeting_buttons,
     _organized,
     arg,
-    attempt,
     meeting_of,
     office,
-    refuse,
-    refused,
     text_arg,
+    typed_or_leaving,
+    way_on,
 )
+from handlers.router import refusals
 
 
 async def choose_vote_item(ctx: Context) -> None:
-    meeting = await attempt(ctx, meeting_of(ctx, arg(ctx, 0)))
-    if meeting is None:
-        return
-    held = {v.item_id for v in await office(ctx).db.votes(meeting.id)}
+    meeting = await meeting_of(ctx, arg(ctx, 0))
+    held = await meeting_facts.voted_items(office(ctx), meeting.id)
     rows = [[Button(ctx.t("vote.item_button", n=item.position, title=item.title[:40]),
                     make("vote_open", meeting.id, item.id))] for item in meeting.items if item.id not in held]
     if not rows:
@@ -37,8 +34,7 @@ async def choose_vote_item(ctx: Context) -> None:
 
 async def choose_vote_duration(ctx: Context) -> None:
     meeting_id, item_id = arg(ctx, 0), arg(ctx, 1)
-    if await refused(ctx, meeting_of(ctx, meeting_id)):
-        return
+    await meeting_of(ctx, meeting_id)
     rows = [[ctx.button("vote.duration_manual" if minutes == 0 else "vote.duration_minutes",
                         make("vote_go", meeting_id, item_id, minutes), minutes=minutes)]
             for minutes in meetings.VOTE_MINUTES]
@@ -46,23 +42,17 @@ async def choose_vote_duration(ctx: Context) -> None:
 
 
 async def open_vote(ctx: Context) -> None:
-    meeting = await attempt(ctx, meeting_of(ctx, arg(ctx, 0)))
-    if meeting is None:
-        return
-    vote = await attempt(ctx, meetings.open_vote(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0, arg(ctx, 2) or 0),
-                         _meeting_buttons(ctx, meeting))
-    if vote is None:
-        return
+    meeting = await meeting_of(ctx, arg(ctx, 0))
+    with way_on(_meeting_buttons(ctx, meeting)):
+        vote = await meetings.open_vote(office(ctx), ctx.user, meeting, arg(ctx, 1) or 0, arg(ctx, 2) or 0)
     item = next(i for i in meeting.items if i.id == vote.item_id)
-    count = len(await office(ctx).db.ballots(vote.id))
+    count = await meeting_facts.ballot_count(office(ctx), vote.id)
     ctx.say("vote.opened", n=item.position, title=item.title, count=count, replace=True,
             buttons=[[ctx.button("vote.close_button", make("vote_close", vote.id))]])
 
 
 async def cast_ballot(ctx: Context) -> None:
-    cast = await attempt(ctx, meetings.cast(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1)))
-    if cast is None:
-        return
+    cast = await meetings.cast(office(ctx), ctx.user, arg(ctx, 0) or 0, text_arg(ctx, 1))
     reply = meeting_texts.ballot_reply(ctx.settings, ctx.user.language, cast.meeting, cast.item, cast.vote,
                                        cast.choice)
     reply.replace = True
@@ -71,9 +61,7 @@ async def cast_ballot(ctx: Context) -> None:
 
 
 async def close_vote(ctx: Context) -> None:
-    vote = await attempt(ctx, meetings.close_by_presiding(office(ctx), ctx.user, arg(ctx, 0) or 0))
-    if vote is None:
-        return
+    vote = await meetings.close_by_presiding(office(ctx), ctx.user, arg(ctx, 0) or 0)
     ctx.say("vote.closed_summary", decision=ctx.t(f"vote.decision_{vote.result}"), votes_for=vote.votes_for,
             against=vote.votes_against, abstain=vote.votes_abstain, replace=True,
             buttons=[[ctx.button("vote.next_button", make("vote_item", vote.meeting_id)),
@@ -82,11 +70,7 @@ async def close_vote(ctx: Context) -> None:
 
 async def finish_meeting(ctx: Context) -> None:
     meeting = await _organized(ctx)
-    if meeting is None:
-        return
-    protocol = await attempt(ctx, meetings.finish(office(ctx), ctx.user, meeting))
-    if protocol is None:
-        return
+    protocol = await meetings.finish(office(ctx), ctx.user, meeting)
     key = "meeting.finished_drafted" if protocol.status == "drafted" else "meeting.finished_waiting"
     ctx.say(key, id=meeting.id, hours=office(ctx).group(meeting.group_id).dissent_hours, replace=True)
 
@@ -94,9 +78,7 @@ async def finish_meeting(ctx: Context) -> None:
 # --- dissenting opinion and the protocol ---------------------------------------------------------
 
 async def ask_dissent(ctx: Context) -> None:
-    vote = await attempt(ctx, meetings.may_dissent(office(ctx), ctx.user, arg(ctx, 0) or 0))
-    if vote is None:
-        return
+    vote = await meetings.may_dissent(office(ctx), ctx.user, arg(ctx, 0) or 0)
     ctx.set_state("mt_dissent", vote_id=vote.id)
     await ask_dissent_text(ctx)
 
@@ -105,27 +87,17 @@ async def ask_dissent_text(ctx: Context) -> None:
     ctx.say("vote.ask_dissent", buttons=[cancel_row(ctx)])
 
 
+@refusals(typed_or_leaving("vote.dissent_empty"))
 async def enter_dissent(ctx: Context) -> None:
     if not ctx.event.text.strip():
         await complain(ctx, "hint.text_expected")
         return
-    try:
-        await meetings.file_dissent(office(ctx), ctx.user, int(ctx.data.get("vote_id") or 0), ctx.event.text)
-    except Refusal as refusal:
-        if refusal.key == "vote.dissent_empty":
-            await complain(ctx, refusal.key)
-            return
-        ctx.reset()
-        refuse(ctx, refusal)
-        return
+    await meetings.file_dissent(office(ctx), ctx.user, int(ctx.data.get("vote_id") or 0), ctx.event.text)
     ctx.reset()
     ctx.say("vote.dissent_saved")
 
 
 async def approve_protocol(ctx: Context) -> None:
-    done = await attempt(ctx, meetings.approve(office(ctx), ctx.user, arg(ctx, 0) or 0))
-    if done is None:
-        return
-    protocol, sent = done
+    protocol, sent = await meetings.approve(office(ctx), ctx.user, arg(ctx, 0) or 0)
     ctx.say("protocol.approved_sent" if sent else "protocol.approved_wait", number=protocol.number)
     ctx.toast("protocol.approved_toast")

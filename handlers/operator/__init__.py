@@ -18,7 +18,6 @@ from handlers.operator.answer import (
 )
 from handlers.operator.base import (
     RATING_SCORES,
-    acted,
     cancel_row,
     hint_buttons,
     notify_ministry,
@@ -56,7 +55,7 @@ from handlers.operator.taking import ACTIONS, continue_in_private, press_card_bu
 from handlers.router import Router
 
 __all__ = [
-    "ACTIONS", "NUMBER_RE", "RATING_SCORES", "TEXT_PART", "acted", "answer_input", "answer_preview",
+    "ACTIONS", "NUMBER_RE", "RATING_SCORES", "TEXT_PART", "answer_input", "answer_preview",
     "answer_prompt", "answer_restart", "answer_send", "cancel_row", "clarify_input", "clarify_preview",
     "clarify_prompt", "clarify_restart", "clarify_send", "continue_in_private", "duration_words", "extend_choose",
     "extend_prompt", "extend_reason_input", "extend_reason_prompt", "find_appeal", "find_scope", "hint_buttons",

@@ -10,7 +10,8 @@ from bot.presenters.ratings import rate_question
 from bot.services import operator as service
 from handlers import cards
 from handlers.context import Context
-from handlers.operator.base import acted, cancel_row, tell_citizen
+from handlers.operator.base import cancel_row, refuse, tell_citizen
+from handlers.router import refusals
 
 
 async def answer_prompt(ctx: Context) -> None:
@@ -67,15 +68,14 @@ async def answer_restart(ctx: Context) -> None:
     await answer_prompt(ctx)
 
 
+@refusals(refuse)
 async def answer_send(ctx: Context) -> None:
     data = ctx.data
     files = [Attachment(**f) for f in data.get("files", [])]
-    outcome = await service.answer(ctx.repo, data.get("appeal_id") or 0, ctx.user, "\n\n".join(data.get("parts", [])),
-                                   files, ctx.now)
+    with ctx.ending_dialog():
+        appeal = await service.answer(ctx.repo, data.get("appeal_id"), ctx.user, "\n\n".join(data.get("parts", [])),
+                                      files, ctx.now)
     ctx.reset()
-    appeal = await acted(ctx, outcome)
-    if appeal is None:
-        return
     await tell_citizen(ctx, appeal, "answer", lambda names: Reply(text=names.t(
         "answer.to_citizen", number=appeal.number, ministry=names.ministry(appeal.ministry_id),
         text=appeal.answer_text or ""), attachments=files))

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.domain.appeals import AppealStatus
+from bot.domain.errors import Refusal
 from bot.events import Attachment, Button, Reply
 from bot.payloads import make
 from bot.services import operator as service
+from bot.services import users
 from bot.services.audience import about_appeal
-from bot.services.operator import Outcome
 from bot.services.outbox import notify, notify_user
 from handlers import cards, texts
 from handlers.context import Context
@@ -31,45 +33,34 @@ async def hint_buttons(ctx: Context) -> None:
     await texts.router(ctx).prompt(ctx)
 
 
-async def refuse(ctx: Context, problem: str, appeal: Appeal | None = None) -> None:
-    """A refused press: said politely, logged for the audit, nothing changed."""
+async def refuse(ctx: Context, refusal: Refusal) -> None:
+    """A refused action on an appeal: said politely with the appeal's number and status, logged for the audit."""
+    params = {"number": "", "status": "", **refusal.params}
     # The press's payload, never the text typed: logs carry no personal data.
     what = ctx.event.payload or f"a message of {len(ctx.event.text)} characters"
     log.warning("refused %s for %s:%s (role %s, ministry %s) on appeal %s: %s", what,
                 ctx.event.channel, ctx.event.user_id, ctx.user.role, ctx.user.ministry_id,
-                appeal.number if appeal else None, problem)
-    status = texts.status_name(ctx, appeal.status) if appeal else ""
-    ctx.say(problem, number=appeal.number if appeal else "", status=status)
+                params["number"] or None, refusal.key)
+    if isinstance(params["status"], AppealStatus):
+        params["status"] = texts.status_name(ctx, params["status"])
+    ctx.say(refusal.key, **params)
     ctx.toast("operator.refused_toast")
-
-
-async def acted(ctx: Context, outcome: Outcome) -> Appeal | None:
-    """The appeal the service acted on; None, with the refusal said, when the service refused."""
-    if outcome.ok and outcome.appeal is not None:
-        return outcome.appeal
-    await refuse(ctx, outcome.problem or "error.stale_button", outcome.appeal)
-    return None
 
 
 def appeal_id_of(ctx: Context) -> int | None:
     return ctx.data.get("appeal_id")
 
 
-async def current(ctx: Context) -> Appeal | None:
+async def current(ctx: Context) -> Appeal:
     """The appeal of the dialog, re-checked: it may have changed while the operator was typing."""
-    appeal_id = appeal_id_of(ctx)
-    outcome = await service.check(ctx.repo, appeal_id, ctx.user) if appeal_id else None
-    if outcome is None or not outcome.ok:
-        ctx.reset()
-        await refuse(ctx, outcome.problem if outcome else "error.appeal_not_found", outcome.appeal if outcome else None)
-        return None
-    return outcome.appeal
+    with ctx.ending_dialog():
+        return await service.check(ctx.repo, appeal_id_of(ctx), ctx.user)
 
 
 async def tell_citizen(ctx: Context, appeal: Appeal, dedup: str,
                        compose: Callable[[Names], Reply]) -> None:
     """A message to the appeal's citizen, in their language, through the outbox."""
-    citizen = await ctx.repo.users.get(appeal.citizen_id)
+    citizen = await users.by_id(ctx.repo, appeal.citizen_id)
     if citizen is not None:
         reply = compose(Names(ctx.settings, citizen.language))
         await notify_user(ctx.repo, citizen, reply, dedup_key=f"{dedup}:{appeal.id}:{ctx.now.isoformat()}",

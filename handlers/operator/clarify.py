@@ -7,17 +7,20 @@ from bot.payloads import make
 from bot.services import operator as service
 from handlers import cards
 from handlers.context import Context
-from handlers.operator.base import acted, appeal_id_of, cancel_row, current, required_text, tell_citizen
+from handlers.operator.base import appeal_id_of, cancel_row, current, refuse, required_text, tell_citizen
+from handlers.router import refusals
 
 
 async def clarify_prompt(ctx: Context) -> None:
     ctx.say("clarify.ask", number=ctx.data.get("number", ""), buttons=[cancel_row(ctx)])
 
 
+@refusals(refuse)
 async def clarify_input(ctx: Context) -> None:
     question = await required_text(ctx, clarify_prompt)
-    if question is None or await current(ctx) is None:
+    if question is None:
         return
+    await current(ctx)
     ctx.set_state("op_clarify_preview", question=question[:ctx.settings.limits.text_max_length])
     await clarify_preview(ctx)
 
@@ -35,13 +38,12 @@ async def clarify_restart(ctx: Context) -> None:
     await clarify_prompt(ctx)
 
 
+@refusals(refuse)
 async def clarify_send(ctx: Context) -> None:
     question = str(ctx.data.get("question") or "")
-    outcome = await service.request_clarification(ctx.repo, appeal_id_of(ctx) or 0, ctx.user, question, ctx.now)
+    with ctx.ending_dialog():
+        appeal = await service.request_clarification(ctx.repo, appeal_id_of(ctx), ctx.user, question, ctx.now)
     ctx.reset()
-    appeal = await acted(ctx, outcome)
-    if appeal is None:
-        return
     await tell_citizen(ctx, appeal, "clarify", lambda names: Reply(
         text=names.t("clarify.to_citizen", number=appeal.number, question=question),
         buttons=[[Button(names.t("clarify.reply_button"), make("clreply", appeal.id))]]))

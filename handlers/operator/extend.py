@@ -8,7 +8,8 @@ from bot.payloads import make
 from bot.services import operator as service
 from handlers import cards, texts
 from handlers.context import Context
-from handlers.operator.base import acted, appeal_id_of, cancel_row, refuse, required_text, tell_citizen
+from handlers.operator.base import appeal_id_of, cancel_row, refuse, required_text, tell_citizen
+from handlers.router import refusals
 
 
 def duration_words(ctx: Context, days: Duration) -> str:
@@ -24,13 +25,9 @@ async def extend_prompt(ctx: Context) -> None:
             buttons=[row[i:i + 2] for i in range(0, len(row), 2)] + [cancel_row(ctx)])
 
 
+@refusals(refuse)
 async def extend_choose(ctx: Context) -> None:
-    assert ctx.payload is not None
-    try:
-        days = Duration.parse(ctx.payload.arg(0) or "")
-    except ValueError:
-        await refuse(ctx, "error.stale_button")
-        return
+    days = service.extension_chosen(ctx.payload.arg(0) if ctx.payload else None)
     ctx.set_state("op_extend_reason", days=str(days))
     await extend_reason_prompt(ctx)
 
@@ -40,17 +37,16 @@ async def extend_reason_prompt(ctx: Context) -> None:
             buttons=[cancel_row(ctx)])
 
 
+@refusals(refuse)
 async def extend_reason_input(ctx: Context) -> None:
     reason = await required_text(ctx, extend_reason_prompt)
     if reason is None:
         return
     days = Duration.parse(ctx.data.get("days", "0d"))
-    outcome = await service.extend(ctx.repo, ctx.settings, ctx.calendar, appeal_id_of(ctx) or 0, ctx.user, days,
-                                   reason, ctx.now)
+    with ctx.ending_dialog():
+        appeal = await service.extend(ctx.repo, ctx.settings, ctx.calendar, appeal_id_of(ctx), ctx.user, days,
+                                      reason, ctx.now)
     ctx.reset()
-    appeal = await acted(ctx, outcome)
-    if appeal is None:
-        return
     await tell_citizen(ctx, appeal, "extend", lambda names: Reply(text=names.t(
         "extend.to_citizen", number=appeal.number, deadline=names.date(appeal.deadline_at), reason=reason)))
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)

@@ -9,23 +9,21 @@ from bot.services.audience import about_appeal
 from bot.services.outbox import notify_user
 from handlers import cards, texts
 from handlers.context import Context
-from handlers.operator.base import acted, appeal_id_of, cancel_row, refuse, required_text, tell_citizen
+from handlers.operator.base import appeal_id_of, cancel_row, refuse, required_text, tell_citizen
+from handlers.router import refusals
 from handlers.texts import Names
 
 
 async def redirect_prompt(ctx: Context) -> None:
-    appeal = await ctx.repo.appeals.get(appeal_id_of(ctx) or 0)
+    appeal = await service.appeal(ctx.repo, appeal_id_of(ctx))
     rows = [[Button(texts.ministry_name(ctx, ministry_id), make("rto", ministry_id))]
             for ministry_id in ctx.settings.ministries if appeal is None or ministry_id != appeal.ministry_id]
     ctx.say("redirect.choose", number=ctx.data.get("number", ""), buttons=[*rows, cancel_row(ctx)])
 
 
+@refusals(refuse)
 async def redirect_choose(ctx: Context) -> None:
-    assert ctx.payload is not None
-    ministry_id = ctx.payload.arg(0) or ""
-    if ministry_id not in ctx.settings.ministries:
-        await refuse(ctx, "error.stale_button")
-        return
+    ministry_id = service.ministry_chosen(ctx.settings, ctx.payload.arg(0) if ctx.payload else None)
     ctx.set_state("op_redirect_reason", ministry=ministry_id)
     await redirect_reason_prompt(ctx)
 
@@ -35,20 +33,17 @@ async def redirect_reason_prompt(ctx: Context) -> None:
             buttons=[cancel_row(ctx)])
 
 
+@refusals(refuse)
 async def redirect_reason_input(ctx: Context) -> None:
     reason = await required_text(ctx, redirect_reason_prompt)
     if reason is None:
         return
     ministry_id = ctx.data.get("ministry", "")
-    outcome = await service.redirect(ctx.repo, ctx.settings, appeal_id_of(ctx) or 0, ctx.user, ministry_id, reason,
-                                     ctx.now, ctx.extras.get("classifier"))
+    with ctx.ending_dialog():
+        redirected = await service.redirect(ctx.repo, ctx.settings, appeal_id_of(ctx), ctx.user, ministry_id, reason,
+                                            ctx.now, ctx.extras.get("classifier"))
     ctx.reset()
-    appeal = await acted(ctx, outcome)
-    if appeal is None:
-        return
-    events = await ctx.repo.appeals.events(appeal.id)
-    previous = events[-1].details.get("from", "")
-    late = bool(events[-1].details.get("late"))
+    appeal, previous, late = redirected.appeal, redirected.previous, redirected.late
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, ministry_id=previous, redirected_to=ministry_id)
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now, with_files=True)
     await tell_citizen(ctx, appeal, "redirect", lambda names: Reply(text=names.t(
@@ -58,8 +53,7 @@ async def redirect_reason_input(ctx: Context) -> None:
 
 
 async def reassign_prompt(ctx: Context) -> None:
-    appeal = await ctx.repo.appeals.get(appeal_id_of(ctx) or 0)
-    operators = await ctx.repo.staff.operators_of(appeal.ministry_id) if appeal else []
+    operators = await service.operators_for(ctx.repo, appeal_id_of(ctx))
     if not operators:
         ctx.reset()
         ctx.say("reassign.nobody")
@@ -68,17 +62,12 @@ async def reassign_prompt(ctx: Context) -> None:
     ctx.say("reassign.choose", number=ctx.data.get("number", ""), buttons=[*rows, cancel_row(ctx)])
 
 
+@refusals(refuse)
 async def reassign_to(ctx: Context) -> None:
-    assert ctx.payload is not None
-    operator = await ctx.repo.users.get(ctx.payload.int_arg(0) or 0)
+    operator_id = ctx.payload.int_arg(0) if ctx.payload else None
     appeal_id = appeal_id_of(ctx) or 0
     ctx.reset()
-    if operator is None:
-        await refuse(ctx, "error.stale_button")
-        return
-    appeal = await acted(ctx, await service.reassign(ctx.repo, appeal_id, ctx.user, operator, ctx.now))
-    if appeal is None:
-        return
+    appeal, operator = await service.reassign(ctx.repo, appeal_id, ctx.user, operator_id, ctx.now)
     await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
     await notify_user(ctx.repo, operator, Reply(text=Names(ctx.settings, operator.language).t(
         "reassign.to_operator", number=appeal.number),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from bot.services import appeals
 from handlers.context import Context
 from storage.models import Appeal
 
@@ -46,7 +47,4 @@ async def find_appeal(ctx: Context, text: str) -> Appeal | None:
     if parsed is None:
         return None
     year, seq = parsed
-    if year is None:
-        this_year = ctx.now.astimezone(ctx.settings.region.zone).year
-        return await ctx.repo.appeals.by_seq(seq, this_year) or await ctx.repo.appeals.by_seq(seq)
-    return await ctx.repo.appeals.by_seq(seq, year)
+    return await appeals.by_typed_number(ctx.repo, seq, year, ctx.now.astimezone(ctx.settings.region.zone).year)

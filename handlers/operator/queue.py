@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.domain.errors import Refusal
+from bot.domain.roles import Role
 from bot.events import Button, Reply
 from bot.payloads import make
 from bot.services import operator as service
@@ -10,6 +12,7 @@ from handlers import cards, texts
 from handlers.context import Context
 from handlers.operator.base import refuse
 from handlers.operator.lookup import find_appeal, find_scope
+from handlers.router import refusals
 from storage.models import Appeal
 
 
@@ -45,7 +48,7 @@ async def show_queue(ctx: Context) -> None:
                 return
             kind, key = found[0]
             ministry_id, sector_id = (key, None) if kind == "ministry" else (None, key)
-    elif ctx.user.role == "operator":
+    elif ctx.user.role == Role.OPERATOR:
         ministry_id = ctx.user.ministry_id
     else:
         ctx.say("operator.staff_command")
@@ -67,6 +70,7 @@ async def show_overdue(ctx: Context) -> None:
     await _list(ctx, "overdue.title", items)
 
 
+@refusals(refuse)
 async def show_appeal_command(ctx: Context, typed: str | None = None) -> None:
     if not staff.is_staff(ctx.user):
         ctx.say("operator.staff_command")
@@ -80,15 +84,12 @@ async def show_appeal_command(ctx: Context, typed: str | None = None) -> None:
 
 
 async def show_appeal(ctx: Context, appeal_id: int) -> None:
-    appeal = await ctx.repo.appeals.get(appeal_id)
-    if appeal is None or not (staff.may_handle(ctx.user, appeal) or appeal.citizen_id == ctx.user.id):
-        await refuse(ctx, "error.appeal_not_found")
-        return
-    names = texts.names(ctx)
-    await ctx.repo.appeals.load_attachments(appeal)
-    assignee = await ctx.repo.users.get(appeal.assignee_id) if appeal.assignee_id else None
-    lines = [cards.card_text(names, appeal, cards.short_name(assignee)), ctx.t("appeal.history")]
-    for event in await ctx.repo.appeals.events(appeal.id):
+    view = await service.appeal_view(ctx.repo, appeal_id)
+    if view is None or not (staff.may_handle(ctx.user, view.appeal) or view.appeal.citizen_id == ctx.user.id):
+        raise Refusal("error.appeal_not_found")
+    appeal, names = view.appeal, texts.names(ctx)
+    lines = [cards.card_text(names, appeal, cards.short_name(view.assignee)), ctx.t("appeal.history")]
+    for event in view.events:
         line = ctx.t("history.line", at=texts.local_datetime(ctx, event.at), what=ctx.t(f"event.{event.kind}"))
         if event.reason:
             line += ctx.t("history.reason", reason=event.reason)
@@ -116,10 +117,9 @@ def text_parts(text: str, size: int = TEXT_PART) -> list[str]:
 
 async def show_full_text(ctx: Context, appeal_id: int) -> None:
     """The whole text of an appeal, in parts: a long appeal can be read to the end, in any messenger."""
-    appeal = await ctx.repo.appeals.get(appeal_id)
+    appeal = await service.appeal(ctx.repo, appeal_id)
     if appeal is None or not staff.may_handle(ctx.user, appeal):
-        await refuse(ctx, "error.appeal_not_found")
-        return
+        raise Refusal("error.appeal_not_found")
     parts = text_parts(appeal.text or "")
     for index, part in enumerate(parts, 1):
         ctx.say("card.text_part", number=appeal.number, part=index, parts=len(parts), text=part)

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.domain.errors import Refusal
 from bot.services import operator as service
-from bot.services import staff
+from bot.services import staff, users
 from bot.services.outbox import notify_user
 from handlers import cards, texts
 from handlers.context import Context
-from handlers.operator.base import acted, refuse
+from handlers.operator.base import refuse
 from handlers.operator.queue import show_appeal, show_full_text
+from handlers.router import refusals
 
 ACTIONS = ("take", "ans", "clar", "redir", "ext", "reas", "open", "text")
 
 
+@refusals(refuse)
 async def press_card_button(ctx: Context) -> None:
-    assert ctx.payload is not None
-    action, appeal_id = ctx.payload.arg(0), ctx.payload.int_arg(1)
+    action = ctx.payload.arg(0) if ctx.payload else None
+    appeal_id = ctx.payload.int_arg(1) if ctx.payload else None
     if action not in ACTIONS or appeal_id is None:
-        await refuse(ctx, "error.stale_button")
-        return
+        raise Refusal("error.stale_button")
     if not staff.is_staff(ctx.user):
-        await refuse(ctx, "operator.staff_only")
-        return
+        raise Refusal("operator.staff_only")
     if action == "take":
         await take(ctx, appeal_id)
         return
@@ -33,15 +34,11 @@ async def press_card_button(ctx: Context) -> None:
     if action == "text":
         await show_full_text(ctx, appeal_id)
         return
-    appeal = await acted(ctx, await service.check(ctx.repo, appeal_id, ctx.user))
-    if appeal is None:
-        return
+    appeal = await service.check(ctx.repo, appeal_id, ctx.user)
     if action == "reas" and not staff.is_supervisor(ctx.user):
-        await refuse(ctx, "operator.supervisors_only", appeal)
-        return
+        raise service.refusal("operator.supervisors_only", appeal)
     if action == "ext" and appeal.extended:
-        await refuse(ctx, "extend.only_once", appeal)
-        return
+        raise service.refusal("extend.only_once", appeal)
     state = {"ans": "op_answer", "clar": "op_clarify", "redir": "op_redirect", "ext": "op_extend",
              "reas": "op_reassign"}[action]
     if ctx.event.is_group:
@@ -60,7 +57,7 @@ async def continue_in_private(ctx: Context, state: str, **data: object) -> None:
     being drafted is nobody else's business. The prompt goes out through the outbox, as for any
     message to another chat.
     """
-    private = await ctx.repo.conversations.load(ctx.event.channel, ctx.user.chat_id)
+    private = await users.dialog(ctx.repo, ctx.event.channel, ctx.user.chat_id)
     there = replace(ctx, conversation=private, replies=[], payload=None,
                     event=replace(ctx.event, chat_id=ctx.user.chat_id, is_group=False, payload=None))
     there.reset()
@@ -72,17 +69,8 @@ async def continue_in_private(ctx: Context, state: str, **data: object) -> None:
 
 
 async def take(ctx: Context, appeal_id: int) -> None:
-    outcome = await service.take(ctx.repo, appeal_id, ctx.user, ctx.now)
-    if not outcome.ok or outcome.appeal is None:
-        if outcome.problem == "operator.already_taken" and outcome.appeal is not None:
-            holder = await ctx.repo.users.get(outcome.appeal.assignee_id or 0)
-            ctx.say("operator.already_taken", number=outcome.appeal.number,
-                    who=(holder.display_name if holder else None) or "—")
-            ctx.toast("operator.refused_toast")
-            return
-        await refuse(ctx, outcome.problem or "error.stale_button", outcome.appeal)
-        return
-    await cards.publish_card(ctx.repo, ctx.settings, outcome.appeal, ctx.now)
-    ctx.say("operator.taken", number=outcome.appeal.number,
-            buttons=cards.action_buttons(texts.names(ctx), outcome.appeal, staff.is_supervisor(ctx.user)))
+    appeal = await service.take(ctx.repo, appeal_id, ctx.user, ctx.now)
+    await cards.publish_card(ctx.repo, ctx.settings, appeal, ctx.now)
+    ctx.say("operator.taken", number=appeal.number,
+            buttons=cards.action_buttons(texts.names(ctx), appeal, staff.is_supervisor(ctx.user)))
     ctx.toast("operator.taken_toast")
