@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -90,12 +91,20 @@ async def _classifier(settings: Settings, sessionmaker: async_sessionmaker[Async
         return None
 
 
-async def _check_schema(engine: AsyncEngine) -> None:
+@cache
+def _code_head() -> str | None:
+    """The latest migration in the code: the scripts are read once per process, not at every App built."""
     from alembic.script import ScriptDirectory
 
-    from storage.migrate import MIGRATIONS, alembic_config, current_revision
+    from storage.migrate import alembic_config
 
-    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def _check_schema(engine: AsyncEngine) -> None:
+    from storage.migrate import MIGRATIONS, current_revision
+
+    head = _code_head()
     try:
         current = await current_revision(engine)
     except Exception as exc:

@@ -11,9 +11,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+if TYPE_CHECKING:  # the web server is imported by `run` only: other commands start without aiohttp
+    from aiohttp import web
 
 update_key: contextvars.ContextVar[str | None] = contextvars.ContextVar("update_key", default=None)
 user_ref: contextvars.ContextVar[str | None] = contextvars.ContextVar("user_ref", default=None)
@@ -93,6 +96,8 @@ Snapshot = Callable[[], Awaitable[dict[str, object]]]
 
 def ops_app(metrics: Metrics, snapshot: Snapshot) -> web.Application:
     """/healthz answers 200 when the database answers; /metrics refreshes the gauges and exports all."""
+    from aiohttp import web
+
 
     async def healthz(_: web.Request) -> web.Response:
         try:

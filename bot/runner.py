@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TextIO
 
-from aiohttp import web
-
 from bot.app import App, build_app
 from bot.channels import registry
 from bot.channels.base import Channel, ChannelPlugin, Runtime
@@ -91,6 +89,8 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
 
 async def serve_ops(app: App) -> Callable[[], Awaitable[None]]:
     """/healthz and /metrics on their own small server (also in polling mode, where no web server runs)."""
+    from aiohttp import web  # here, not at the top: the console starts without it
+
     runner = web.AppRunner(ops_app(app.metrics, app.snapshot), access_log=None)
     await runner.setup()
     ops = app.settings.ops

@@ -25,7 +25,7 @@ import sqlite3
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 import bot.channels.lazy_aiogram  # noqa: E402, F401  # isort: skip  (as in production: aiogram's types built lazily)
 from bot.app import App, build_app  # noqa: E402
 from bot.config import Settings, load  # noqa: E402
+from bot.services.report_jobs import report_process  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Base  # noqa: E402
 from tests.utils.chat import Chat  # noqa: E402
@@ -75,7 +76,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "database under test: SQLite (a copy of a migrated template per test)" + server
 
 
+# The tests that start processes, longest first (seconds each on an idle machine). They run first, so that
+# with `--dist worksteal` (pyproject) the two workers finish together on short tests rather than one
+# waiting for the other's long last test. Order only: a name missing here costs time, never a result.
+LONG_FIRST = (
+    "tests/test_readme_example.py",
+    "tests/test_domain.py::test_an_admin_invited_from_the_shell_has_the_supervisors_commands",
+    "tests/test_routing_dialog.py::test_classify_import_and_train_from_the_command_line",
+    "tests/test_classifier.py::test_the_cached_model_is_rebuilt_when_its_inputs_change",
+    "tests/test_report_jobs.py::test_the_console_shows_the_report_before_the_next_prompt",
+    "tests/test_staff_cli.py",
+    "tests/test_console.py",
+    "tests/test_supervisor_followups.py::test_every_command_takes_dd_mm_yyyy_and_echoes_the_period",
+    "tests/test_shutdown.py",
+    "tests/test_classifier.py::test_learned_examples_teach_the_model",
+    "tests/test_ops.py::test_db_backup_makes_a_consistent_copy",
+    "tests/test_conversation_properties.py",
+    "tests/test_routing_dialog.py::test_retraining_on_learned_examples_changes_the_suggestion",
+)
+
+
+def _long_rank(item: pytest.Item) -> int:
+    return next((rank for rank, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_long_rank)  # stable: the rest keep their order
     for item in items:
         if item.get_closest_marker("postgres") is not None:
             if not POSTGRES_URL:
@@ -273,10 +299,29 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
 
 
+@pytest.fixture(scope="session")
+def report_processes() -> Iterator[list[ProcessPoolExecutor]]:
+    """The report process of the session (spawned at the first report, then importing matplotlib, openpyxl
+    and the models once, not per test): reports are still built in a process of their own."""
+    pools: list[ProcessPoolExecutor] = []
+    yield pools
+    for pool in pools:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 @pytest.fixture
-async def app(settings: Settings, clock: Clock) -> AsyncIterator[App]:
+def shared_report_process(report_processes: list[ProcessPoolExecutor]) -> ProcessPoolExecutor:
+    if not report_processes or getattr(report_processes[-1], "_broken", False):  # a test crashed it: a new one
+        report_processes.append(report_process())
+    return report_processes[-1]
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: Clock, shared_report_process: ProcessPoolExecutor) -> AsyncIterator[App]:
     # The database is at the latest migration already (template copy or scratch database): checked, not migrated.
     built = await build_app(settings, clock=clock, migrate=False)
+    if built.reports is not None:
+        built.reports.share(shared_report_process)
     yield built
     await built.close()
 

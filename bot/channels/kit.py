@@ -11,12 +11,13 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Any, TypeVar
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.events import FILE_HEAD_BYTES, Attachment, ConversationHandler, HandlingDeferred, Incoming, Reply
 from bot.i18n import translator
+
+if TYPE_CHECKING:  # the console channel uses this module too, and starts without aiohttp
+    import aiohttp
 
 log = logging.getLogger(__name__)
 

@@ -16,25 +16,25 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from typing import TYPE_CHECKING
 
 from bot.i18n import Translator, translator
 from bot.presenters import dates
 from bot.services.meetings.document import ItemRecord, ProtocolRecord
 
+if TYPE_CHECKING:  # python-docx is imported when a protocol is written, not by every command that starts
+    from docx.document import Document
+
 FONT = "Times New Roman"
-FONT_SIZE = Pt(13)
-PAGE = (Mm(210), Mm(297))
-MARGINS = {"left_margin": Mm(20), "right_margin": Mm(10), "top_margin": Mm(20), "bottom_margin": Mm(20)}
+FONT_SIZE_PT = 13
+PAGE_MM = (210, 297)
+MARGINS_MM = {"left_margin": 20, "right_margin": 10, "top_margin": 20, "bottom_margin": 20}
 
 
 def render(record: ProtocolRecord, path: Path, language: str = "ru") -> Path:
     """Write the document to ``path`` (atomically: a reader never sees half a file); returns the absolute path."""
+    from docx import Document
+
     t = translator(language)
     document = Document()
     _page(document)
@@ -57,10 +57,15 @@ def render(record: ProtocolRecord, path: Path, language: str = "ru") -> Path:
 
 def _page(document: Document) -> None:
     """A4 portrait with the margins of ГОСТ Р 7.0.97-2016 and the page number centred in the footer."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
     for section in document.sections:
-        section.page_width, section.page_height = PAGE
-        for name, value in MARGINS.items():
-            setattr(section, name, value)
+        section.page_width, section.page_height = (Mm(size) for size in PAGE_MM)
+        for name, value in MARGINS_MM.items():
+            setattr(section, name, Mm(value))
         paragraph = section.footer.paragraphs[0]
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
         run = paragraph.add_run()
@@ -75,12 +80,16 @@ def _page(document: Document) -> None:
 
 
 def _base_style(document: Document) -> None:
+    from docx.shared import Pt
+
     style = document.styles["Normal"]
     style.font.name = FONT
-    style.font.size = FONT_SIZE
+    style.font.size = Pt(FONT_SIZE_PT)
 
 
 def _centered(document: Document, text: str, bold: bool = False) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.add_run(text).bold = bold

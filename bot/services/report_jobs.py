@@ -124,6 +124,12 @@ def _yield_cpu() -> None:
         os.nice(NICENESS)
 
 
+def report_process() -> ProcessPoolExecutor:
+    """The process reports are built in: spawned (a clean interpreter, no copied loop), below the dialogs."""
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_yield_cpu)
+
+
 def outbox_key(request_id: int) -> str:
     return f"report:{request_id}"
 
@@ -135,19 +141,24 @@ class ReportWorker:
     clock: Callable[[], datetime]
     directory: Path | None = None
     _pool: ProcessPoolExecutor | None = field(default=None, repr=False)
+    _shared: bool = field(default=False, repr=False)
     words: ReportWording = field(kw_only=True)
 
     def _process(self) -> ProcessPoolExecutor:
-        """One report process, started on the first report (spawned: a clean interpreter, no copied loop)."""
+        """One report process, started on the first report."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_yield_cpu)
+            self._pool = report_process()
         return self._pool
 
+    def share(self, pool: ProcessPoolExecutor) -> None:
+        """Build in ``pool``, a report process that outlives this worker (the tests keep one per session
+        instead of starting an interpreter per test); close() leaves it running."""
+        self._pool, self._shared = pool, True
+
     def close(self) -> None:
-        if self._pool is not None:
+        if self._pool is not None and not self._shared:
             self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._pool = None
 
     async def run(self, stop: asyncio.Event, idle_sleep_s: float = 0.5) -> None:
         while not stop.is_set():
