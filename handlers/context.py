@@ -18,15 +18,14 @@ from bot.i18n import Translator, translator
 from bot.payloads import Payload
 from bot.services.appeals import Draft
 from bot.services.calendar import ProductionCalendar
-from bot.services.meetings import Refusal as MeetingRefusal
 from storage.models import Conversation, User
 from storage.repositories import Repositories
 
 if TYPE_CHECKING:
     from handlers.router import Router
-# The ways a service says a polite no (the meeting services' own class until they raise the domain's):
-# a step lets them pass and the router shows them (handlers.router.Router.dispatch).
-REFUSALS = (Refusal, MeetingRefusal)
+
+# How a service says a polite no: a step lets it pass and the router shows it (handlers.router.Router.dispatch).
+REFUSALS = Refusal
 
 
 @dataclass

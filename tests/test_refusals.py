@@ -6,7 +6,7 @@ from bot.app import App
 from bot.domain.errors import Refusal
 from bot.i18n import translator
 from bot.payloads import make
-from bot.services.meetings import Refusal as MeetingRefusal
+from bot.services.meetings import Refusal as MeetingRefusal  # the same class as the domain's
 from handlers.context import Context
 from handlers.router import refusals, said
 from storage.repositories import Repositories

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 
 class Refusal(Exception):
-    """A polite no: ``key`` is the message to show, ``params`` fill it in; nothing has changed.
-
-    Same shape as ``bot.services.meetings.Refusal``, which this one is meant to replace.
-    """
+    """A polite no: ``key`` is the message to show, ``params`` fill it in. A parameter that is a message key
+    (``bot.services.meetings.Key``) or a date is worded by whoever shows the refusal (handlers.router)."""
 
     def __init__(self, key: str, **params: object) -> None:
         super().__init__(key)

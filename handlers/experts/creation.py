@@ -10,7 +10,6 @@ from bot.payloads import make
 from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_facts, meetings, validation
 from bot.services.meetings import MeetingDraft
-from bot.services.meetings import Refusal as MeetingRefusal
 from bot.services.meetings import agenda as meeting_agenda
 from handlers import common, texts
 from handlers.citizen import cancel_row, complain, complained
@@ -75,9 +74,9 @@ async def ask_when_check(ctx: Context) -> None:
     when = draft.when
     try:
         if when is None:
-            raise MeetingRefusal("meeting.when_invalid")
+            raise Refusal("meeting.when_invalid")
         warnings = meetings.check_when(office(ctx), office(ctx).group(draft.group_id), when)
-    except MeetingRefusal:  # not a refusal to show: the question goes back a step
+    except Refusal:  # not a refusal to show: the question goes back a step
         await go(ctx, "meeting.when")  # the moment has passed while the secretary was thinking
         return
     lines = [ctx.t(key, **params) for key, params in warnings]

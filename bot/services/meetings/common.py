@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import ExpertGroup, Settings
+from bot.domain.errors import Refusal
 from bot.events import Reply
 from bot.services.audience import of_group
 from bot.services.calendar import ProductionCalendar
@@ -33,16 +34,6 @@ FORMATS = ("in_person", "video", "absentee")
 VOTE_MINUTES = (0, 5, 15, 30)
 NAME_MIN, NAME_MAX = 2, 200
 TITLE_MAX = 1000
-
-
-class Refusal(Exception):
-    """A polite no: ``key`` is the message to show, nothing has changed. A parameter that is a ``Key``
-    or a date is worded by whoever shows the refusal."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
 
 
 class Key(str):
