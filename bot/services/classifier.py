@@ -109,6 +109,7 @@ async def train_in_child(settings: Settings, knowledge: list[LabelledText]) -> P
         finally:
             if process.returncode is None:  # cancelled (shutting down): no training child outlives the bot
                 process.kill()
+                await process.wait()  # reaped here, so its transport closes on this loop, not when collected
         if process.returncode != 0:
             raise RuntimeError(f"training the routing model failed: {errors.decode(errors='replace')[-2000:]}")
     finally:
