@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.errors import Refusal
 from bot.payloads import make
 from bot.presenters.ratings import rate_buttons
 from bot.services import ratings
@@ -17,7 +18,7 @@ from handlers import texts
 from handlers.cards import publish_card
 from handlers.citizen import complain
 from handlers.context import Context
-from handlers.router import Dialog, Router
+from handlers.router import Dialog, Router, refusals
 
 RATING = Dialog("rating")
 COMMENT_STATE = RATING.state("comment")
@@ -42,9 +43,10 @@ def _leave_comment_step(ctx: Context) -> None:
     ctx.come_back(_step(ctx).get("back", ""), drop=STEP_KEY)
 
 
-async def _refuse(ctx: Context, problem: str) -> None:
+async def _refused(ctx: Context, refusal: Refusal) -> None:
+    """A refused press or comment: the reason with the rules' figures it may name, under the step's buttons."""
     rules = ctx.settings.ratings
-    await complain(ctx, problem, hours=ctx.t.plural("duration.hours", rules.change_window_hours),
+    await complain(ctx, refusal.key, hours=ctx.t.plural("duration.hours", rules.change_window_hours),
                    days=ctx.t.plural("duration.within_days", rules.reopen_within_days), max=rules.reopen_max)
     ctx.toast("rating.refused_toast")
 
@@ -58,16 +60,13 @@ async def _back_to_dialog(ctx: Context) -> None:
 
 # --- rating ---------------------------------------------------------------------------------------
 
+@refusals(_refused)
 async def rate_answer(ctx: Context) -> None:
     assert ctx.payload is not None
     appeal_id, score = ctx.payload.int_arg(0), ctx.payload.int_arg(1)
     if appeal_id is None or score is None or len(ctx.payload.args) != 2:
-        await _refuse(ctx, "rating.invalid")
-        return
+        raise Refusal("rating.invalid")
     outcome = await ratings.rate(ctx.repo, ctx.settings, ctx.user, appeal_id, score, ctx.now)
-    if not outcome.ok or outcome.appeal is None or outcome.rating is None:
-        await _refuse(ctx, outcome.problem or "rating.invalid")
-        return
     back = _step(ctx).get("back", "") if ctx.state == COMMENT_STATE else ctx.state
     ctx.set_state(COMMENT_STATE, **{STEP_KEY: {"appeal_id": appeal_id, "answer_no": outcome.rating.answer_no,
                                                "back": back}})
@@ -85,6 +84,7 @@ async def ask_comment(ctx: Context) -> None:
             buttons=[[ctx.button("rating.skip", make("rating.skip_comment", step.get("appeal_id", 0)))]])
 
 
+@refusals(_refused)
 async def enter_comment(ctx: Context) -> None:
     text = " ".join(ctx.event.text.split())
     if not text:
@@ -94,27 +94,25 @@ async def enter_comment(ctx: Context) -> None:
         await complain(ctx, "rating.comment_too_long", max=ctx.settings.limits.comment_max_length, length=len(text))
         return
     step = _step(ctx)
+    _leave_comment_step(ctx)  # saved or refused, the comment step is over
     outcome = await ratings.comment(ctx.repo, ctx.settings, ctx.user, step.get("appeal_id") or 0,
                                     step.get("answer_no") or 0, text, ctx.now)
     await _finish(ctx, outcome, "rating.comment_saved")
 
 
+@refusals(_refused)
 async def skip_comment(ctx: Context) -> None:
     assert ctx.payload is not None
     step = _step(ctx)
     if ctx.payload.int_arg(0) != step.get("appeal_id"):
-        await _refuse(ctx, "rating.invalid")
-        return
+        raise Refusal("rating.invalid")
+    _leave_comment_step(ctx)  # skipped or refused, the comment step is over
     outcome = await ratings.comment(ctx.repo, ctx.settings, ctx.user, step.get("appeal_id") or 0,
                                     step.get("answer_no") or 0, None, ctx.now)
     await _finish(ctx, outcome, "rating.comment_skipped")
 
 
 async def _finish(ctx: Context, outcome: Rated, said: str) -> None:
-    _leave_comment_step(ctx)
-    if not outcome.ok or outcome.appeal is None:
-        await _refuse(ctx, outcome.problem or "rating.invalid")
-        return
     ctx.say(said, replace=ctx.event.is_button)
     if outcome.may_reopen:
         ctx.say("reopen.offer", number=outcome.appeal.number,
@@ -128,16 +126,13 @@ async def _finish(ctx: Context, outcome: Rated, said: str) -> None:
 
 # --- reopening ------------------------------------------------------------------------------------
 
+@refusals(_refused)
 async def reopen_appeal(ctx: Context) -> None:
     assert ctx.payload is not None
     appeal_id = ctx.payload.int_arg(0)
     if appeal_id is None or len(ctx.payload.args) != 1:
-        await _refuse(ctx, "rating.invalid")
-        return
+        raise Refusal("rating.invalid")
     outcome = await ratings.reopen(ctx.repo, ctx.settings, ctx.calendar, ctx.user, appeal_id, ctx.now)
-    if not outcome.ok or outcome.appeal is None:
-        await _refuse(ctx, outcome.problem or "rating.invalid")
-        return
     appeal = outcome.appeal
     # The ministry gets the card again, marked as a repeat appeal (``reopen_count``).
     await publish_card(ctx.repo, ctx.settings, appeal, ctx.now)

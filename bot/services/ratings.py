@@ -4,8 +4,8 @@ One rating per answer (``answer_no``: the first answer is 1, the answer to a reo
 It can be changed for ``[ratings] change_window_hours`` after it was given. A rating at or
 below ``reopen_threshold`` lets the citizen send the appeal back to the same ministry as a
 repeat appeal, within ``reopen_within_days`` of the answer and at most ``reopen_max`` times.
-Every function checks ownership and state under the appeal's row lock and returns a problem
-key instead of acting; a forged or stale button therefore changes nothing.
+Every function checks ownership and state under the appeal's row lock and refuses
+(``Refusal``: a message key) instead of acting; a forged or stale button therefore changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.domain.appeals import ANSWERED, AppealStatus, move
+from bot.domain.errors import Refusal
 from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import compute_deadline, deadline_for, next_working_moment, parse_working_hours
 from bot.services.reminders import Rules, next_reminder
@@ -32,17 +33,12 @@ REMINDER_BATCH = 500
 
 @dataclass(frozen=True)
 class Rated:
-    """The outcome of a press: the appeal and its rating, or a problem key (message) if refused."""
+    """What a press did: the appeal and its rating (a refused press raises ``Refusal`` instead)."""
 
-    appeal: Appeal | None
-    rating: AppealRating | None = None
-    problem: str | None = None
+    appeal: Appeal
+    rating: AppealRating
     changed: bool = False
     may_reopen: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.problem is None
 
 
 def answer_no(appeal: Appeal) -> int:
@@ -85,12 +81,12 @@ async def rate(repo: Repositories, settings: Settings, citizen: User, appeal_id:
                now: datetime) -> Rated:
     """Give or change the rating of the appeal's current answer."""
     if score not in SCORES:
-        return Rated(None, problem="rating.invalid")
+        raise Refusal("rating.invalid")
     appeal = await _own_appeal(repo, citizen, appeal_id)
     if appeal is None:
-        return Rated(None, problem="error.appeal_not_found")
+        raise Refusal("error.appeal_not_found")
     if appeal.status not in ANSWERED:
-        return Rated(appeal, problem=_unanswered_problem(appeal))
+        raise Refusal(_unanswered_problem(appeal))
     ratings = RatingRepo(repo.session)
     rating = await ratings.get(appeal.id, answer_no(appeal))
     if rating is None:
@@ -101,9 +97,9 @@ async def rate(repo: Repositories, settings: Settings, citizen: User, appeal_id:
         await _event(repo, appeal, citizen, "rated", now, score=score, answer_no=rating.answer_no)
         return Rated(appeal, rating, may_reopen=reopen_problem(settings, appeal, rating, now) is None)
     if rating.score == score:
-        return Rated(appeal, rating, problem="rating.unchanged")
+        raise Refusal("rating.unchanged")
     if now - rating.at > timedelta(hours=settings.ratings.change_window_hours):
-        return Rated(appeal, rating, problem="rating.window_closed")
+        raise Refusal("rating.window_closed")
     old, rating.score, rating.changed_at = rating.score, score, now
     await _event(repo, appeal, citizen, "rated", now, score=score, old=old, answer_no=rating.answer_no)
     return Rated(appeal, rating, changed=True, may_reopen=reopen_problem(settings, appeal, rating, now) is None)
@@ -114,10 +110,10 @@ async def comment(repo: Repositories, settings: Settings, citizen: User, appeal_
     """Attach the citizen's comment to the rating of answer ``number`` (None: skipped); may they reopen now?"""
     appeal = await _own_appeal(repo, citizen, appeal_id)
     if appeal is None:
-        return Rated(None, problem="error.appeal_not_found")
+        raise Refusal("error.appeal_not_found")
     rating = await RatingRepo(repo.session).get(appeal.id, number)
     if rating is None:
-        return Rated(appeal, problem="rating.not_rated")
+        raise Refusal("rating.not_rated")
     if text is not None:
         rating.comment = text[:settings.limits.comment_max_length]
     may_reopen = number == answer_no(appeal) and reopen_problem(settings, appeal, rating, now) is None
@@ -133,11 +129,11 @@ async def reopen(repo: Repositories, settings: Settings, calendar: ProductionCal
     """Back to the same ministry as a repeat appeal, with a new term and the citizen's comment."""
     appeal = await _own_appeal(repo, citizen, appeal_id)
     if appeal is None:
-        return Rated(None, problem="error.appeal_not_found")
+        raise Refusal("error.appeal_not_found")
     rating = await RatingRepo(repo.session).get(appeal.id, answer_no(appeal))
     problem = reopen_problem(settings, appeal, rating, now)
     if problem is not None:
-        return Rated(appeal, rating, problem=problem)
+        raise Refusal(problem)
     assert rating is not None
     old_deadline = appeal.deadline_at
     zone, hours = settings.region.zone, parse_working_hours(settings.region.working_hours)
