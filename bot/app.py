@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -40,6 +42,14 @@ class App:
     deps: Deps = field(default_factory=Deps)
     metrics: Metrics = field(default_factory=Metrics)
     reports: ReportWorker | None = None
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[Repositories]:
+        """One CLI command's transaction, opened here for every command (an update's is opened in
+        ``handlers.Conversations.handle``, a scan's in ``bot.scheduler`` / ``bot.scans``): committed when the
+        block ends, rolled back if it raises."""
+        async with self.sessionmaker() as session, session.begin():
+            yield Repositories(session)
 
     async def snapshot(self) -> dict[str, object]:
         """Figures for /metrics and /healthz (a failing database fails the health check)."""

@@ -16,7 +16,6 @@ from bot.presenters import dates
 from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_minutes, meetings, staff
 from storage.expert_repo import ExpertRepo
-from storage.repositories import Repositories
 
 
 def register(commands: Any) -> None:
@@ -51,8 +50,8 @@ def _known(app: App, group_id: str) -> bool:
 async def invite_command(args: argparse.Namespace, app: App) -> int:
     if not _known(app, args.group):
         return 2
-    async with app.sessionmaker() as session, session.begin():
-        invite = await staff.create_invite(Repositories(session), app.settings, args.role, None, datetime.now(UTC),
+    async with app.work() as repo:
+        invite = await staff.create_invite(repo, app.settings, args.role, None, datetime.now(UTC),
                                            group_id=args.group)
     expires = dates.day_time(invite.expires_at, app.settings.region.zone)
     print(f"group:     {app.settings.groups[args.group].name} ({args.role})")
@@ -66,8 +65,8 @@ async def members_command(args: argparse.Namespace, app: App) -> int:
     if not _known(app, args.group):
         return 2
     group = app.settings.groups[args.group]
-    async with app.sessionmaker() as session:
-        people = await ExpertRepo(session).members(args.group)
+    async with app.work() as repo:
+        people = await ExpertRepo(repo.session).members(args.group)
         rows = [(m.user_id, m.role, f"{m.user.channel}:{m.user.platform_id}", meetings.member_name(m),
                  dates.day(m.joined_at, app.settings.region.zone)) for m in people]
     print(f"{group.name}: {len(rows)} members, quorum {meetings.quorum_needed(len(rows), group.quorum)}")
@@ -83,8 +82,8 @@ async def members_command(args: argparse.Namespace, app: App) -> int:
 async def remove_command(args: argparse.Namespace, app: App) -> int:
     if not _known(app, args.group):
         return 2
-    async with app.sessionmaker() as session, session.begin():
-        office = meetings.Office(Repositories(session), app.settings, app.calendar, datetime.now(UTC))
+    async with app.work() as repo:
+        office = meetings.Office(repo, app.settings, app.calendar, datetime.now(UTC))
         removed = await meetings.remove_member(office, args.group, args.user)
     if not removed:
         print(f"user {args.user} is not a member of {args.group}", file=sys.stderr)
@@ -94,8 +93,8 @@ async def remove_command(args: argparse.Namespace, app: App) -> int:
 
 
 async def summary_command(args: argparse.Namespace, app: App) -> int:
-    async with app.sessionmaker() as session:
-        office = meetings.Office(Repositories(session), app.settings, app.calendar, datetime.now(UTC))
+    async with app.work() as repo:
+        office = meetings.Office(repo, app.settings, app.calendar, datetime.now(UTC))
         meeting = await office.db.meeting(args.meeting)
         if meeting is None or meeting.group_id not in app.settings.groups or meeting.status != "finished":
             print(f"meeting {args.meeting} is not a finished meeting of a known group", file=sys.stderr)

@@ -38,8 +38,7 @@ async def _find(repo: Repositories, ref: str) -> User | None:
 
 
 async def export_command(args: argparse.Namespace, app: App) -> int:
-    async with app.sessionmaker() as session:
-        repo = Repositories(session)
+    async with app.work() as repo:
         user = await _find(repo, args.user)
         if user is None:
             print(f"no such user: {args.user}", file=sys.stderr)
@@ -51,8 +50,7 @@ async def export_command(args: argparse.Namespace, app: App) -> int:
 
 
 async def erase_command(args: argparse.Namespace, app: App) -> int:
-    async with app.sessionmaker() as session, session.begin():
-        repo = Repositories(session)
+    async with app.work() as repo:
         user = await _find(repo, args.user)
         if user is None:
             print(f"no such user: {args.user}", file=sys.stderr)

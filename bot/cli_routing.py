@@ -12,7 +12,6 @@ from bot.app import App
 from bot.services import classifier as routing
 from bot.services import routing_learning, routing_quality
 from bot.services.classifier import RoutingDataError, classify_stream
-from storage.repositories import Repositories
 
 
 def register(commands: Any) -> None:
@@ -62,8 +61,8 @@ async def train_command(args: argparse.Namespace, app: App) -> int:
 
 async def import_command(args: argparse.Namespace, app: App) -> int:
     try:
-        async with app.sessionmaker() as session, session.begin():
-            added = await routing_learning.import_csv(Repositories(session), app.settings, args.csv,
+        async with app.work() as repo:
+            added = await routing_learning.import_csv(repo, app.settings, args.csv,
                                                       app.conversations.clock())
     except (RoutingDataError, OSError) as exc:
         print(exc, file=sys.stderr)
@@ -74,7 +73,7 @@ async def import_command(args: argparse.Namespace, app: App) -> int:
 
 
 async def report_command(args: argparse.Namespace, app: App) -> int:
-    async with app.sessionmaker() as session:
-        quality = await routing_quality.measure(Repositories(session), app.settings)
+    async with app.work() as repo:
+        quality = await routing_quality.measure(repo, app.settings)
     print(routing_quality.format_report(quality, app.settings))
     return 0

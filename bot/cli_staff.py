@@ -40,9 +40,9 @@ async def invite_command(args: argparse.Namespace, app: App) -> int:
         print("an operator belongs to a ministry: add --ministry "
               f"({', '.join(app.settings.ministries)})", file=sys.stderr)
         return 2
-    async with app.sessionmaker() as session, session.begin():
+    async with app.work() as repo:
         try:
-            invite = await staff.create_invite(Repositories(session), app.settings, args.role, args.ministry,
+            invite = await staff.create_invite(repo, app.settings, args.role, args.ministry,
                                                datetime.now(UTC))
         except staff.InviteError as exc:
             print(exc, file=sys.stderr)
@@ -60,8 +60,8 @@ def _describe(user: User) -> str:
 
 
 async def list_command(args: argparse.Namespace, app: App) -> int:
-    async with app.sessionmaker() as session:
-        people = await staff.staff_list(Repositories(session))
+    async with app.work() as repo:
+        people = await staff.staff_list(repo)
     if not people:
         print("no staff yet: appeals-bot staff invite --role operator --ministry ID")
         return 0
@@ -93,8 +93,7 @@ def _report(departure: staff.Departure) -> None:
 
 async def revoke_command(args: argparse.Namespace, app: App) -> int:
     now = app.conversations.clock()
-    async with app.sessionmaker() as session, session.begin():
-        repo = Repositories(session)
+    async with app.work() as repo:
         user = await _find(repo, args.user)
         if user is None or not staff.is_staff(user):
             print(f"no staff member {args.user!r} (see appeals-bot staff list)", file=sys.stderr)
@@ -108,8 +107,7 @@ async def revoke_command(args: argparse.Namespace, app: App) -> int:
 
 async def move_command(args: argparse.Namespace, app: App) -> int:
     now = app.conversations.clock()
-    async with app.sessionmaker() as session, session.begin():
-        repo = Repositories(session)
+    async with app.work() as repo:
         user = await _find(repo, args.user)
         if user is None:
             print(f"no staff member {args.user!r} (see appeals-bot staff list)", file=sys.stderr)
