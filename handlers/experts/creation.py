@@ -11,8 +11,9 @@ from bot.presenters import meetings as meeting_texts
 from bot.services import meeting_facts, meetings, validation
 from bot.services.meetings import MeetingDraft
 from bot.services.meetings import agenda as meeting_agenda
-from handlers import common, texts
+from handlers import texts
 from handlers.citizen import cancel_row, complain, complained
+from handlers.citizen.base import stale_button
 from handlers.context import Context
 from handlers.experts import agenda as expert_agenda
 from handlers.experts.base import PLACE_MAX, arg, draft_of, go, group_label, meeting_of, office, save_draft, text_arg
@@ -118,7 +119,7 @@ async def ask_format(ctx: Context) -> None:
 async def choose_format(ctx: Context) -> None:
     name = text_arg(ctx, 0)
     if name not in meetings.FORMATS:
-        await common.stale_button(ctx)
+        await stale_button(ctx)
         return
     draft = draft_of(ctx)
     draft.format = name
@@ -245,7 +246,7 @@ async def next_materials(ctx: Context) -> None:
     index = int(ctx.data.get("material_index", 0))
     pressed = arg(ctx, 0) if ctx.payload is not None and ctx.payload.verb == "meeting.next_material" else index
     if pressed != index:
-        await common.stale_button(ctx)
+        await stale_button(ctx)
         return
     items = await _material_items(ctx)
     if index + 1 < len(items):
