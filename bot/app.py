@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -69,7 +69,7 @@ class App:
 
 
 async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = True,
-                    with_classifier: bool = True) -> App:
+                    with_classifier: bool = True, before_training: Callable[[], None] | None = None) -> App:
     """Wire everything. A SQLite database is brought to the latest schema by itself (zero set-up);
     PostgreSQL is migrated explicitly (`appeals-bot db upgrade`), so several instances never race."""
     url = settings.database.url
@@ -80,7 +80,7 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
         await _check_schema(engine)
     sessionmaker = create_sessionmaker(engine)
     calendar = ProductionCalendar.from_settings(settings)
-    deps = Deps(classifier=await _classifier(settings, sessionmaker) if with_classifier else None)
+    deps = Deps(classifier=await _classifier(settings, sessionmaker, before_training) if with_classifier else None)
     metrics = Metrics()
     conversations = Conversations(settings, sessionmaker, calendar=calendar, clock=clock, deps=deps,
                                   metrics=metrics)
@@ -88,14 +88,16 @@ async def build_app(settings: Settings, clock: Clock = utc_now, migrate: bool = 
                ReportWorker(sessionmaker, settings, clock, words=report_requests.WORDING))
 
 
-async def _classifier(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Classifier | None:
+async def _classifier(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
+                      before_training: Callable[[], None] | None = None) -> Classifier | None:
     """The cached model (milliseconds), or trained once for new knowledge; without it the bot shows buttons."""
     path = Path(settings.routing.knowledge)
     if not path.is_file():  # noqa: ASYNC240 - once at start-up
         log.warning("no routing knowledge at %s: sector suggestions are off", path)
         return None
     try:
-        return await obtain(settings, await routing_learning.knowledge(sessionmaker, settings), at_start=True)
+        return await obtain(settings, await routing_learning.knowledge(sessionmaker, settings), at_start=True,
+                            before_training=before_training)
     except (RoutingDataError, RuntimeError, OSError):
         log.exception("the routing model could not be trained or loaded: sector suggestions are off")
         return None

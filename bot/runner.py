@@ -49,7 +49,11 @@ async def run_console(settings: Settings, user: str, stdin: TextIO, stdout: Text
 
         fixed = moment(at, settings.region.zone)
         clock = lambda: fixed  # noqa: E731
-    app = await build_app(settings, clock=clock)
+
+    def preparing() -> None:
+        print("— first start: learning the sector suggestions once (about half a minute) —", file=stdout, flush=True)
+
+    app = await build_app(settings, clock=clock, before_training=preparing)
     scheduler = build_scheduler(app, clock)
     stop = asyncio.Event()
     try:

@@ -209,6 +209,17 @@ def test_the_cached_model_is_rebuilt_when_its_inputs_change(small: Settings) -> 
     assert taught.key not in (first.key, edited.key) and len(list(models.glob("routing-*.npz"))) == 3
 
 
+async def test_only_a_start_that_must_train_says_so_first(small: Settings, tmp_path: Path) -> None:
+    """The console's first start trains for half a minute: it says why before, and a later start is silent."""
+    knowledge = read_knowledge(small, Path(small.routing.knowledge))
+    said: list[str] = []
+    cached = await routing.obtain(small, knowledge, at_start=True, before_training=lambda: said.append("training"))
+    assert said == []  # loaded from the cache at once
+    small.routing.model_dir = str(tmp_path / "nothing-cached-yet")
+    trained = await routing.obtain(small, knowledge, at_start=True, before_training=lambda: said.append("training"))
+    assert said == ["training"] and trained.key == cached.key
+
+
 def test_learned_examples_teach_the_model(small: Settings) -> None:
     text = "кикшеринг самокаты бросают где попало"
     knowledge = Path(small.routing.knowledge)

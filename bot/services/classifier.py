@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -139,7 +139,8 @@ def _remember_latest(settings: Settings, path: Path) -> None:
             os.replace(temporary, pointer)
 
 
-async def obtain(settings: Settings, knowledge: list[LabelledText], at_start: bool = False) -> Classifier:
+async def obtain(settings: Settings, knowledge: list[LabelledText], at_start: bool = False,
+                 before_training: Callable[[], None] | None = None) -> Classifier:
     """The model for this knowledge: from the cache, else trained now in a child process.
 
     At start-up a model of the same config and routing.toml that lacks only the newest learned
@@ -155,6 +156,8 @@ async def obtain(settings: Settings, knowledge: list[LabelledText], at_start: bo
                 return _read(latest)
     if not path.is_file():
         log.info("training the routing model on %d examples into %s", len(knowledge), path)
+        if before_training is not None:  # the console says why its first start takes a while
+            before_training()
         path = await train_in_child(settings, knowledge)
         _prune(path)
     _remember_latest(settings, path)
