@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.services.meetings import approval, voting
-from bot.services.meetings.common import Office, Refusal
+from bot.services.meetings.common import Office, Refusal, running
 from bot.services.meetings.membership import member_of, organizer_of
 from bot.services.meetings.notices import MeetingStarted
 from bot.services.meetings.presence import Roll, mark, roll, secretary_id
@@ -33,8 +33,7 @@ async def check_in(office: Office, user: User, meeting_id: int) -> Meeting:
     if meeting is None:
         raise Refusal("meeting.not_found")
     await member_of(office, user, meeting.group_id)
-    if meeting.status != "in_progress" or meeting.format == "absentee":
-        raise Refusal("meeting.not_running")
+    running(meeting)
     row = await office.db.attendance_of(meeting.id, user.id)
     if row.present:
         raise Refusal("meeting.already_checked_in")
@@ -45,8 +44,7 @@ async def check_in(office: Office, user: User, meeting_id: int) -> Meeting:
 async def toggle_presence(office: Office, by: User, meeting: Meeting, user_id: int) -> bool:
     """The secretary marks a member present or absent; True when now present."""
     await organizer_of(office, by, meeting.group_id)
-    if meeting.status != "in_progress" or meeting.format == "absentee":
-        raise Refusal("meeting.not_running")
+    running(meeting)
     if await office.db.membership(meeting.group_id, user_id) is None:
         raise Refusal("experts.not_member")
     row = await office.db.attendance_of(meeting.id, user_id)
@@ -57,8 +55,7 @@ async def toggle_presence(office: Office, by: User, meeting: Meeting, user_id: i
 async def finish(office: Office, by: User, meeting: Meeting) -> Protocol:
     """Close the meeting (and any vote still open); the protocol is drafted at once or when the dissent window ends."""
     await organizer_of(office, by, meeting.group_id)
-    if meeting.status != "in_progress" or meeting.format == "absentee":
-        raise Refusal("meeting.not_running")
+    running(meeting)
     for vote in await office.db.votes(meeting.id):
         if vote.status == "open":
             await voting.close_vote(office, vote)

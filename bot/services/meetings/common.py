@@ -17,7 +17,7 @@ from bot.services.calendar import ProductionCalendar
 from bot.services.deadlines import parse_working_hours
 from bot.services.meetings.timing import at_local
 from bot.services.outbox import notify_user
-from storage.expert_models import MEMBER_ROLES, GroupMember
+from storage.expert_models import MEMBER_ROLES, GroupMember, Meeting
 from storage.expert_repo import ExpertRepo
 from storage.models import User
 from storage.repositories import Repositories
@@ -34,6 +34,12 @@ FORMATS = ("in_person", "video", "absentee")
 VOTE_MINUTES = (0, 5, 15, 30)
 NAME_MIN, NAME_MAX = 2, 200
 TITLE_MAX = 1000
+
+
+def running(meeting: Meeting) -> None:
+    """Refuse unless the meeting sits now (in person or by video: absentee voting has no check-in or roll)."""
+    if meeting.status != "in_progress" or meeting.format == "absentee":
+        raise Refusal("meeting.not_running")
 
 
 class Key(str):

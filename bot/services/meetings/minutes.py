@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.services.meetings import approval, voting
-from bot.services.meetings.common import NAME_MIN, Office, Refusal, _stamp, member_name
+from bot.services.meetings.common import NAME_MIN, Office, Refusal, _stamp, member_name, running
 from bot.services.meetings.membership import member_of
 from bot.services.meetings.notices import CorrectionReminder, Overdue, ProtocolForApproval, ProtocolReturned
 from bot.services.meetings.presence import mark, marks_of
@@ -30,8 +30,7 @@ async def leave(office: Office, user: User, meeting_id: int) -> Meeting:
     if meeting is None:
         raise Refusal("meeting.not_found")
     await member_of(office, user, meeting.group_id)
-    if meeting.status != "in_progress" or meeting.format == "absentee":
-        raise Refusal("meeting.not_running")
+    running(meeting)
     if not (await office.db.attendance_of(meeting.id, user.id)).present:
         raise Refusal("meeting.not_present")
     await mark(office, meeting, user.id, False, user.id)

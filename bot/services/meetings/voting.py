@@ -18,6 +18,7 @@ from bot.services.meetings.common import (
     Refusal,
     member_name,
     names_by_choice,
+    running,
 )
 from bot.services.meetings.membership import member_of
 from bot.services.meetings.notices import BallotNotice, VoteResult
@@ -30,8 +31,7 @@ async def open_vote(office: Office, by: User, meeting: Meeting, item_id: int, mi
     No quorum, no vote."""
     await member_of(office, by, meeting.group_id)
     await office.db.meeting_for_update(meeting.id)  # two presses at once must not open two votes
-    if meeting.status != "in_progress" or meeting.format == "absentee":
-        raise Refusal("meeting.not_running")
+    running(meeting)
     present = await presence.roll(office, meeting)
     if not present.quorum:
         raise Refusal("vote.no_quorum", present=len(present.present), needed=present.needed)
