@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.domain.appeals import ANSWERED, OPEN, AppealStatus, move
 from bot.domain.errors import Refusal
 from bot.events import Attachment
@@ -26,17 +24,12 @@ RECENT_ANSWERS = 5
 
 async def awaiting_clarification(repo: Repositories, citizen: User) -> Sequence[Appeal]:
     """The citizen's appeals whose ministry waits for a clarification, oldest question first."""
-    return (await repo.session.scalars(
-        select(Appeal).where(Appeal.citizen_id == citizen.id, Appeal.status == AppealStatus.CLARIFICATION_REQUESTED)
-        .order_by(Appeal.registered_at, Appeal.id))).all()
+    return await repo.appeals.of_citizen_in(citizen.id, [AppealStatus.CLARIFICATION_REQUESTED])
 
 
 async def recently_answered(repo: Repositories, citizen: User, since: datetime) -> Sequence[Appeal]:
     """Answers given since ``since``, newest first: a message now is likely about one of them."""
-    return (await repo.session.scalars(
-        select(Appeal).where(Appeal.citizen_id == citizen.id, Appeal.status.in_(ANSWERED),
-                             Appeal.answered_at >= since)
-        .order_by(Appeal.answered_at.desc(), Appeal.id.desc()).limit(RECENT_ANSWERS))).all()
+    return await repo.appeals.answered_since(citizen.id, ANSWERED, since, RECENT_ANSWERS)
 
 
 @dataclass(frozen=True)
@@ -53,7 +46,7 @@ async def join_clarification(repo: Repositories, appeal_id: int, event_id: int, 
                              files: Sequence[Attachment]) -> Joined | None:
     """Add a message to the reply recorded by event ``event_id``; None when that reply is not there any more."""
     appeal = await repo.appeals.get_for_update(appeal_id)
-    event = await repo.session.get(AppealEvent, event_id)
+    event = await repo.appeals.event(event_id)
     if appeal is None or appeal.citizen_id != citizen.id or event is None or event.appeal_id != appeal.id \
             or event.kind != "clarified":
         return None
@@ -74,12 +67,9 @@ async def clarification_files(repo: Repositories, appeal_id: int, count: int) ->
     """The last ``count`` files the citizen sent with clarifications (those of the reply being joined)."""
     if count <= 0:
         return []
-    rows = (await repo.session.scalars(
-        select(AppealAttachment).where(AppealAttachment.appeal_id == appeal_id,
-                                       AppealAttachment.source == "clarification")
-        .order_by(AppealAttachment.id.desc()).limit(count))).all()
+    rows = await repo.appeals.last_attachments(appeal_id, "clarification", count)
     return [Attachment(kind=a.kind, ref=a.ref, channel=a.channel, name=a.name, size=a.size, mime=a.mime)  # type: ignore[arg-type]
-            for a in reversed(rows)]
+            for a in rows]
 
 
 WITHDRAWABLE = OPEN
@@ -101,12 +91,10 @@ async def withdraw(repo: Repositories, citizen: User, appeal_id: int, now: datet
 
 async def pending_notices(repo: Repositories, key_prefix: str) -> Sequence[OutboxMessage]:
     """Outbox rows not sent yet whose key begins with ``key_prefix`` (a reply still being joined)."""
-    return (await repo.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.dedup_key.startswith(key_prefix, autoescape=True),
-                                    OutboxMessage.status == "pending", OutboxMessage.attempts == 0))).all()
+    return await repo.outbox.unsent_with_prefix(key_prefix)
 
 
 async def drop_pending_notices(repo: Repositories, key_prefix: str) -> None:
     """Unsend the notices of a reply still being joined: the joined reply replaces them."""
     for row in await pending_notices(repo, key_prefix):
-        await repo.session.delete(row)
+        await repo.outbox.drop(row)

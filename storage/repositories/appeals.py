@@ -120,3 +120,27 @@ class AppealRepo:
             select(AppealEvent).where(AppealEvent.appeal_id == appeal_id).order_by(AppealEvent.at, AppealEvent.id)
         )
         return result.all()
+
+    async def event(self, event_id: int) -> AppealEvent | None:
+        return await self.session.get(AppealEvent, event_id)
+
+    async def of_citizen_in(self, citizen_id: int, statuses: Iterable[str]) -> Sequence[Appeal]:
+        """The citizen's appeals in these statuses, oldest registered first."""
+        return (await self.session.scalars(
+            select(Appeal).where(Appeal.citizen_id == citizen_id, Appeal.status.in_(list(statuses)))
+            .order_by(Appeal.registered_at, Appeal.id))).all()
+
+    async def answered_since(self, citizen_id: int, statuses: Iterable[str], since: datetime,
+                             limit: int) -> Sequence[Appeal]:
+        """The citizen's appeals answered since ``since``, newest answer first."""
+        return (await self.session.scalars(
+            select(Appeal).where(Appeal.citizen_id == citizen_id, Appeal.status.in_(list(statuses)),
+                                 Appeal.answered_at >= since)
+            .order_by(Appeal.answered_at.desc(), Appeal.id.desc()).limit(limit))).all()
+
+    async def last_attachments(self, appeal_id: int, source: str, count: int) -> Sequence[AppealAttachment]:
+        """The appeal's last ``count`` files of one source, oldest first."""
+        rows = (await self.session.scalars(
+            select(AppealAttachment).where(AppealAttachment.appeal_id == appeal_id, AppealAttachment.source == source)
+            .order_by(AppealAttachment.id.desc()).limit(count))).all()
+        return list(reversed(rows))

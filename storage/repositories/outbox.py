@@ -132,3 +132,12 @@ class OutboxRepo:
         return await self.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
         ) or 0
+
+    async def unsent_with_prefix(self, key_prefix: str) -> Sequence[OutboxMessage]:
+        """Rows never tried whose de-duplication key begins with ``key_prefix``."""
+        return (await self.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedup_key.startswith(key_prefix, autoescape=True),
+                                        OutboxMessage.status == "pending", OutboxMessage.attempts == 0))).all()
+
+    async def drop(self, message: OutboxMessage) -> None:
+        await self.session.delete(message)
