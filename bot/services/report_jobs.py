@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -36,7 +35,7 @@ from bot.services.audience import SUPERVISORS
 from bot.services.outbox import notify_user
 from bot.services.periods import Period
 from storage.engine import create_read_engine, snapshot_sqlite, sqlite_file
-from storage.models import OutboxMessage, ReportRequest, User
+from storage.models import ReportRequest, User
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ def reports_dir(settings: Settings, base: Path | None = None) -> Path:
 
 async def request(repo: Repositories, user: User, kind: str, period: Period, now: datetime) -> None:
     """Record the request in the update's transaction; the worker picks it up once it is committed."""
-    repo.session.add(ReportRequest(user_id=user.id, kind=kind, first=period.first, last=period.last,
+    repo.report_requests.add(ReportRequest(user_id=user.id, kind=kind, first=period.first, last=period.last,
                                    status="pending", attempts=0, created_at=now))
 
 
@@ -198,35 +197,31 @@ class ReportWorker:
     async def _claim(self) -> Job | None:
         now = self.clock()
         async with self.sessionmaker() as session, session.begin():
-            query = (select(ReportRequest)
-                     .where(or_(ReportRequest.status == "pending",
-                                (ReportRequest.status == "building") & (ReportRequest.started_at < now - LEASE)))
-                     .order_by(ReportRequest.id).limit(1))
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            row = await session.scalar(query)
+            repo = Repositories(session)
+            row = await repo.report_requests.claim_next(now - LEASE)
             if row is None:
                 return None
-            user = await session.get(User, row.user_id)
+            user = await repo.report_requests.requester(row)
             row.status, row.started_at, row.attempts = "building", now, row.attempts + 1
             if user is None:
-                await session.delete(row)
+                await repo.report_requests.drop(row)
                 return None
             job = Job(row.id, row.kind, row.first, row.last, user.language)
             if row.attempts > MAX_ATTEMPTS:  # it brought its process down each time: say so, stop trying
                 failed = self.words.failed(user.language)
-                await self._tell(Repositories(session), row, user, failed)
+                await self._tell(repo, row, user, failed)
                 return None
             return job
 
     async def _queue(self, job: Job, reply: Reply) -> None:
         async with self.sessionmaker() as session, session.begin():
-            row = await session.get(ReportRequest, job.id)
-            user = await session.get(User, row.user_id) if row is not None else None
+            repo = Repositories(session)
+            row = await repo.report_requests.get(job.id)
+            user = await repo.report_requests.requester(row) if row is not None else None
             if row is None or user is None:
                 _unlink([a.ref for a in reply.attachments])
                 return
-            await self._tell(Repositories(session), row, user, reply)
+            await self._tell(repo, row, user, reply)
 
     async def _tell(self, repo: Repositories, row: ReportRequest, user: User, reply: Reply) -> None:
         await notify_user(repo, user, reply, dedup_key=outbox_key(row.id), now=self.clock(), audience=SUPERVISORS)
@@ -236,17 +231,16 @@ class ReportWorker:
     async def sweep(self) -> int:
         """Files of reports the outbox has finished with (sent, dropped, failed) are removed, with the request."""
         async with self.sessionmaker() as session, session.begin():
-            queued = {outbox_key(r.id): r for r in (await session.scalars(
-                select(ReportRequest).where(ReportRequest.status == "queued"))).all()}
+            requests = Repositories(session).report_requests
+            queued = {outbox_key(r.id): r for r in await requests.queued()}
             if not queued:
                 return 0
-            pending = set((await session.scalars(select(OutboxMessage.dedup_key).where(
-                OutboxMessage.dedup_key.in_(list(queued)), OutboxMessage.status == "pending"))).all())
+            pending = await requests.pending_keys(queued)
             done = [row for key, row in queued.items() if key not in pending]
             for row in done:
                 _unlink(row.files or [])
             if done:
-                await session.execute(delete(ReportRequest).where(ReportRequest.id.in_([r.id for r in done])))
+                await requests.delete([r.id for r in done])
             return len(done)
 
 

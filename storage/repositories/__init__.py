@@ -12,6 +12,7 @@ from storage.repositories._sql import _dialect, _insert, _insert_for
 from storage.repositories.appeals import AppealRepo
 from storage.repositories.outbox import OutboxRepo
 from storage.repositories.privacy import PrivacyRepo
+from storage.repositories.report_requests import ReportRequestRepo
 from storage.repositories.updates import ConversationRepo, LockRepo, NoticeRepo, UpdateRepo
 from storage.repositories.users import StaffRepo, UserRepo
 
@@ -35,6 +36,7 @@ class Repositories:
         self.notices = NoticeRepo(session)
         self.privacy = PrivacyRepo(session)
         self.locks = LockRepo(session)
+        self.report_requests = ReportRequestRepo(session)
 
     async def flush(self) -> None:
         await self.session.flush()
